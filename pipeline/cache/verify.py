@@ -1,0 +1,71 @@
+"""Library verification and repair: every entry re-read and checksummed; damaged
+entries removed or, when their specs are still readable and a simulator exists,
+recomputed; leftover temporaries of killed writers removed."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from pathlib import Path
+from typing import Any
+
+from pipeline.cache.entry_file import read_entry_attrs
+from pipeline.cache.store import DeviceCache
+from pipeline.errors import CacheError, PhotopropError
+from pipeline.specs import spec_from_json
+
+#: solver name -> "module:function" with signature f(device, solver, *, cache, overwrite)
+SIMULATORS: dict[str, str] = {
+    "meep2d": "pipeline.fdtd.simulate:simulate",
+    "meep3d": "pipeline.fdtd.simulate:simulate",
+}
+
+
+def _recompute(cache: DeviceCache, path: Path) -> str:
+    attrs = read_entry_attrs(path)
+    device = spec_from_json(attrs["device_spec"])
+    solver = spec_from_json(attrs["solver_spec"])
+    target = SIMULATORS.get(getattr(solver, "solver", ""))
+    if target is None:
+        raise CacheError(f"no simulator registered for solver {getattr(solver, 'solver', '?')!r}")
+    module, func = target.split(":")
+    simulate = getattr(importlib.import_module(module), func)
+    path.unlink()
+    simulate(device, solver, cache=cache, overwrite=True)
+    return "recomputed"
+
+
+def verify_library(cache: DeviceCache, *, repair: bool = False, recompute: bool = True) -> dict[str, Any]:
+    """Check every entry; returns ``{"root", "entries": [rows], "stale_temporaries", "ok"}``.
+
+    With ``repair``, a corrupt entry is recomputed when possible (``recompute``), else
+    removed; stale temporaries are deleted.
+    """
+    rows = [cache.inspect(p) for p in cache.entry_paths()]
+    stale = cache.stale_temporaries()
+    if repair:
+        for row in rows:
+            if row["status"] == "ok":
+                continue
+            path = Path(row["path"])
+            action = "removed"
+            if recompute:
+                try:
+                    action = _recompute(cache, path)
+                except (PhotopropError, KeyError, ValueError, OSError, ImportError) as exc:
+                    row["repair_error"] = str(exc).splitlines()[0]
+            if action == "removed":
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            row["action"] = action
+        for tmp in stale:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    unresolved = [r for r in rows if r["status"] != "ok" and not r.get("action")]
+    return {
+        "root": str(cache.root),
+        "entries": rows,
+        "stale_temporaries": [str(p) for p in stale],
+        "stale_removed": bool(repair and stale),
+        "ok": not unresolved and (repair or not stale),
+    }

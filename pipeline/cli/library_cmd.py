@@ -1,0 +1,161 @@
+"""``photoprop library …``: list, show, verify and export entries of the device library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from pipeline.cache import ENV_VAR, DeviceCache
+from pipeline.cache.entry_file import read_entry_attrs
+from pipeline.cache.verify import verify_library
+from pipeline.cli.common import console, emit_json, fail
+from pipeline.errors import PhotopropError
+
+library_app = typer.Typer(help="The HDF5 device library (cache/).", no_args_is_help=True)
+
+
+@library_app.callback()
+def _library(
+    ctx: typer.Context,
+    cache: Optional[Path] = typer.Option(
+        None, "--cache", envvar=ENV_VAR, help="Library folder (default: the repository's cache/)."
+    ),
+) -> None:
+    ctx.obj = DeviceCache(cache)
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    attrs = read_entry_attrs(path)
+    prov = json.loads(attrs.get("provenance", "{}"))
+    return {
+        "key": path.stem,
+        "device": path.parent.name,
+        "solver": prov.get("solver"),
+        "resolution": prov.get("resolution"),
+        "date_utc": prov.get("date_utc"),
+        "wall_time_s": prov.get("wall_time_s"),
+        "size_kb": round(path.stat().st_size / 1024, 1),
+        "path": str(path),
+    }
+
+
+@library_app.command("ls")
+def ls(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="One JSON document.")) -> None:
+    """List the entries of the library."""
+    cache: DeviceCache = ctx.obj
+    rows = []
+    for p in cache.entry_paths():
+        try:
+            rows.append(_summary(p))
+        except PhotopropError as exc:
+            rows.append({"key": p.stem, "device": p.parent.name, "error": str(exc), "path": str(p)})
+    if json_out:
+        emit_json({"root": str(cache.root), "entries": rows})
+        return
+    table = Table(title=f"device library {cache.root} ({len(rows)} entries)")
+    for col in ("device", "key", "solver", "resolution", "date (UTC)", "wall s", "kB"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["device"], r["key"][:12], str(r.get("solver", "UNREADABLE")), str(r.get("resolution", "")),
+                      str(r.get("date_utc", "")), str(r.get("wall_time_s", "")), str(r.get("size_kb", "")))
+    console.print(table)
+
+
+@library_app.command("show")
+def show(ctx: typer.Context, key: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Show one entry (KEY or a unique prefix of ≥ 6 hex digits): specs, provenance, checks, |S|²."""
+    cache: DeviceCache = ctx.obj
+    try:
+        entry = cache.read_path(cache.find(key))
+    except PhotopropError as exc:
+        fail(exc)
+    doc: dict[str, Any] = {
+        "key": entry.key,
+        "path": str(entry.path),
+        "device": entry.device_spec.device,
+        "device_spec": entry.device_spec.model_dump(mode="json"),
+        "solver_spec": {"solver": entry.solver_spec.solver, **entry.solver_spec.model_dump(mode="json")},
+        "provenance": entry.provenance,
+        "checks": entry.checks,
+        "variables": {n: list(v.dims) for n, v in entry.data.data_vars.items()},
+    }
+    if "S" in entry.data:
+        from pipeline.smatrix import power_db
+
+        s = entry.smatrix
+        wl = s.wavelength.values
+        centre = s.sel(wavelength=wl[np.argmin(np.abs(wl - wl.mean()))])
+        while centre.ndim > 2:
+            centre = centre.isel({centre.dims[0]: 0})
+        pdb = power_db(centre)
+        doc["centre_wavelength_um"] = float(centre.wavelength)
+        doc["power_db"] = {f"{o}<-{i}": round(float(pdb.sel(port_out=o, port_in=i)), 3)
+                           for o in s.port_out.values for i in s.port_in.values}
+    if json_out:
+        emit_json(doc)
+        return
+    console.print(f"[bold]{doc['device']}[/] {entry.key}\n{entry.path}")
+    for section in ("device_spec", "solver_spec", "provenance", "checks"):
+        console.print(f"[bold]{section}[/]: {json.dumps(doc[section], default=str)}")
+    if "power_db" in doc:
+        table = Table(title=f"|S|² [dB] at {doc['centre_wavelength_um']:.4f} µm (rows: out, cols: in)")
+        s = entry.smatrix
+        table.add_column("out \\ in")
+        for i in s.port_in.values:
+            table.add_column(str(i))
+        for o in s.port_out.values:
+            table.add_row(str(o), *[f"{doc['power_db'][f'{o}<-{i}']:.2f}" for i in s.port_in.values])
+        console.print(table)
+
+
+@library_app.command("verify")
+def verify(
+    ctx: typer.Context,
+    repair: bool = typer.Option(False, "--repair", help="Recompute (or remove) damaged entries; delete stale temporaries."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Re-read every entry and verify its checksum and specs. Exit code 1 if damage remains."""
+    cache: DeviceCache = ctx.obj
+    report = verify_library(cache, repair=repair)
+    if json_out:
+        emit_json(report)
+    else:
+        table = Table(title=f"verify {report['root']}")
+        for col in ("device", "key", "status", "action", "error"):
+            table.add_column(col, overflow="fold")
+        for r in report["entries"]:
+            style = "green" if r["status"] == "ok" else "red"
+            table.add_row(r["device"], r["key"][:12], f"[{style}]{r['status']}[/]", r.get("action", ""),
+                          (r.get("error") or "")[:160])
+        console.print(table)
+        if report["stale_temporaries"]:
+            verb = "removed" if report["stale_removed"] else "found (use --repair)"
+            console.print(f"{len(report['stale_temporaries'])} stale temporary file(s) {verb}.")
+        console.print("[green]library OK[/]" if report["ok"] else "[red]library has damaged entries[/]")
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@library_app.command("export")
+def export(ctx: typer.Context, key: str, out: Path,
+           time_convention: str = typer.Option("exp(-iwt)", "--time-convention",
+                                               help="exp(-iwt) (photoprop, Meep) or exp(+jwt) (RF tools).")) -> None:
+    """Export an entry's S-matrix to Touchstone OUT.sNp (via scikit-rf)."""
+    from pipeline.touchstone import export_touchstone
+
+    cache: DeviceCache = ctx.obj
+    try:
+        entry = cache.read_path(cache.find(key))
+        s = entry.smatrix
+        extra = [d for d in s.dims if d not in ("wavelength", "port_out", "port_in")]
+        if extra:
+            raise PhotopropError(f"entry has sweep dims {extra}; Touchstone holds one device.")
+        path = export_touchstone(s, out, time_convention=time_convention)
+    except PhotopropError as exc:
+        fail(exc)
+    console.print(f"wrote {path}")

@@ -1,0 +1,179 @@
+"""Frozen, strict specification models with units.
+
+Every device, solver and workflow spec derives from :class:`Spec`:
+frozen, unknown fields forbidden, NaN/inf rejected. Validation failures are
+re-raised as :class:`~pipeline.errors.SpecError` whose message names the field,
+the value given and how to fix it.
+
+Declare fields with :func:`quantity` so that each carries its unit::
+
+    class CouplerSpec(DeviceSpec):
+        gap: float = quantity(0.2, "um", "edge-to-edge gap between the cores", gt=0)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import SpecError
+
+#: Bump when the meaning of stored data changes; it enters every cache key.
+SCHEMA_VERSION = 1
+
+
+def quantity(default: Any, unit: str, description: str, **constraints: Any) -> Any:
+    """A pydantic field with a physical unit (``"um"``, ``"W"``, ``"K"``, ``"dB"``, ``"1"``...)."""
+    return Field(default, description=description, json_schema_extra={"unit": unit}, **constraints)
+
+
+def _describe_constraint(err: dict[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    kind = err.get("type", "")
+    if kind == "greater_than":
+        return f"a value > {ctx.get('gt')}"
+    if kind == "greater_than_equal":
+        return f"a value >= {ctx.get('ge')}"
+    if kind == "less_than":
+        return f"a value < {ctx.get('lt')}"
+    if kind == "less_than_equal":
+        return f"a value <= {ctx.get('le')}"
+    if kind == "finite_number":
+        return "a finite number (not NaN or infinity)"
+    if kind == "extra_forbidden":
+        return "no such field"
+    return "a valid value"
+
+
+class Spec(BaseModel):
+    """Base of all specs: frozen, strict about unknown fields, finite numbers only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, validate_default=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise SpecError(self._format_errors(exc)) from None
+
+    @classmethod
+    def _format_errors(cls, exc: ValidationError) -> str:
+        lines = [f"invalid {cls.__name__}:"]
+        fields = cls.model_fields
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(model)"
+            value = err.get("input")
+            name = str(err["loc"][0]) if err["loc"] else ""
+            info = fields.get(name)
+            unit = ""
+            if info is not None and isinstance(info.json_schema_extra, dict):
+                unit = f" {info.json_schema_extra.get('unit', '')}".rstrip()
+            if err.get("type") == "extra_forbidden":
+                valid = ", ".join(fields)
+                lines.append(
+                    f"  {loc} = {value!r}: unknown field. Fix: remove it or use one of: {valid}."
+                )
+                continue
+            if err.get("type") == "value_error" and name == "":
+                lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
+                continue
+            msg = err["msg"].removeprefix("Value error, ")
+            desc = f" ({info.description})" if info is not None and info.description else ""
+            fix = f"set {loc} to {_describe_constraint(err)}{unit}{desc}"
+            if err.get("type") == "value_error":
+                lines.append(f"  {loc} = {value!r}{unit}: {msg}")
+            else:
+                lines.append(f"  {loc} = {value!r}{unit}: {msg}. Fix: {fix}.")
+        return "\n".join(lines)
+
+    def canonical_json(self) -> str:
+        """Canonical JSON (sorted keys, no whitespace, type tag included) for hashing."""
+        payload = {"type": type(self).__name__, **self.model_dump(mode="json")}
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+    @classmethod
+    def units(cls) -> dict[str, str]:
+        """Unit of every field, from its declaration."""
+        out = {}
+        for name, info in cls.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            out[name] = str(extra.get("unit", ""))
+        return out
+
+
+class WavelengthBand(Spec):
+    """A band of equally spaced wavelengths [µm]."""
+
+    start: float = quantity(1.50, "um", "shortest wavelength", gt=0)
+    stop: float = quantity(1.60, "um", "longest wavelength", gt=0)
+    points: int = quantity(21, "1", "number of wavelengths", ge=1, le=10001)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "WavelengthBand":
+        if self.stop < self.start:
+            raise ValueError(
+                f"wavelength band reversed: start = {self.start} um > stop = {self.stop} um. "
+                f"Fix: swap them (start={self.stop}, stop={self.start})."
+            )
+        if self.stop == self.start and self.points != 1:
+            raise ValueError(
+                f"zero-width band (start = stop = {self.start} um) with points = {self.points}. "
+                "Fix: set points=1 or widen the band."
+            )
+        return self
+
+    @property
+    def center(self) -> float:
+        """Centre wavelength [µm]."""
+        return 0.5 * (self.start + self.stop)
+
+    def wavelengths(self) -> "list[float]":
+        """The sampled wavelengths [µm], ascending."""
+        import numpy as np
+
+        return list(np.linspace(self.start, self.stop, self.points))
+
+
+class DeviceSpec(Spec):
+    """Base of every device specification. ``device`` names the family (cache folder)."""
+
+    device: ClassVar[str] = "device"
+
+
+class SolverSpec(Spec):
+    """Base of every solver specification (resolution, PML, run time ...). Never mixed
+    into the device spec; execution flags (paths, workers, overwrite) never live here."""
+
+    solver: ClassVar[str] = "solver"
+    #: Python distributions whose versions enter the cache key.
+    version_packages: ClassVar[tuple[str, ...]] = ()
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+def spec_class(type_name: str) -> type[Spec]:
+    """The Spec subclass called ``type_name`` (device modules are imported on demand)."""
+    for _ in range(2):
+        for sub in _all_subclasses(Spec):
+            if sub.__name__ == type_name:
+                return sub
+        import devices  # noqa: F401  (registers every device family; imports no solver)
+        import pipeline.solvers_registry  # noqa: F401
+    raise SpecError(f"unknown spec type {type_name!r}: no such device or solver spec is installed.")
+
+
+def spec_from_json(text: str) -> Spec:
+    """Re-validate a spec from its canonical JSON (raises SpecError if no longer valid)."""
+    payload = json.loads(text)
+    if not isinstance(payload, dict) or "type" not in payload:
+        raise SpecError(f"spec JSON has no 'type' tag: {text[:80]!r}")
+    cls = spec_class(payload.pop("type"))
+    return cls(**payload)
