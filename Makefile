@@ -24,7 +24,7 @@ $(PY): | /usr/lib/python3/dist-packages/meep/__init__.py
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -e ".[solvers,dev]"
-	$(PY) -c "import meep, meep.mpb, tidy3d, pipeline" 2>/dev/null
+	$(PY) -c "import meep, meep.mpb, tidy3d, pipeline" >/dev/null 2>&1
 	touch $(STAMP)
 
 demo: $(STAMP)

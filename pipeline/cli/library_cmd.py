@@ -57,12 +57,12 @@ def ls(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="
     if json_out:
         emit_json({"root": str(cache.root), "entries": rows})
         return
-    table = Table(title=f"device library {cache.root} ({len(rows)} entries)")
-    for col in ("device", "key", "solver", "resolution", "date (UTC)", "wall s", "kB"):
-        table.add_column(col)
+    table = Table(title=f"device library: {len(rows)} entries", caption=str(cache.root))
+    for col in ("device", "key", "solver", "res.", "date (UTC)", "wall s", "kB"):
+        table.add_column(col, no_wrap=col in ("key", "date (UTC)"))
     for r in rows:
         table.add_row(r["device"], r["key"][:12], str(r.get("solver", "UNREADABLE")), str(r.get("resolution", "")),
-                      str(r.get("date_utc", "")), str(r.get("wall_time_s", "")), str(r.get("size_kb", "")))
+                      str(r.get("date_utc", ""))[:16].replace("T", " "), str(r.get("wall_time_s", "")), str(r.get("size_kb", "")))
     console.print(table)
 
 
