@@ -59,6 +59,7 @@ class RawModes:
     x: np.ndarray | None = None
     z: np.ndarray | None = None
     fields: dict[str, np.ndarray] = field(default_factory=dict)
+    grid_resolution: tuple[float, float] | None = None  # actual (x, z) px/µm, if adjusted
 
 
 def register_backend(name: str, target: str | Callable[..., RawModes]) -> None:
@@ -177,8 +178,10 @@ def solve_modes(cross_section: CrossSection, wavelengths: float | Sequence[float
     te = np.full((lams.size, n), np.nan)
     field_arrays: dict[str, np.ndarray] = {}
     coords_xz: tuple[np.ndarray, np.ndarray] | None = None
+    grid_res = None
     for i, lam in enumerate(lams):
         raw = run(float(lam), fields)
+        grid_res = raw.grid_resolution or grid_res
         m = min(n, raw.neff.size)
         neff[i, :m], te[i, :m] = raw.neff[:m], raw.te_fraction[:m]
         if group_index:
@@ -199,6 +202,8 @@ def solve_modes(cross_section: CrossSection, wavelengths: float | Sequence[float
         ds = ds.assign_coords(x=coords_xz[0], z=coords_xz[1])
         for name, arr in field_arrays.items():
             ds[name] = (("wavelength", "mode", "x", "z"), arr)
+    if grid_res is not None:
+        ds.attrs["grid_resolution_xz"] = [float(g) for g in grid_res]
     ds["wavelength"].attrs["units"] = "um"
     ds["neff"].attrs.update(units="1", long_name="effective index")
     ds["ng"].attrs.update(units="1", long_name="group index n_eff - lambda dn_eff/dlambda (with material dispersion)")

@@ -1,13 +1,18 @@
 """Tidy3D backend: the *local* finite-difference mode solver
 (``tidy3d.plugins.mode.ModeSolver(...).solve()``; never the cloud).
 
-Tidy3D's local solver has no subpixel averaging, so the grid is built here to be
-geometry-aligned: along x and z every core edge and the substrate top are grid lines,
-and each interval between them is split into equal steps of at most 1/``resolution`` µm.
-The grid does not depend on the wavelength, so finite differences in λ (group index)
-see the same discretization.  The window is bounded by PEC walls ``margin`` µm beyond
-the cores.  TE fraction: Tidy3D's ``pol_fraction.te`` (∫|E_x|² / ∫(|E_x|²+|E_z|²)
-with the grid's area weights; plane normal y).
+Tidy3D's local solver has no subpixel averaging: it point-samples ε at the staggered
+(Yee) field positions, so a grid line lying exactly on a core face is sampled on either
+side by round-off and n_eff jumps by ±3 % between resolutions.  The grid is therefore
+built here (``quarter_offset_nodes``): between consecutive interfaces (core faces,
+substrate top, window edges) the step is uniform and at most 1/``resolution`` µm, and
+every interface sits a quarter step beyond a grid line.  Then each field component sees
+every core with its exact width and thickness (node-sampled components shifted by +h/4,
+cell-centre-sampled ones by −h/4), and n_eff converges smoothly, first order in h.  The
+grid does not depend on λ, so finite differences in λ (group index) see the same
+discretization.  The window is bounded by PEC walls ~``margin`` µm beyond the cores.
+TE fraction: Tidy3D's ``pol_fraction.te`` (∫|E_x|² / ∫(|E_x|²+|E_z|²) with the grid's
+area weights; plane normal y).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from pipeline.errors import SolverError
 from pipeline.modes.cross_section import CrossSection
 from pipeline.modes.solver import RawModes, quiet
 
@@ -30,19 +36,26 @@ def _import():
         with quiet():
             import tidy3d as td
             from tidy3d.plugins.mode import ModeSolver
-    td.config.logging_level = "ERROR"
+    try:
+        td.config.logging.level = "ERROR"  # tidy3d >= 2.10
+    except AttributeError:
+        td.config.logging_level = "ERROR"
     logging.getLogger("tidy3d").setLevel(logging.ERROR)
     return td, ModeSolver
 
 
-def aligned_steps(breaks: list[float], resolution: float) -> np.ndarray:
-    """Grid steps [µm] covering sorted ``breaks`` with a grid line on every break point."""
+def quarter_offset_nodes(breaks: list[float], resolution: float) -> np.ndarray:
+    """Grid lines [µm] spanning ``breaks`` (~1/``resolution`` µm apart) with every break
+    point a quarter step to the right of a grid line."""
     pts = sorted(set(round(b, 9) for b in breaks))
-    steps: list[float] = []
+    nodes: list[float] = []
+    h = 1.0 / resolution
     for a, b in zip(pts[:-1], pts[1:]):
         n = max(1, math.ceil(round((b - a) * resolution, 6)))
-        steps.extend([(b - a) / n] * n)
-    return np.asarray(steps)
+        h = (b - a) / n
+        nodes.extend(a - 0.25 * h + k * h for k in range(n))
+    nodes.append(pts[-1] - 0.25 * h)
+    return np.asarray(nodes)
 
 
 def solve(cs: CrossSection, wavelength: float, *, num_modes: int, resolution: float,
@@ -55,9 +68,10 @@ def solve(cs: CrossSection, wavelength: float, *, num_modes: int, resolution: fl
     zbreaks = [za, zb] + [e for c in cs.cores for e in c.z_span]
     if cs.substrate is not None and za < 0 < zb:
         zbreaks.append(0.0)
-    dx, dz = aligned_steps(xbreaks, resolution), aligned_steps(zbreaks, resolution)
-    center = (0.5 * (xa + xb), 0.0, 0.5 * (za + zb))
-    size = (xb - xa, 1.0, zb - za)
+    nx, nz = quarter_offset_nodes(xbreaks, resolution), quarter_offset_nodes(zbreaks, resolution)
+    dx, dz = np.diff(nx), np.diff(nz)
+    center = (0.5 * (nx[0] + nx[-1]), 0.0, 0.5 * (nz[0] + nz[-1]))
+    size = (nx[-1] - nx[0], 1.0, nz[-1] - nz[0])
     structures = []
     if cs.substrate is not None:
         depth = 2.0 * (size[2] + abs(center[2])) + 1.0
@@ -69,13 +83,21 @@ def solve(cs: CrossSection, wavelength: float, *, num_modes: int, resolution: fl
             medium=td.Medium(permittivity=c.material.n**2)))
     grid = td.GridSpec(grid_x=td.CustomGrid(dl=tuple(dx)), grid_y=td.UniformGrid(dl=0.1),
                        grid_z=td.CustomGrid(dl=tuple(dz)))
-    with quiet():
-        sim = td.Simulation(center=center, size=size, grid_spec=grid, structures=structures,
-                            medium=td.Medium(permittivity=cs.cladding.n**2), run_time=1e-12)
-        spec = td.ModeSpec(num_modes=num_modes, target_neff=cs.max_index(wavelength), precision="double")
-        solver = ModeSolver(simulation=sim, plane=td.Box(center=center, size=(size[0], 0, size[2])),
-                            mode_spec=spec, freqs=[C0_UM_PER_S / wavelength])
-        data = solver.solve()
+    log: list[str] = []
+    try:
+        with quiet() as log, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # tidy3d/numpy internals
+            warnings.simplefilter("ignore", FutureWarning)
+            sim = td.Simulation(center=center, size=size, grid_spec=grid, structures=structures,
+                                medium=td.Medium(permittivity=cs.cladding.n**2), run_time=1e-12)
+            spec = td.ModeSpec(num_modes=num_modes, target_neff=cs.max_index(wavelength), precision="double")
+            solver = ModeSolver(simulation=sim, plane=td.Box(center=center, size=(size[0], 0, size[2])),
+                                mode_spec=spec, freqs=[C0_UM_PER_S / wavelength])
+            data = solver.solve()
+    except Exception as exc:
+        tail = "".join(log).strip()[-800:]
+        raise SolverError(f"Tidy3D mode solver failed ({type(exc).__name__}: {exc}) at {wavelength} um, "
+                          f"resolution {resolution:g} px/um" + (f"; solver output: {tail}" if tail else "")) from exc
     neff = np.asarray(data.n_eff.values).reshape(-1)[:num_modes]
     te = np.asarray(data.pol_fraction.te.values).reshape(-1)[:num_modes]
     order = np.argsort(-neff)
