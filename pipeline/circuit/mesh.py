@@ -1,0 +1,174 @@
+"""Feed-forward MZI meshes: rectangular (Clements et al., Optica 3, 1460 (2016)) and
+triangular (Reck et al., PRL 73, 58 (1994)) — programming from a target unitary and the
+fast transfer-matrix path.
+
+MZI convention (on modes m, m+1, ``exp(-iωt)``): an internal phase θ on the upper arm
+between two couplers and an external phase φ on the upper input,
+
+    T(θ, φ) = C₂ · diag(e^{iθ}, 1) · C₁ · diag(e^{iφ}, 1),
+
+with ideal 50:50 couplers C = [[1, i], [i, 1]]/√2 this is
+``i e^{iθ/2} [[e^{iφ} sin(θ/2), cos(θ/2)], [e^{iφ} cos(θ/2), −sin(θ/2)]]``:
+θ = 0 is the cross state, θ = π the bar state. A mesh applies its MZIs in order to the
+input field, then an output phase screen: U = D · T_K ⋯ T_1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.errors import SpecError
+
+IDEAL_COUPLER = np.array([[1, 1j], [1j, 1]]) / np.sqrt(2)
+
+
+def mzi_matrix(theta: np.ndarray | float, phi: np.ndarray | float,
+               coupler1: np.ndarray = IDEAL_COUPLER, coupler2: np.ndarray = IDEAL_COUPLER,
+               arm_transmission: complex | np.ndarray = 1.0) -> np.ndarray:
+    """2×2 transfer matrix (…, 2, 2) of one MZI; ``arm_transmission`` multiplies both arms
+    (propagation loss/phase common to the arms)."""
+    theta, phi = np.asarray(theta, float), np.asarray(phi, float)
+    d_theta = np.zeros(theta.shape + (2, 2), complex)
+    d_theta[..., 0, 0], d_theta[..., 1, 1] = np.exp(1j * theta), 1
+    d_phi = np.zeros(phi.shape + (2, 2), complex)
+    d_phi[..., 0, 0], d_phi[..., 1, 1] = np.exp(1j * phi), 1
+    return arm_transmission * (coupler2 @ d_theta @ coupler1 @ d_phi)
+
+
+@dataclass(frozen=True)
+class MeshLayout:
+    """Ordered MZIs: ``modes[k]`` is the upper mode m of MZI k (acting on m, m+1),
+    ``column[k]`` its column in the physical layout."""
+
+    n: int
+    modes: np.ndarray
+    column: np.ndarray
+    kind: str
+
+    @property
+    def n_mzi(self) -> int:
+        return int(self.modes.size)
+
+    @property
+    def n_columns(self) -> int:
+        return int(self.column.max()) + 1 if self.modes.size else 0
+
+
+def _columns(n: int, modes: list[int]) -> np.ndarray:
+    last = np.full(n, -1)
+    cols = []
+    for m in modes:
+        c = max(last[m], last[m + 1]) + 1
+        last[m] = last[m + 1] = c
+        cols.append(c)
+    return np.array(cols, int)
+
+
+def _null_col(u: np.ndarray, r: int, m: int) -> tuple[float, float]:
+    """(θ, φ) such that (U T⁻¹)[r, m] = 0 for T on columns (m, m+1)."""
+    a, b = u[r, m], u[r, m + 1]
+    theta = 2 * np.arctan2(abs(b), abs(a))
+    phi = float(np.angle(a) - np.angle(-b)) if abs(a) > 0 and abs(b) > 0 else 0.0
+    return float(theta), phi
+
+
+def _null_row(u: np.ndarray, m: int, c: int) -> tuple[float, float]:
+    """(θ, φ) such that (T U)[m+1, c] = 0 for T on rows (m, m+1)."""
+    a, b = u[m, c], u[m + 1, c]
+    theta = 2 * np.arctan2(abs(a), abs(b))
+    phi = float(np.angle(b) - np.angle(a)) if abs(a) > 0 and abs(b) > 0 else 0.0
+    return float(theta), phi
+
+
+def _embed(t: np.ndarray, n: int, m: int) -> np.ndarray:
+    full = np.eye(n, dtype=complex)
+    full[m:m + 2, m:m + 2] = t
+    return full
+
+
+def _check_unitary(u: np.ndarray) -> np.ndarray:
+    u = np.asarray(u, complex)
+    if u.ndim != 2 or u.shape[0] != u.shape[1]:
+        raise SpecError(f"target matrix must be square, got shape {u.shape}.")
+    err = np.abs(u.conj().T @ u - np.eye(u.shape[0])).max()
+    if err > 1e-8:
+        raise SpecError(f"target matrix is not unitary (max |UᴴU − I| = {err:.2e}). Fix: a mesh realises "
+                        "unitaries only; embed a general matrix by SVD (two meshes and attenuators).")
+    return u
+
+
+def decompose(u: np.ndarray, kind: str = "clements") -> tuple[MeshLayout, np.ndarray, np.ndarray, np.ndarray]:
+    """Program a mesh from a unitary: returns ``(layout, theta, phi, output_phases)`` with
+    U = diag(e^{i·output_phases}) · T_K(θ_K, φ_K) ⋯ T_1(θ_1, φ_1)."""
+    u = _check_unitary(u).copy()
+    n = u.shape[0]
+    right: list[tuple[int, float, float]] = []  # T applied on the right: U ← U T⁻¹
+    left: list[tuple[int, float, float]] = []  # T applied on the left:  U ← T U
+    if kind == "clements":
+        for i in range(1, n):
+            if i % 2 == 1:
+                for j in range(i):
+                    r, m = n - 1 - j, i - 1 - j
+                    th, ph = _null_col(u, r, m)
+                    u = u @ _embed(mzi_matrix(th, ph), n, m).conj().T
+                    right.append((m, th, ph))
+            else:
+                for j in range(1, i + 1):
+                    m, c = n + j - i - 2, j - 1
+                    th, ph = _null_row(u, m, c)
+                    u = _embed(mzi_matrix(th, ph), n, m) @ u
+                    left.append((m, th, ph))
+    elif kind == "reck":
+        for r in range(n - 1, 0, -1):
+            for m in range(r):
+                th, ph = _null_col(u, r, m)
+                u = u @ _embed(mzi_matrix(th, ph), n, m).conj().T
+                right.append((m, th, ph))
+    else:
+        raise SpecError(f"mesh kind {kind!r} unknown. Fix: use 'clements' or 'reck'.")
+    d = np.diag(u).copy()
+    # U = L₁ᴴ⋯L_kᴴ D R_n⋯R_1; move each Lᴴ through D: T(θ,φ)ᴴ D = D' T(θ, arg(d_m/d_{m+1})).
+    moved: list[tuple[int, float, float]] = []
+    for m, th, ph in reversed(left):
+        d1, d2 = d[m], d[m + 1]
+        ratio = -np.exp(-1j * th)
+        moved.append((m, th, float(np.angle(d1 / d2))))
+        d[m], d[m + 1] = ratio * np.exp(-1j * ph) * d2, ratio * d2
+    order = right + moved  # applied first to last: R_1 … R_n, T'_k … T'_1
+    modes = [m for m, _, _ in order]
+    layout = MeshLayout(n=n, modes=np.array(modes, int), column=_columns(n, modes), kind=kind)
+    theta = np.array([t for _, t, _ in order])
+    phi = np.array([p for _, _, p in order])
+    return layout, theta, phi, np.angle(d)
+
+
+def mesh_layout(n: int, kind: str = "clements") -> MeshLayout:
+    """The MZI order of an n-mode mesh (same as :func:`decompose` produces)."""
+    if n < 2:
+        raise SpecError(f"mesh size n = {n}: needs n >= 2.")
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n)))
+    return decompose(q, kind)[0]
+
+
+def mesh_matrix(layout: MeshLayout, theta: np.ndarray, phi: np.ndarray, output_phases: np.ndarray | None = None,
+                *, mzis: np.ndarray | None = None) -> np.ndarray:
+    """The mesh's N×N transfer matrix, built in O(N³). ``mzis`` (K, 2, 2) overrides the ideal
+    MZI matrices (e.g. with coupler errors and loss from device compact models)."""
+    n = layout.n
+    ts = mzi_matrix(theta, phi) if mzis is None else np.asarray(mzis, complex)
+    if ts.shape != (layout.n_mzi, 2, 2):
+        raise SpecError(f"expected {layout.n_mzi} MZI matrices of shape (2, 2), got {ts.shape}.")
+    u = np.eye(n, dtype=complex)
+    for col in range(layout.n_columns):  # MZIs of one column act on disjoint mode pairs
+        ks = np.flatnonzero(layout.column == col)
+        top, bot = layout.modes[ks], layout.modes[ks] + 1
+        a, b = u[top], u[bot]
+        t = ts[ks]
+        u[top] = t[:, 0, 0, None] * a + t[:, 0, 1, None] * b
+        u[bot] = t[:, 1, 0, None] * a + t[:, 1, 1, None] * b
+    if output_phases is not None:
+        u = np.exp(1j * np.asarray(output_phases))[:, None] * u
+    return u
