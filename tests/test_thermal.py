@@ -44,3 +44,27 @@ def test_bad_geometry_names_the_field():
         Rect(name="heater", x0=0, x1=1, y0=0, y1=1, conductivity=-1)
     with pytest.raises(SpecError, match="leaves the domain"):
         ThermalProblem(x_max=1.0, rects=(Rect(name="r", x0=0, x1=2, y0=0, y1=1, conductivity=1),))
+
+
+def test_off_centre_heater_flux_converges_with_mesh():
+    # No mirror symmetry to cancel errors: the gradient-recovered sink flux converges
+    # (first order) to the dissipated power; the FE reaction flux balances exactly.
+    def run(max_cell, growth):
+        rects = (
+            Rect(name="substrate", x0=-100, x1=100, y0=-100, y1=-2.0, conductivity=148),
+            Rect(name="heater", x0=19, x1=21, y0=2.22, y1=2.34, conductivity=28, power_per_length=100.0),
+        )
+        return solve_steady_state(ThermalProblem(rects=rects, y_max=5.0, max_cell=max_cell, growth=growth))
+
+    coarse, fine = run(0.1, 1.3), run(0.05, 1.1)
+    assert abs(fine.flux_balance) < 0.5 * abs(coarse.flux_balance)
+    assert abs(fine.flux_balance) < 0.01
+    assert abs(coarse.source_balance) < 1e-9 and abs(fine.source_balance) < 1e-9
+
+
+def test_graded_lines_short_outer_interval():
+    from pipeline.thermal.geometry import graded_lines
+
+    lines = graded_lines(0.0, 3.12, [0.0, 2.0, 2.12], 1.0, 1.25)  # 1 < outer/fine < 1.3
+    assert lines[0] == 0.0 and lines[-1] == 3.12 and {2.0, 2.12} <= set(np.round(lines, 9))
+    assert np.all(np.diff(lines) > 0)

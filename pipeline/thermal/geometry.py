@@ -94,8 +94,9 @@ def graded_lines(lo: float, hi: float, edges: list[float], fine: float, growth: 
             pos += h
             h *= growth
         steps.append(length - pos)
-        if steps[-1] < 0.3 * steps[-2] if len(steps) > 1 else False:
-            steps[-2] += steps.pop()
+        if len(steps) > 1 and steps[-1] < 0.3 * steps[-2]:
+            last = steps.pop()
+            steps[-1] += last
         widths = steps[::-1] if toward_hi else steps
         lines.extend(a + np.cumsum(widths))
     out = np.array(lines)
