@@ -13,12 +13,11 @@ export PYTHONWARNINGS := ignore:The value of the smallest subnormal:UserWarning
 
 setup: $(STAMP)
 
-# Debian's meep/mpb (python3-meep) and python3-venv; only when missing.
-/usr/lib/python3/dist-packages/meep/__init__.py:
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-meep python3-venv
-
-$(PY): | /usr/lib/python3/dist-packages/meep/__init__.py
+# Debian's meep/mpb (python3-meep) and python3-venv, installed only when missing.
+$(PY):
+	@dpkg -s python3-meep python3-venv >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-meep python3-venv; }
 	/usr/bin/python3 -m venv --system-site-packages $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
