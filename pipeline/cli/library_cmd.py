@@ -159,3 +159,40 @@ def export(ctx: typer.Context, key: str, out: Path,
     except PhotopropError as exc:
         fail(exc)
     console.print(f"wrote {path}")
+
+
+@library_app.command("build")
+def build(
+    ctx: typer.Context,
+    devices: Optional[list[str]] = typer.Option(None, "--devices", help="Only these device families (repeatable)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Local Dask workers (processes, one thread each)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Existing Dask scheduler, tcp://HOST:PORT."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Recompute entries that are already cached."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Library definition (default workflows/library.toml)."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Build the default device library with Dask (resumable: cached entries are skipped)."""
+    from workflows.library_build import DEFAULT_CONFIG, build_library, load_items
+
+    cache: DeviceCache = ctx.obj
+    try:
+        items = load_items(config or DEFAULT_CONFIG, devices)
+        report = build_library(items, cache=cache, workers=workers, scheduler=scheduler, rebuild=rebuild,
+                               progress=not json_out)
+    except PhotopropError as exc:
+        fail(exc)
+    if json_out:
+        emit_json(report)
+    else:
+        if report.get("dashboard"):
+            console.print(f"Dask dashboard: {report['dashboard']}")
+        table = Table(title=f"library build: {report['requested']} entries, {report['skipped']} already cached")
+        for col in ("item", "key", "cached", "wall s"):
+            table.add_column(col)
+        for r in report["built"]:
+            table.add_row(r["item"], r["key"][:12], str(r["cached"]), str(r["wall_s"]))
+        for r in report["failed"]:
+            table.add_row(r["item"], "[red]FAILED[/]", "", r["error"][:80])
+        console.print(table)
+    if report["failed"]:
+        raise typer.Exit(1)

@@ -1,0 +1,104 @@
+"""``photoprop device``: simulate a device family with Meep FDTD (or hit the cache), list families."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import typer
+
+device_app = typer.Typer(help="FDTD device simulations (Meep 2D/3D) and the device families.", no_args_is_help=True)
+
+_SOLVERS = ("meep2d", "meep3d")
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _assignments(pairs: list[str]) -> dict[str, Any]:
+    """``["gap=0.25", "band.points=5"]`` → nested dict (dots address sub-specs)."""
+    from pipeline.errors import SpecError
+
+    out: dict[str, Any] = {}
+    for item in pairs:
+        if "=" not in item:
+            raise SpecError(f"--set {item!r}: expected key=value. Fix: e.g. --set gap=0.25 or --set band.points=5.")
+        key, value = item.split("=", 1)
+        node = out
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = _parse_value(value.strip())
+    return out
+
+
+@device_app.command("list")
+def list_devices(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Device families and their spec fields (unit, default)."""
+    import devices
+
+    table = {name: devices.field_table(name) for name in devices.DEVICES}
+    if as_json:
+        typer.echo(json.dumps(table, indent=2))
+        return
+    for name, rows in table.items():
+        typer.echo(f"{name}  ({devices.get(name).__doc__.strip().splitlines()[0]})")
+        for r in rows:
+            typer.echo(f"  {r['field']:<18s} [{r['unit']:>4s}]  default {r['default']:<45s} {r['description']}")
+
+
+@device_app.command("simulate")
+def simulate_cmd(
+    name: str = typer.Argument(..., help="device family, see `photoprop device list`"),
+    set_: list[str] = typer.Option([], "--set", help="device spec field, key=value (repeatable)"),
+    solver: str = typer.Option("meep2d", "--solver", help="meep2d | meep3d"),
+    resolution: Optional[int] = typer.Option(None, "--resolution", help="FDTD grid points per µm"),
+    solver_set: list[str] = typer.Option([], "--solver-set", help="solver spec field, key=value (repeatable)"),
+    timeout_s: float = typer.Option(1800.0, "--timeout", help="wall-clock limit per solver process [s]"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="recompute even if cached"),
+    as_json: bool = typer.Option(False, "--json", help="print the JSON summary"),
+) -> None:
+    """Simulate NAME (or read it from the cache) and print S-parameters, checks and figures of merit."""
+    import devices
+    from pipeline.cache import DeviceCache
+    from pipeline.errors import PhotopropError, SpecError
+    from pipeline.fdtd import Meep2DSpec, Meep3DSpec
+    from pipeline.fdtd.simulate import simulate, summary
+
+    try:
+        if solver not in _SOLVERS:
+            raise SpecError(f"--solver {solver!r}: unknown. Fix: use one of {', '.join(_SOLVERS)}.")
+        module = devices.get(name)
+        device = devices.spec_class(name)(**_assignments(set_))
+        solver_kw = _assignments(solver_set)
+        if resolution is not None:
+            solver_kw["resolution"] = resolution
+        spec = (Meep2DSpec if solver == "meep2d" else Meep3DSpec)(**solver_kw)
+        cache = DeviceCache()
+        entry, cached = simulate(device, spec, cache=cache, timeout_s=timeout_s, overwrite=overwrite)
+        companion = lambda d: simulate(d, spec, cache=cache, timeout_s=timeout_s)[0]  # noqa: E731
+        figures = module.figures_of_merit(entry, simulate_companion=companion)
+        doc = summary(entry, cached, figures)
+    except PhotopropError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, default=float))
+        return
+    typer.echo(f"{doc['device']} [{doc['solver']}] key {doc['key'][:12]}  {'cached' if cached else 'computed'}  {doc['path']}")
+    typer.echo(f"|S|^2 [dB] at {doc['centre_wavelength_um']:.4f} um (rows: out, columns: in; '-' below noise floor)")
+    ports = doc["ports"]
+    typer.echo("      " + "".join(f"{p:>10s}" for p in ports))
+    for o in ports:
+        cells = "".join(f"{'-' if doc['power_db'][o][i] is None else format(doc['power_db'][o][i], '.2f'):>10s}" for i in ports)
+        typer.echo(f"{o:>6s}{cells}")
+    c = doc["checks"]
+    typer.echo(f"checks: {'passed' if c.get('passed') else 'FAILED: ' + '; '.join(c.get('failures', []))}"
+               f" (reciprocity {c['reciprocity_error']:.2g}, max singular value {c['max_singular_value']:.4f},"
+               f" noise floor {c.get('noise_floor_db', float('nan')):.1f} dB)")
+    for k, v in figures.items():
+        typer.echo(f"{k}: {v}")

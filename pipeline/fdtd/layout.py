@@ -1,0 +1,144 @@
+"""What a device declares to the FDTD engine: geometry and ports, as pure data.
+
+Coordinates [µm]: ``x`` along the chip (left → right), ``y`` across it, ``z`` vertical
+(the core layer spans ``-thickness/2 … +thickness/2``). Shapes are extruded through the
+core layer; the background is the cladding. Materials are named by layer role
+(``"core"``; background ``"clad"``) so that the engine can map them onto bulk 3D
+indices or onto the calibrated 2D model (:mod:`pipeline.fdtd.material2d`).
+
+Ports (reference planes) are declared where the device ends; the engine extends each
+port's waveguide straight outwards through the PML and puts its source and mode
+monitor at known distances *outside* the plane, then de-embeds the phase back to it.
+
+Symmetry. A :class:`Mirror` maps ports onto ports. Its sign rule (used by
+:func:`pipeline.fdtd.extract.fill_by_symmetry`): ``S[σ(i), σ(j)] = s_i s_j S[i, j]``
+with ``s_k = +1`` when the mirror plane is perpendicular to port ``k``'s axis
+(the mirror only reverses the propagation direction) and ``s_k = parity_k`` (+1 for
+even modes TE0, TE2 …, −1 for odd modes TE1 …) when the mirror plane contains the
+port axis (it flips the mode's transverse profile). The common sign of the vector
+field under a mirror cancels in the ratio ``outgoing / incoming``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+Direction = Literal["-x", "+x"]
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port: reference-plane centre ``(x, y)`` [µm], outward normal, core width [µm]
+    and the index of its TE mode (0 = fundamental)."""
+
+    name: str
+    x: float
+    y: float
+    direction: Direction
+    width: float
+    mode: int = 0
+
+    @property
+    def sign(self) -> int:
+        """+1 if the outward normal is +x, −1 if −x."""
+        return 1 if self.direction == "+x" else -1
+
+    @property
+    def parity(self) -> int:
+        """Transverse parity of the port mode in a symmetric guide: (−1)**mode."""
+        return -1 if self.mode % 2 else 1
+
+
+@dataclass(frozen=True)
+class Rect:
+    """An axis-aligned rectangle of core material: centre and size [µm]."""
+
+    x: float
+    y: float
+    sx: float
+    sy: float
+    material: str = "core"
+
+
+@dataclass(frozen=True)
+class Polygon:
+    """A polygon of core material, vertices ``((x, y), …)`` [µm], counter-clockwise."""
+
+    vertices: tuple[tuple[float, float], ...]
+    material: str = "core"
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A mirror symmetry of the device: plane ``axis = value`` [µm] and the port map."""
+
+    axis: Literal["x", "y"]
+    value: float
+    mapping: tuple[tuple[str, str], ...]
+
+    def permutation(self) -> dict[str, str]:
+        out = {}
+        for a, b in self.mapping:
+            out[a], out[b] = b, a
+        return out
+
+    def sign(self, port: Port) -> int:
+        """Sign picked up by ``port``'s mode (see the module docstring)."""
+        return 1 if self.axis == "x" else port.parity
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A device as the FDTD engine sees it.
+
+    ``bbox`` = (xmin, xmax, ymin, ymax) [µm] of the device between its port planes;
+    ``thickness`` [µm] of the core layer (3D); ``core_width`` [µm] of the guides that
+    the 2D material model is calibrated for."""
+
+    shapes: tuple[Rect | Polygon, ...]
+    ports: tuple[Port, ...]
+    bbox: tuple[float, float, float, float]
+    thickness: float
+    core_width: float
+    symmetries: tuple[Mirror, ...] = field(default_factory=tuple)
+
+    def port(self, name: str) -> Port:
+        for p in self.ports:
+            if p.name == name:
+                return p
+        raise KeyError(f"no port {name!r}; ports are {[p.name for p in self.ports]}")
+
+    @property
+    def port_names(self) -> list[str]:
+        return [p.name for p in self.ports]
+
+
+def sbend_polygon(x0: float, y0: float, dy: float, radius: float, width: float,
+                  n: int = 16) -> tuple[Polygon, float]:
+    """An S-bend of two circular arcs of ``radius`` [µm] starting at ``(x0, y0)`` heading +x
+    and ending displaced by ``dy`` [µm], heading +x again. Returns (polygon, its length
+    along x [µm])."""
+    if abs(dy) < 1e-12:
+        raise ValueError("sbend_polygon: dy must be non-zero")
+    if abs(dy) > 2 * radius:
+        raise ValueError(f"sbend_polygon: offset {dy} um exceeds 2 x radius {radius} um")
+    theta = math.acos(1.0 - abs(dy) / (2 * radius))
+    length = 2 * radius * math.sin(theta)
+    sgn = 1.0 if dy > 0 else -1.0
+    centre_line = []
+    for k in range(n + 1):  # first arc: centre at (x0, y0 + sgn R)
+        a = theta * k / n
+        centre_line.append((x0 + radius * math.sin(a), y0 + sgn * radius * (1 - math.cos(a)), a))
+    xm, ym = x0 + length, y0 + dy
+    for k in range(n - 1, -1, -1):  # second arc, mirror image about the midpoint
+        a = theta * k / n
+        centre_line.append((xm - radius * math.sin(a), ym - sgn * radius * (1 - math.cos(a)), a))
+    upper, lower = [], []
+    for x, y, a in centre_line:
+        nx, ny = -math.sin(a) * sgn, math.cos(a)  # unit normal to the tangent (cos a, sgn sin a)
+        upper.append((x + 0.5 * width * nx, y + 0.5 * width * ny))
+        lower.append((x - 0.5 * width * nx, y - 0.5 * width * ny))
+    verts = tuple(lower + upper[::-1])
+    return Polygon(vertices=verts), length

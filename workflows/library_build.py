@@ -1,0 +1,143 @@
+"""Build the device library with Dask: one task per (device spec, solver spec), each
+holding the worker resource ``solver=1`` so a worker runs one solver at a time.
+
+Resumable: entries already in the cache (and verified) are not resubmitted, and each
+task goes through ``DeviceCache.get_or_compute`` (a per-key lock), so a crashed or
+killed build loses only the entries in flight.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.cache import DeviceCache
+from pipeline.errors import CacheError, PhotopropError, SpecError
+from pipeline.specs import DeviceSpec, SolverSpec, spec_from_json
+
+DEFAULT_CONFIG = Path(__file__).with_name("library.toml")
+
+
+def solver_spec_class(name: str) -> type[SolverSpec]:
+    """The SolverSpec subclass whose ``solver`` is ``name``."""
+    import devices  # noqa: F401  (imports every solver spec the devices use)
+    import pipeline.fdtd.specs  # noqa: F401
+    import pipeline.thermo_optic  # noqa: F401
+
+    def walk(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *walk(sub))]
+
+    found = {c.solver: c for c in walk(SolverSpec) if c.__module__.startswith(("pipeline", "devices"))}
+    if name not in found:
+        raise SpecError(f"solver = {name!r} is unknown. Fix: use one of {sorted(found)}.")
+    return found[name]
+
+
+@dataclass(frozen=True)
+class BuildItem:
+    """One library entry to build."""
+
+    device: DeviceSpec
+    solver: SolverSpec
+
+    @property
+    def label(self) -> str:
+        fields = self.device.model_dump()
+        short = ", ".join(f"{k}={v}" for k, v in fields.items() if k in ("gap", "length", "coupling_length"))
+        return f"{self.device.device}({short})/{self.solver.solver}"
+
+
+def load_items(config: Path = DEFAULT_CONFIG, devices_filter: list[str] | None = None) -> list[BuildItem]:
+    """Expand the library config into build items (sweeps become one item per value)."""
+    import devices
+
+    try:
+        doc = tomllib.loads(Path(config).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(f"library config {config}: {exc}") from exc
+    items = []
+    for i, entry in enumerate(doc.get("entry", [])):
+        for key in ("device", "solver"):
+            if key not in entry:
+                raise SpecError(f"{config}: [[entry]] #{i + 1} has no {key!r}. Fix: add {key} = \"...\".")
+        if devices_filter and entry["device"] not in devices_filter:
+            continue
+        spec_cls = devices.spec_class(entry["device"])
+        solver_cls = solver_spec_class(entry["solver"])
+        sweep = entry.get("sweep", {})
+        names = list(sweep)
+        for values in itertools.product(*(sweep[n] for n in names)) if names else [()]:
+            fields = {**entry.get("spec", {}), **dict(zip(names, values))}
+            items.append(BuildItem(spec_cls(**fields), solver_cls(**entry.get("solver_spec", {}))))
+    if devices_filter:
+        unknown = set(devices_filter) - {it.device.device for it in items}
+        if unknown:
+            raise SpecError(f"--devices {sorted(unknown)}: not in {config}. Fix: use some of "
+                            f"{sorted({e['device'] for e in doc.get('entry', [])})}.")
+    return items
+
+
+def _build_one(device_json: str, solver_json: str, cache_root: str, overwrite: bool) -> dict[str, Any]:
+    """Dask task: simulate one item into the cache (runs on a worker)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="The value of the smallest subnormal")
+    from pipeline.simulate import simulate
+
+    t0 = time.perf_counter()
+    entry, cached = simulate(spec_from_json(device_json), spec_from_json(solver_json),
+                             cache=DeviceCache(cache_root), overwrite=overwrite)
+    return {"key": entry.key, "path": str(entry.path), "cached": cached, "device": entry.device_spec.device,
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "solver_wall_s": entry.provenance.get("wall_time_s")}
+
+
+def _is_done(cache: DeviceCache, item: BuildItem) -> bool:
+    try:
+        return cache.get(item.device, item.solver) is not None
+    except CacheError:
+        return False
+
+
+def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, workers: int = 2,
+                  scheduler: str | None = None, rebuild: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Build ``items`` into ``cache`` on a Dask cluster; returns a report."""
+    from dask.distributed import Client, LocalCluster, as_completed
+    from rich.progress import Progress
+
+    cache = cache or DeviceCache()
+    todo = [it for it in items if rebuild or not _is_done(cache, it)]
+    report: dict[str, Any] = {"root": str(cache.root), "requested": len(items), "skipped": len(items) - len(todo),
+                              "built": [], "failed": []}
+    if not todo:
+        return report
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               resources={"solver": 1}, dashboard_address=":0")
+        client = Client(cluster)
+    report["dashboard"] = client.dashboard_link
+    try:
+        futures = {client.submit(_build_one, it.device.canonical_json(), it.solver.canonical_json(),
+                                 str(cache.root), rebuild, resources={"solver": 1}, key=f"build-{i}-{it.device.device}",
+                                 retries=1, pure=False): it for i, it in enumerate(todo)}
+        with Progress(disable=not progress, transient=True) as bar:
+            task = bar.add_task("building device library", total=len(futures))
+            for fut in as_completed(futures):
+                item = futures[fut]
+                try:
+                    report["built"].append({"item": item.label, **fut.result()})
+                except PhotopropError as exc:
+                    report["failed"].append({"item": item.label, "error": str(exc)})
+                bar.advance(task)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return report
