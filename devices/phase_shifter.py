@@ -44,6 +44,8 @@ from pipeline.thermo_optic import ThermoOpticSolverSpec
 
 #: Heater absorption is a loss: |S21| < 1.
 LOSSLESS = False
+#: Simulated by the thermal + mode-solver co-simulation, not FDTD.
+DEFAULT_SOLVER = "thermo_optic"
 #: Literature range of P_π for this geometry [W] (see module doc).
 P_PI_RANGE_W = (0.015, 0.040)
 #: Generous ceiling on Im ε of TiN at 1.55 µm (a Drude metal with ε₂ of order tens, e.g.

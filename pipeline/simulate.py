@@ -29,12 +29,60 @@ def simulate(device: DeviceSpec, solver: SolverSpec, *, cache: DeviceCache | Non
         return fdtd.simulate(device, solver, cache=cache, overwrite=overwrite, **execution)
     if own is None:
         raise SpecError(f"device {device.device!r} cannot be simulated with solver {solver.solver!r}.")
+    if solver.solver in ("meep2d", "meep3d"):
+        raise SpecError(f"device {device.device!r} is not an FDTD device; use solver "
+                        f"{default_solver(device.device)!r}.")
     return own(device, solver, cache=cache, overwrite=overwrite)
 
 
-def figures_of_merit(entry: CacheEntry) -> dict[str, Any]:
-    """The device family's figures of merit for a cached entry."""
+class _CompanionMissing(Exception):
+    """A companion entry is not cached and simulating it was not allowed."""
+
+
+def figures_of_merit(entry: CacheEntry, *, cache: DeviceCache | None = None, simulate_missing: bool = True,
+                     **execution: Any) -> dict[str, Any]:
+    """The device family's figures of merit for a cached entry. Families that need a
+    companion simulation (the coupler's L_c from a second length) get it through the
+    same cache and solver; with ``simulate_missing=False`` only a cached companion is
+    used, and the figures that need it are left out."""
     import devices
 
     fom = getattr(devices.module_for(entry.device_spec), "figures_of_merit", None)
-    return dict(fom(entry)) if fom is not None else {}
+    if fom is None:
+        return {}
+    cache = cache if cache is not None else DeviceCache(entry.path.parents[1])
+
+    def companion(device: DeviceSpec) -> CacheEntry:
+        if not simulate_missing:
+            found = cache.get(device, entry.solver_spec)
+            if found is None:
+                raise _CompanionMissing(device)
+            return found
+        return simulate(device, entry.solver_spec, cache=cache, **execution)[0]
+
+    try:
+        return dict(fom(entry, simulate_companion=companion))
+    except _CompanionMissing:
+        return dict(fom(entry))
+
+
+def solver_spec_class(name: str) -> type[SolverSpec]:
+    """The SolverSpec subclass whose ``solver`` is ``name`` (e.g. meep2d, meep3d, thermo_optic)."""
+    import devices  # noqa: F401  (imports every solver spec the devices use)
+    import pipeline.fdtd.specs  # noqa: F401
+    import pipeline.thermo_optic  # noqa: F401
+
+    def walk(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *walk(sub))]
+
+    found = {c.solver: c for c in walk(SolverSpec) if c.__module__.startswith(("pipeline", "devices"))}
+    if name not in found:
+        raise SpecError(f"solver = {name!r} is unknown. Fix: use one of {sorted(found)}.")
+    return found[name]
+
+
+def default_solver(device_family: str) -> str:
+    """The solver a device family is simulated with unless told otherwise."""
+    import devices
+
+    return getattr(devices.get(device_family), "DEFAULT_SOLVER", "meep2d")

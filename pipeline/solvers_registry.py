@@ -17,8 +17,9 @@ from pipeline.errors import SpecError
 BACKENDS: dict[str, tuple[str, str]] = {
     "mpb": ("meep", "pipeline.modes.mpb_backend:solve"),
     "tidy3d": ("tidy3d", "pipeline.modes.tidy3d_backend:solve"),
-    "meep2d": ("meep", "pipeline.fdtd.meep_backend:run"),
-    "meep3d": ("meep", "pipeline.fdtd.meep_backend:run"),
+    "meep2d": ("meep", "pipeline.fdtd.simulate:simulate"),
+    "meep3d": ("meep", "pipeline.fdtd.simulate:simulate"),
+    "thermo_optic": ("skfem", "devices.phase_shifter:simulate"),
 }
 
 

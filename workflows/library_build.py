@@ -17,24 +17,10 @@ from typing import Any
 
 from pipeline.cache import DeviceCache
 from pipeline.errors import CacheError, PhotopropError, SpecError
+from pipeline.simulate import solver_spec_class
 from pipeline.specs import DeviceSpec, SolverSpec, spec_from_json
 
 DEFAULT_CONFIG = Path(__file__).with_name("library.toml")
-
-
-def solver_spec_class(name: str) -> type[SolverSpec]:
-    """The SolverSpec subclass whose ``solver`` is ``name``."""
-    import devices  # noqa: F401  (imports every solver spec the devices use)
-    import pipeline.fdtd.specs  # noqa: F401
-    import pipeline.thermo_optic  # noqa: F401
-
-    def walk(cls: type) -> list[type]:
-        return [c for sub in cls.__subclasses__() for c in (sub, *walk(sub))]
-
-    found = {c.solver: c for c in walk(SolverSpec) if c.__module__.startswith(("pipeline", "devices"))}
-    if name not in found:
-        raise SpecError(f"solver = {name!r} is unknown. Fix: use one of {sorted(found)}.")
-    return found[name]
 
 
 @dataclass(frozen=True)

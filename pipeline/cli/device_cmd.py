@@ -55,33 +55,36 @@ def list_devices(as_json: bool = typer.Option(False, "--json", help="machine-rea
 def simulate_cmd(
     name: str = typer.Argument(..., help="device family, see `photoprop device list`"),
     set_: list[str] = typer.Option([], "--set", help="device spec field, key=value (repeatable)"),
-    solver: str = typer.Option("meep2d", "--solver", help="meep2d | meep3d"),
-    resolution: Optional[int] = typer.Option(None, "--resolution", help="FDTD grid points per µm"),
+    solver: Optional[str] = typer.Option(None, "--solver",
+                                         help="meep2d | meep3d (FDTD devices) | thermo_optic (phase shifter); "
+                                              "default: the family's own"),
+    resolution: Optional[float] = typer.Option(None, "--resolution", help="grid points per µm (FDTD or mode solver)"),
     solver_set: list[str] = typer.Option([], "--solver-set", help="solver spec field, key=value (repeatable)"),
     timeout_s: float = typer.Option(1800.0, "--timeout", help="wall-clock limit per solver process [s]"),
     overwrite: bool = typer.Option(False, "--overwrite", help="recompute even if cached"),
+    cache_dir: Optional[str] = typer.Option(None, "--cache", envvar="PHOTOPROP_CACHE",
+                                            help="library folder (default: the repository's cache/)"),
     as_json: bool = typer.Option(False, "--json", help="print the JSON summary"),
 ) -> None:
     """Simulate NAME (or read it from the cache) and print S-parameters, checks and figures of merit."""
     import devices
     from pipeline.cache import DeviceCache
-    from pipeline.errors import PhotopropError, SpecError
-    from pipeline.fdtd import Meep2DSpec, Meep3DSpec
-    from pipeline.fdtd.simulate import simulate, summary
+    from pipeline.errors import PhotopropError
+    from pipeline.fdtd.simulate import summary
+    from pipeline.simulate import default_solver, figures_of_merit, simulate, solver_spec_class
 
     try:
-        if solver not in _SOLVERS:
-            raise SpecError(f"--solver {solver!r}: unknown. Fix: use one of {', '.join(_SOLVERS)}.")
-        module = devices.get(name)
         device = devices.spec_class(name)(**_assignments(set_))
+        solver_cls = solver_spec_class(solver or default_solver(name))
         solver_kw = _assignments(solver_set)
         if resolution is not None:
-            solver_kw["resolution"] = resolution
-        spec = (Meep2DSpec if solver == "meep2d" else Meep3DSpec)(**solver_kw)
-        cache = DeviceCache()
-        entry, cached = simulate(device, spec, cache=cache, timeout_s=timeout_s, overwrite=overwrite)
-        companion = lambda d: simulate(d, spec, cache=cache, timeout_s=timeout_s)[0]  # noqa: E731
-        figures = module.figures_of_merit(entry, simulate_companion=companion)
+            field = "resolution" if "resolution" in solver_cls.model_fields else "mode_resolution"
+            solver_kw[field] = resolution
+        spec = solver_cls(**solver_kw)
+        cache = DeviceCache(cache_dir)
+        execution = {"timeout_s": timeout_s} if spec.solver in _SOLVERS else {}
+        entry, cached = simulate(device, spec, cache=cache, overwrite=overwrite, **execution)
+        figures = figures_of_merit(entry, cache=cache, **execution)
         doc = summary(entry, cached, figures)
     except PhotopropError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -97,8 +100,8 @@ def simulate_cmd(
         cells = "".join(f"{'-' if doc['power_db'][o][i] is None else format(doc['power_db'][o][i], '.2f'):>10s}" for i in ports)
         typer.echo(f"{o:>6s}{cells}")
     c = doc["checks"]
-    typer.echo(f"checks: {'passed' if c.get('passed') else 'FAILED: ' + '; '.join(c.get('failures', []))}"
-               f" (reciprocity {c['reciprocity_error']:.2g}, max singular value {c['max_singular_value']:.4f},"
-               f" noise floor {c.get('noise_floor_db', float('nan')):.1f} dB)")
+    numbers = ", ".join(f"{k} {c[k]:.3g}" for k in ("reciprocity_error", "max_singular_value", "noise_floor_db",
+                                                       "flux_balance") if isinstance(c.get(k), (int, float)))
+    typer.echo(f"checks: {'passed' if c.get('passed') else 'FAILED: ' + '; '.join(c.get('failures', []))} ({numbers})")
     for k, v in figures.items():
         typer.echo(f"{k}: {v}")

@@ -145,6 +145,8 @@ def summary(entry: CacheEntry, cached: bool, figures: dict[str, Any] | None = No
     """The JSON document of ``photoprop device simulate``: power_db[out][in] at the centre λ
     (null where |S|² is below the reflection noise floor, listed in ``below_noise_floor``)."""
     s = entry.smatrix
+    sweep = {d: s[d].values[0].item() for d in s.dims if d not in ("wavelength", "port_out", "port_in")}
+    s = s.isel({d: 0 for d in sweep})  # a swept entry (e.g. heater power) is summarised at its first point
     c = centre_smatrix(s)
     pdb = power_db(c)
     flagged = entry.checks.get("below_noise_floor", {})
@@ -158,7 +160,7 @@ def summary(entry: CacheEntry, cached: bool, figures: dict[str, Any] | None = No
         "key": entry.key, "path": str(entry.path), "cached": cached, "device": entry.device_spec.device,
         "solver": entry.solver_spec.solver, "ports": names,
         "centre_wavelength_um": float(c.wavelength.values) if "wavelength" in c.coords else None,
-        "power_db": table, "power_db_convention": "power_db[port_out][port_in] = 10 log10 |S|^2",
+        "sweep_point": sweep, "power_db": table, "power_db_convention": "power_db[port_out][port_in] = 10 log10 |S|^2",
         "below_noise_floor": flagged, "noise_floor_db": entry.checks.get("noise_floor_db"),
         "checks": entry.checks, "figures_of_merit": figures or {},
     }

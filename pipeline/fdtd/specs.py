@@ -61,6 +61,9 @@ class Meep2DSpec(MeepSpec):
     kept for comparison) or ``"eim"`` (classical effective-index method)."""
 
     solver: ClassVar[str] = "meep2d"
+    #: 30 px/µm: coupling lengths within 5 % of the converged 3D value (20 px/µm: up to −7 %,
+    #: benchmarks/results/fdtd_coupler.txt).
+    resolution: int = quantity(30, "1/um", "FDTD grid points per µm", ge=4, le=200)
     material_model: Literal["calibrated", "bulk", "eim"] = quantity(
         "calibrated", "1", "2D material model: calibrated | bulk | eim"
     )
