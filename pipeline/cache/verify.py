@@ -14,20 +14,17 @@ from pipeline.cache.store import DeviceCache
 from pipeline.errors import CacheError, PhotopropError
 from pipeline.specs import spec_from_json
 
-#: solver name -> "module:function" with signature f(device, solver, *, cache, overwrite)
-SIMULATORS: dict[str, str] = {
-    "meep2d": "pipeline.fdtd.simulate:simulate",
-    "meep3d": "pipeline.fdtd.simulate:simulate",
-}
+#: solver name -> "module:function" with signature f(device, solver, *, cache, overwrite);
+#: solvers not listed use the generic dispatcher ``pipeline.simulate:simulate``.
+SIMULATORS: dict[str, str] = {}
+DEFAULT_SIMULATOR = "pipeline.simulate:simulate"
 
 
 def _recompute(cache: DeviceCache, path: Path) -> str:
     attrs = read_entry_attrs(path)
     device = spec_from_json(attrs["device_spec"])
     solver = spec_from_json(attrs["solver_spec"])
-    target = SIMULATORS.get(getattr(solver, "solver", ""))
-    if target is None:
-        raise CacheError(f"no simulator registered for solver {getattr(solver, 'solver', '?')!r}")
+    target = SIMULATORS.get(getattr(solver, "solver", ""), DEFAULT_SIMULATOR)
     module, func = target.split(":")
     simulate = getattr(importlib.import_module(module), func)
     path.unlink()
