@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pipeline.errors import SpecError
 
-#: Bump when the meaning of stored data changes; it enters every cache key.
-SCHEMA_VERSION = 1
+#: Bump when the meaning of stored data or the algorithm behind it changes; it enters every
+#: cache key. 2: 2D calibration through the grid-aligned MPB of pipeline.modes.
+SCHEMA_VERSION = 2
 
 
 def quantity(default: Any, unit: str, description: str, **constraints: Any) -> Any:
