@@ -259,3 +259,21 @@ def test_import_pipeline_does_not_import_solvers():
         print(sorted(m for m in ("meep", "tidy3d", "meep.mpb") if m in sys.modules))
     """).stdout.strip()
     assert out == "[]"
+
+
+def test_any_damaged_byte_is_detected(cache):
+    """A flipped byte anywhere — array data, HDF5 metadata, attribute heap or free space —
+    is caught by the user-block checksum of the whole file."""
+    dev, sol = CirculatorFixtureSpec(), AnalyticSolverSpec()
+    entry, _ = cache.get_or_compute(dev, sol, lambda: compute(dev))
+    pristine = entry.path.read_bytes()
+    rng = np.random.default_rng(0)
+    offsets = sorted({0, 20, 600, len(pristine) // 2, len(pristine) - 1, *rng.integers(512, len(pristine), 12)})
+    for at in offsets:
+        damaged = bytearray(pristine)
+        damaged[at] ^= 0x01
+        entry.path.write_bytes(bytes(damaged))
+        with pytest.raises(CacheError, match=entry.path.name):
+            cache.get(dev, sol)
+    entry.path.write_bytes(pristine)
+    assert cache.get(dev, sol).key == entry.key

@@ -8,7 +8,10 @@ engine="h5netcdf")`` opens it):
 * global attributes: ``photoprop_schema_version``, ``key``, ``device``,
   ``device_spec`` / ``solver_spec`` / ``versions`` / ``provenance`` / ``checks`` (JSON),
   ``layout`` (JSON: dims of every stored variable) and ``content_sha256``, a checksum
-  of every array's bytes, dims and of all other attributes, verified on every read.
+  of every array's bytes, dims and of all other attributes, verified on every read;
+* a 512-byte HDF5 user block (ignored by HDF5, netCDF-C and xarray) holding
+  ``photoprop-sha256:<hex>``, the sha256 of every byte after it: any damaged byte of
+  the file — data, metadata or free space — is detected on read.
 
 Reading uses h5py directly (fast: no xarray backend machinery) and rebuilds the
 Dataset from ``layout``.
@@ -29,6 +32,8 @@ from pipeline.errors import CacheError
 
 CHECKSUM_ATTR = "content_sha256"
 LAYOUT_ATTR = "layout"
+USERBLOCK = 512
+FILE_MAGIC = b"photoprop-sha256:"
 
 
 def _split_complex(ds: xr.Dataset) -> xr.Dataset:
@@ -85,10 +90,38 @@ def write_entry_file(path: Path, ds: xr.Dataset, attrs: dict[str, Any]) -> None:
     stored.attrs = flat
     for name in stored.variables:
         stored[name].encoding = {}
-    stored.to_netcdf(path, engine="h5netcdf", format="NETCDF4")
+    import h5netcdf
+    from xarray.backends import H5NetCDFStore
+
+    store = H5NetCDFStore(h5netcdf.File(path, "w", userblock_size=USERBLOCK))
+    try:
+        stored.dump_to_store(store)
+    finally:
+        store.close()
+    with open(path, "r+b") as fh:
+        digest = hashlib.sha256(fh.read()[USERBLOCK:]).hexdigest().encode()
+        fh.seek(0)
+        fh.write(FILE_MAGIC + digest)
+
+
+def _verified_bytes(path: Path) -> bytes:
+    """The file's bytes after checking the user-block checksum of everything after it."""
+    raw = Path(path).read_bytes()
+    head = raw[: len(FILE_MAGIC) + 64]
+    if not head.startswith(FILE_MAGIC):
+        raise CacheError(f"{path}: no photoprop checksum in the file header (not an entry, or its first "
+                         "bytes are damaged). Fix: run `photoprop library verify --repair`.")
+    stored = head[len(FILE_MAGIC):].decode(errors="replace")
+    actual = hashlib.sha256(raw[USERBLOCK:]).hexdigest()
+    if stored != actual:
+        raise CacheError(f"{path}: file checksum mismatch (stored {stored[:12]}…, computed {actual[:12]}…): "
+                         "the file is truncated or corrupt. Fix: run `photoprop library verify --repair` "
+                         "to remove or recompute it.")
+    return raw
 
 
 def _read_raw(path: Path) -> tuple[dict[str, tuple[tuple[str, ...], np.ndarray]], dict[str, Any], dict[str, dict[str, str]]]:
+    _verified_bytes(path)  # entries are immutable once published: parse the verified file by path
     with h5py.File(path, "r") as f:
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in attrs.items()}
