@@ -9,6 +9,17 @@ indices or onto the calibrated 2D model (:mod:`pipeline.fdtd.material2d`).
 Ports (reference planes) are declared where the device ends; the engine extends each
 port's waveguide straight outwards through the PML and puts its source and mode
 monitor at known distances *outside* the plane, then de-embeds the phase back to it.
+A port faces ``±x`` or ``±y`` (its outward normal); a ``±y`` port's ``width`` runs
+along x. Phases of S-entries between an x-port and a y-port carry the mode solver's
+arbitrary profile phase at each orientation: only their magnitudes are meaningful.
+
+Optional extras for lossy devices: shapes of any named material (its :class:`Medium`
+given in ``Layout.media``, e.g. absorbing germanium), and :class:`FluxBox` requests —
+closed boxes whose four per-face outward Poynting fluxes are returned (a box around a
+lossy region gives the power it absorbs). ``plane = "xz"`` declares a vertical
+cross-section (side view: x along the chip, the layout's ``y`` is the height z): the
+engine then uses bulk Si/SiO2 indices and the slab TE mode (E out of the plane, Meep
+ODD_Z) instead of the calibrated top-view model.
 
 Symmetry. A :class:`Mirror` maps ports onto ports. Its sign rule (used by
 :func:`pipeline.fdtd.extract.fill_by_symmetry`): ``S[σ(i), σ(j)] = s_i s_j S[i, j]``
@@ -25,7 +36,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-Direction = Literal["-x", "+x"]
+Direction = Literal["-x", "+x", "-y", "+y"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +53,13 @@ class Port:
 
     @property
     def sign(self) -> int:
-        """+1 if the outward normal is +x, −1 if −x."""
-        return 1 if self.direction == "+x" else -1
+        """+1 if the outward normal points along +x / +y, −1 if along −x / −y."""
+        return 1 if self.direction[0] == "+" else -1
+
+    @property
+    def axis(self) -> str:
+        """The axis of the outward normal, ``"x"`` or ``"y"``."""
+        return self.direction[1]
 
     @property
     def parity(self) -> int:
@@ -86,7 +102,18 @@ class Mirror:
 
     def sign(self, port: Port) -> int:
         """Sign picked up by ``port``'s mode (see the module docstring)."""
-        return 1 if self.axis == "x" else port.parity
+        return 1 if self.axis == port.axis else port.parity
+
+
+@dataclass(frozen=True)
+class FluxBox:
+    """A closed rectangle (centre, size [µm]) whose per-face outward fluxes are recorded."""
+
+    name: str
+    x: float
+    y: float
+    sx: float
+    sy: float
 
 
 @dataclass(frozen=True)
@@ -103,6 +130,10 @@ class Layout:
     thickness: float
     core_width: float
     symmetries: tuple[Mirror, ...] = field(default_factory=tuple)
+    #: extra named media (e.g. ``{"ge": Medium(...)}``) used by shapes beyond core / clad
+    media: tuple[tuple[str, object], ...] = field(default_factory=tuple)
+    flux_boxes: tuple[FluxBox, ...] = field(default_factory=tuple)
+    plane: Literal["xy", "xz"] = "xy"
 
     def port(self, name: str) -> Port:
         for p in self.ports:

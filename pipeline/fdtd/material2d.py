@@ -51,19 +51,38 @@ from pipeline.materials import SILICA, SILICON
 
 @dataclass(frozen=True)
 class Medium:
-    """A Meep-ready lossless medium: ε(f) = eps_inf + sigma f0²/(f0² − f²), f in 1/µm."""
+    """A Meep-ready medium: ε(f) = eps_inf + sigma f0²/(f0² − f²), f in 1/µm, optionally
+    with Meep's electric (D) conductivity ``d_conductivity`` [1/µm, Meep units c = 1]:
+    ε → ε (1 + i σ_D / 2πf), a power absorption α ≈ n σ_D (see :func:`lossy_medium`)."""
 
     eps_inf: float
     sigma: float = 0.0
     f0: float = 1.0
     max_error: float = 0.0  # max |n_fit − n| over the samples
+    d_conductivity: float = 0.0
 
     def index(self, wavelength: float | np.ndarray) -> np.ndarray:
         f = 1.0 / np.asarray(wavelength, dtype=float)
         return np.sqrt(self.eps_inf + self.sigma * self.f0**2 / (self.f0**2 - f**2))
 
     def as_dict(self) -> dict[str, float]:
-        return {"eps_inf": self.eps_inf, "sigma": self.sigma, "f0": self.f0}
+        out = {"eps_inf": self.eps_inf, "sigma": self.sigma, "f0": self.f0}
+        if self.d_conductivity:
+            out["d_conductivity"] = self.d_conductivity
+        return out
+
+
+def lossy_medium(n: float, alpha_per_um: float, wavelength: float) -> Medium:
+    """A constant-index medium with power absorption ``alpha_per_um`` [1/µm] at ``wavelength``.
+
+    Complex index n + iκ with κ = αλ/4π (intensity ∝ exp(−αx)). Meep's D-conductivity gives
+    ε_c = ε_r (1 + iσ_D/ω), ω = 2π/λ in Meep units, so ε_r = n² − κ² and
+    σ_D = ω · 2nκ / (n² − κ²) (exact at ``wavelength``; σ_D is frequency independent, so
+    α stays ≈ n σ_D, nearly constant, across a narrow band)."""
+    kappa = alpha_per_um * wavelength / (4 * np.pi)
+    eps_r = n**2 - kappa**2
+    omega = 2 * np.pi / wavelength
+    return Medium(eps_inf=float(eps_r), d_conductivity=float(omega * 2 * n * kappa / eps_r))
 
 
 def fit_medium(wavelengths: np.ndarray, n: np.ndarray) -> Medium:

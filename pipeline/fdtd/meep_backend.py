@@ -17,10 +17,11 @@ SAMPLE_DT = 0.25
 
 
 def _medium(mp: Any, m: dict[str, float]) -> Any:
+    extra = {"D_conductivity": m["d_conductivity"]} if m.get("d_conductivity") else {}
     if m["sigma"] > 0:
         sus = mp.LorentzianSusceptibility(frequency=m["f0"], gamma=0.0, sigma=m["sigma"])
-        return mp.Medium(epsilon=m["eps_inf"], E_susceptibilities=[sus])
-    return mp.Medium(epsilon=m["eps_inf"])
+        return mp.Medium(epsilon=m["eps_inf"], E_susceptibilities=[sus], **extra)
+    return mp.Medium(epsilon=m["eps_inf"], **extra)
 
 
 def _geometry(mp: Any, task: dict[str, Any], media: dict[str, Any]) -> list[Any]:
