@@ -21,6 +21,9 @@ DEVICES: dict[str, str] = {
     "waveguide": "devices.waveguide",
     "directional_coupler": "devices.directional_coupler",
     "phase_shifter": "devices.phase_shifter",
+    "crossing": "devices.crossing",
+    "mmi": "devices.mmi",
+    "photodetector": "devices.photodetector",
 }
 
 

@@ -92,7 +92,8 @@ def layout(spec: DirectionalCouplerSpec) -> Layout:
 
 
 def figures_of_merit(entry: Any, *, simulate_companion: Any = None, **_: Any) -> dict[str, Any]:
-    """``power_coupling`` (cross, |S[o3,o1]|² at the centre λ) and, when
+    """``power_coupling`` (cross, |S[o3,o1]|² at the centre λ), ``excess_loss_db``
+    (−10 log10(|S31|² + |S41|²) at the centre λ) and, when
     ``simulate_companion(spec) -> entry`` is given, ``coupling_length_um`` from FDTD."""
     import numpy as np
 
@@ -104,6 +105,7 @@ def figures_of_merit(entry: Any, *, simulate_companion: Any = None, **_: Any) ->
         "power_coupling": float(np.abs(s.sel(port_out="o3", port_in="o1")) ** 2),
         "power_bar": float(np.abs(s.sel(port_out="o4", port_in="o1")) ** 2),
     }
+    out["excess_loss_db"] = float(-10 * np.log10(out["power_coupling"] + out["power_bar"]))
     if simulate_companion is not None:
         spec = entry.device_spec
         longer = spec.model_copy(update={"coupling_length": spec.coupling_length + LC_DELTA})

@@ -40,8 +40,11 @@ def _cell(layout: Layout, spec: MeepSpec) -> tuple[list[float], list[float]]:
     xmin, xmax, ymin, ymax = layout.bbox
     ext = spec.source_offset + SOURCE_BUFFER + spec.pml
     lat = spec.margin + spec.pml
+    axes = {p.axis for p in layout.ports}
+    ex = ext if "x" in axes else lat  # along an axis with ports: room for monitor, source, PML
+    ey = ext if "y" in axes else lat
     center = [0.5 * (xmin + xmax), 0.5 * (ymin + ymax), 0.0]
-    size = [xmax - xmin + 2 * ext, ymax - ymin + 2 * lat, 0.0]
+    size = [xmax - xmin + 2 * ex, ymax - ymin + 2 * ey, 0.0]
     if isinstance(spec, Meep3DSpec):
         size[2] = layout.thickness + 2 * (spec.margin_z + spec.pml)
     size = [float(np.ceil(s * spec.resolution - 1e-9) / spec.resolution) for s in size]  # whole pixels
@@ -52,8 +55,12 @@ def _shapes(layout: Layout, spec: MeepSpec) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     stub = spec.source_offset + SOURCE_BUFFER + spec.pml + 1.0
     for p in layout.ports:
-        out.append({"type": "block", "material": "core", "center": [p.x + p.sign * stub / 2, p.y],
-                    "size": [stub + 1e-3, p.width]})
+        if p.axis == "x":
+            out.append({"type": "block", "material": "core", "center": [p.x + p.sign * stub / 2, p.y],
+                        "size": [stub + 1e-3, p.width]})
+        else:
+            out.append({"type": "block", "material": "core", "center": [p.x, p.y + p.sign * stub / 2],
+                        "size": [p.width, stub + 1e-3]})
     for s in layout.shapes:
         if isinstance(s, Rect):
             out.append({"type": "block", "material": s.material, "center": [s.x, s.y], "size": [s.sx, s.sy]})
@@ -66,10 +73,12 @@ def _shapes(layout: Layout, spec: MeepSpec) -> list[dict[str, Any]]:
 
 def _plane(p: Port, offset: float, spec: MeepSpec, layout: Layout) -> dict[str, Any]:
     half = 0.5 * p.width + 0.8 * spec.margin
-    size = [0.0, 2 * half, 0.0]
+    size = [0.0, 2 * half, 0.0] if p.axis == "x" else [2 * half, 0.0, 0.0]
     if isinstance(spec, Meep3DSpec):
         size[2] = layout.thickness + 1.6 * spec.margin_z
-    return {"center": [p.x + p.sign * offset, p.y, 0.0], "size": size}
+    if p.axis == "x":
+        return {"center": [p.x + p.sign * offset, p.y, 0.0], "size": size}
+    return {"center": [p.x, p.y + p.sign * offset, 0.0], "size": size}
 
 
 def build_task(layout: Layout, spec: MeepSpec, media: dict[str, Medium], wavelengths: list[float],
@@ -83,7 +92,7 @@ def build_task(layout: Layout, spec: MeepSpec, media: dict[str, Medium], wavelen
     for p in layout.ports:
         monitors.append({"port": p.name, "band": p.mode + 1, "direction": p.direction,
                          **_plane(p, spec.monitor_offset, spec, layout)})
-    return {
+    task = {
         "kind": "fdtd",
         "dims": 3 if isinstance(spec, Meep3DSpec) else 2,
         "resolution": spec.resolution,
@@ -93,13 +102,19 @@ def build_task(layout: Layout, spec: MeepSpec, media: dict[str, Medium], wavelen
         "thickness": layout.thickness,
         "media": {k: v.as_dict() for k, v in media.items()},
         "shapes": _shapes(layout, spec),
-        "source": {"port": src.name, "band": src.mode + 1, "towards": -src.sign, "fcen": fcen, "df": df,
-                   **_plane(src, spec.source_offset, spec, layout)},
+        "source": {"port": src.name, "band": src.mode + 1, "towards": -src.sign, "axis": src.axis,
+                   "fcen": fcen, "df": df, **_plane(src, spec.source_offset, spec, layout)},
         "monitors": monitors,
         "freqs": freqs,
         "decay": {"by": spec.decay_by, "dt": DECAY_DT, "max_time": spec.max_time,
                   "points": [m["center"] for m in monitors if m["port"] != src.name] or [monitors[0]["center"]]},
     }
+    if layout.plane == "xz":  # side view: slab TE has E out of the plane (Ez), Meep ODD_Z
+        task["parity"] = "odd_z"
+    if layout.flux_boxes:
+        task["flux_boxes"] = [{"name": b.name, "center": [b.x, b.y], "size": [b.sx, b.sy]}
+                              for b in layout.flux_boxes]
+    return task
 
 
 def source_ports(layout: Layout, use_symmetry: bool) -> list[str]:
@@ -124,7 +139,7 @@ def source_ports(layout: Layout, use_symmetry: bool) -> list[str]:
     return out
 
 
-def reference_layout(port: Port, length: float = 4.0, thickness: float = 0.22) -> Layout:
+def reference_layout(port: Port, length: float = 4.0, thickness: float = 0.22, plane: str = "xy") -> Layout:
     """A straight guide with ``port``'s cross-section (the normalization run's device)."""
     from pipeline.fdtd.layout import Mirror
 
@@ -133,4 +148,4 @@ def reference_layout(port: Port, length: float = 4.0, thickness: float = 0.22) -
     core = Rect(0.0, 0.0, length, port.width)
     return Layout(shapes=(core,), ports=(a, b), bbox=(-length / 2, length / 2, -port.width / 2, port.width / 2),
                   thickness=thickness, core_width=port.width,
-                  symmetries=(Mirror("x", 0.0, (("in", "out"),)),))
+                  symmetries=(Mirror("x", 0.0, (("in", "out"),)),), plane=plane)  # type: ignore[arg-type]

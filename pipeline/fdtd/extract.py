@@ -10,6 +10,11 @@ with β = 2π·k_x, k_x the dominant wavevector Meep/MPB reports for that monito
 frequency. ``S[i, j] = b_i(plane) / a_j(plane)`` for the run exciting port j. Meep's
 coefficients are normalised to unit mode power, so |S|² is a power ratio.
 
+Flux boxes. Each box's per-face outward Poynting flux is divided by the incident mode
+power |a_in|² at the source port's monitor (Meep normalises mode coefficients so that
+|α|² is in flux units): ``box_flux[wavelength, port_in, box, face]`` is a fraction of the
+input power; minus its sum over faces is the power absorbed inside the box.
+
 Symmetry. Columns of ports that were not excited are filled from those that were, by
 the device's mirrors with the sign rule of :mod:`pipeline.fdtd.layout`:
 ``S[σ(i), σ(j)] = s_i s_j S[i, j]``.
@@ -108,3 +113,32 @@ def below_floor(s: xr.DataArray, floor: np.ndarray, factor: float = 4.0) -> dict
         if hits:
             out[pj] = hits
     return out
+
+
+FACES = ("-x", "+x", "-y", "+y")
+
+
+def box_fluxes(raw: Mapping[str, Any], layout: Layout, offset: float) -> dict[str, np.ndarray]:
+    """``{box: array (frequency, face)}`` of outward fluxes / incident mode power."""
+    src = layout.port(raw["source_port"])
+    a_in, _, _ = port_waves(raw["monitors"][src.name], src, offset)
+    p_in = np.abs(a_in) ** 2
+    out = {}
+    for b in layout.flux_boxes:
+        faces = raw["flux_boxes"][b.name]
+        out[b.name] = np.column_stack([np.asarray(faces[f], dtype=float) / p_in for f in FACES])
+    return out
+
+
+def assemble_fluxes(fluxes: dict[str, dict[str, np.ndarray]], layout: Layout, wavelengths: list[float]) -> xr.DataArray:
+    """``box_flux`` (wavelength ascending, port_in, box, face) as a DataArray."""
+    wl = np.asarray(wavelengths, dtype=float)
+    order = np.argsort(wl)
+    ports = [p for p in layout.port_names if p in fluxes]
+    boxes = [b.name for b in layout.flux_boxes]
+    values = np.stack([np.stack([fluxes[p][b] for b in boxes], axis=1) for p in ports], axis=1)  # (f, port, box, face)
+    return xr.DataArray(values[order], dims=("wavelength", "port_in", "box", "face"),
+                        coords={"wavelength": wl[order], "port_in": ports, "box": boxes, "face": list(FACES)},
+                        attrs={"units": "1 (fraction of the incident mode power)",
+                               "meaning": "outward Poynting flux through each face of each flux box; "
+                                          "absorbed inside a box = -sum over faces"})

@@ -23,11 +23,14 @@ ODD_Z) instead of the calibrated top-view model.
 
 Symmetry. A :class:`Mirror` maps ports onto ports. Its sign rule (used by
 :func:`pipeline.fdtd.extract.fill_by_symmetry`): ``S[σ(i), σ(j)] = s_i s_j S[i, j]``
-with ``s_k = +1`` when the mirror plane is perpendicular to port ``k``'s axis
-(the mirror only reverses the propagation direction) and ``s_k = parity_k`` (+1 for
-even modes TE0, TE2 …, −1 for odd modes TE1 …) when the mirror plane contains the
-port axis (it flips the mode's transverse profile). The common sign of the vector
-field under a mirror cancels in the ratio ``outgoing / incoming``.
+with ``s_k = +1`` when the mirror plane is perpendicular to port ``k``'s axis (the
+mirror only reverses the propagation direction: transverse E kept, H reversed — Meep's
+backward mode) and ``s_k = −parity_k`` (parity +1 for even modes TE0, TE2 …, −1 for
+odd modes TE1 …) when the mirror plane contains the port axis: there the mirror
+reverses the transverse E of an even profile (E is a polar vector) — and H with it (an
+axial vector) — so the mode maps onto −itself. When all ports are of the second kind
+(a y-mirror of x-ports) the −1 cancels in ``s_i s_j``; it matters when a mirror relates
+x-ports and y-ports (a crossing: measured S[o4,o1] = −S[o2,o1] for TE0).
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class Mirror:
 
     def sign(self, port: Port) -> int:
         """Sign picked up by ``port``'s mode (see the module docstring)."""
-        return 1 if self.axis == port.axis else port.parity
+        return 1 if self.axis == port.axis else -port.parity
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,9 @@ def _geometry(mp: Any, task: dict[str, Any], media: dict[str, Any]) -> list[Any]
     return out
 
 
-def _decay_condition(mp: Any, spec: dict[str, Any], state: dict[str, Any]) -> Any:
+def _decay_condition(mp: Any, spec: dict[str, Any], state: dict[str, Any], component: Any = None) -> Any:
     points = [mp.Vector3(*p) for p in spec["points"]]
+    component = mp.Hz if component is None else component
     state.update(peak=0.0, window=0.0, next_t=None, next_sample=0.0, ratio=1.0, stopped_by="decay")
 
     def cond(sim: Any) -> bool:
@@ -51,7 +52,7 @@ def _decay_condition(mp: Any, spec: dict[str, Any], state: dict[str, Any]) -> An
         state["next_sample"] = now + SAMPLE_DT
         if state["next_t"] is None:
             state["next_t"] = now + spec["dt"]
-        val = sum(abs(sim.get_field_point(mp.Hz, p)) ** 2 for p in points)
+        val = sum(abs(sim.get_field_point(component, p)) ** 2 for p in points)
         state["window"] = max(state["window"], val)
         if now >= state["next_t"]:
             state["peak"] = max(state["peak"], state["window"])
@@ -74,12 +75,16 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     mp.verbosity(0)
     t0 = time.perf_counter()
     media = {k: _medium(mp, v) for k, v in task["media"].items()}
-    parity = mp.EVEN_Z  # TE: Hz with in-plane E (2D); E horizontal (3D, z-mirror through the core)
+    # TE: Hz with in-plane E (2D top view); E horizontal (3D, z-mirror through the core).
+    # Side view (task parity "odd_z"): the slab TE mode has E out of the x-z plane (Ez).
+    side = task.get("parity") == "odd_z"
+    parity = mp.ODD_Z if side else mp.EVEN_Z
     src = task["source"]
+    kpt = mp.Vector3(src["towards"], 0, 0) if src.get("axis", "x") == "x" else mp.Vector3(0, src["towards"], 0)
     source = mp.EigenModeSource(
         src=mp.GaussianSource(src["fcen"], fwidth=src["df"]),
         center=mp.Vector3(*src["center"]), size=mp.Vector3(*src["size"]),
-        direction=mp.NO_DIRECTION, eig_kpoint=mp.Vector3(src["towards"], 0, 0),
+        direction=mp.NO_DIRECTION, eig_kpoint=kpt,
         eig_band=src["band"], eig_parity=parity, eig_match_freq=True,
     )
     sim = mp.Simulation(
@@ -92,20 +97,25 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     freqs = task["freqs"]
     monitors = [sim.add_mode_monitor(freqs, mp.ModeRegion(center=mp.Vector3(*m["center"]), size=mp.Vector3(*m["size"])))
                 for m in task["monitors"]]
+    boxes = {b["name"]: _add_flux_box(mp, sim, freqs, b) for b in task.get("flux_boxes", [])}
     state: dict[str, Any] = {}
     sim.init_sim()
     t_init = time.perf_counter() - t0
-    sim.run(until_after_sources=_decay_condition(mp, task["decay"], state))
+    sim.run(until_after_sources=_decay_condition(mp, task["decay"], state, mp.Ez if side else mp.Hz))
     out_monitors = {}
     for m, mon in zip(task["monitors"], monitors):
         res = sim.get_eigenmode_coefficients(mon, [m["band"]], eig_parity=parity)
-        alpha = res.alpha[0]  # (freq, [+x, -x])
+        alpha = res.alpha[0]  # (freq, [+normal, -normal])
+        along_y = m["direction"][1] == "y"
         out_monitors[m["port"]] = {
             "plus": [[float(a.real), float(a.imag)] for a in alpha[:, 0]],
             "minus": [[float(a.real), float(a.imag)] for a in alpha[:, 1]],
-            "kx": [float(abs(k.x)) for k in res.kdom],
+            # |k| along the port normal (named kx for x-ports; the normal component for y-ports)
+            "kx": [float(abs(k.y if along_y else k.x)) for k in res.kdom],
         }
-    return {
+    out_boxes = {name: {face: [float(v) * sgn for v in mp.get_fluxes(f)] for face, (f, sgn) in faces.items()}
+                 for name, faces in boxes.items()}
+    result = {
         "monitors": out_monitors,
         "source_port": src["port"],
         "meep_time": float(sim.meep_time()),
@@ -116,6 +126,21 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
         "init_wall_time_s": round(t_init, 3),
         "meep_version": getattr(mp, "__version__", "unknown"),
     }
+    if out_boxes:
+        result["flux_boxes"] = out_boxes  # outward flux per face, Meep flux units (|alpha|^2 units)
+    return result
+
+
+def _add_flux_box(mp: Any, sim: Any, freqs: list[float], box: dict[str, Any]) -> dict[str, Any]:
+    """Four flux planes around a rectangle: ``{face: (flux object, sign)}``; Meep's flux is
+    along +x / +y, so sign −1 on the −x / −y faces makes every face's value outward."""
+    (cx, cy), (sx, sy) = box["center"], box["size"]
+    faces = {}
+    for face, centre, size, sgn in (("+x", (cx + sx / 2, cy), (0, sy), 1.0), ("-x", (cx - sx / 2, cy), (0, sy), -1.0),
+                                    ("+y", (cx, cy + sy / 2), (sx, 0), 1.0), ("-y", (cx, cy - sy / 2), (sx, 0), -1.0)):
+        region = mp.FluxRegion(center=mp.Vector3(*centre), size=mp.Vector3(*size))
+        faces[face] = (sim.add_flux(freqs, region), sgn)
+    return faces
 
 
 def run(device_spec: Any, solver_spec: Any, **kwargs: Any) -> Any:

@@ -31,7 +31,9 @@ def media_for(spec: MeepSpec, layout: Layout, band: tuple[float, float],
               timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[dict[str, Medium], dict[str, Any]]:
     """Meep media for ``core`` / ``clad`` and a description for provenance."""
     centre = 0.5 * (band[0] + band[1])
-    if isinstance(spec, Meep2DSpec):
+    if layout.plane == "xz":
+        media, info = _side_view_media(spec, band, centre)
+    elif isinstance(spec, Meep2DSpec):
         m = model_2d(spec.material_model, band, layout.core_width, layout.thickness,
                      gap=spec.calibration_gap, resolution=spec.calibration_resolution, timeout_s=timeout_s)
         media = {"core": m.core, "clad": m.clad}
@@ -50,7 +52,26 @@ def media_for(spec: MeepSpec, layout: Layout, band: tuple[float, float],
     info.update(dispersive=spec.dispersive, core_medium=media["core"].as_dict(), clad_medium=media["clad"].as_dict())
     if not spec.dispersive:
         info["constant_index_wavelength_um"] = centre
+    for name, medium in layout.media:
+        if name in media:
+            raise SpecError(f"layout medium {name!r} clashes with the engine's core/clad media. Fix: rename it.")
+        media[name] = medium  # type: ignore[assignment]
+        info[f"{name}_medium"] = medium.as_dict()  # type: ignore[attr-defined]
     return media, info
+
+
+def _side_view_media(spec: MeepSpec, band: tuple[float, float],
+                     centre: float) -> tuple[dict[str, Medium], dict[str, Any]]:
+    """Bulk Si / SiO2 for a vertical (x–z) cross-section: the 2D slab *is* the SOI layer
+    stack there (laterally uniform), so no effective-index model is needed."""
+    if not isinstance(spec, Meep2DSpec):
+        raise SpecError(f"a side-view (plane = 'xz') layout needs a 2D run, not {type(spec).__name__}. "
+                        "Fix: use Meep2DSpec.")
+    si, ox = bulk_media(band)
+    if not spec.dispersive:
+        si, ox = Medium(float(SILICON.index(centre)) ** 2), Medium(float(SILICA.index(centre)) ** 2)
+    return {"core": si, "clad": ox}, {"model": "side view x-z, bulk Si (Li 1980) / SiO2 (Malitson 1965), "
+                                               "slab TE (E out of plane, Meep ODD_Z), laterally uniform"}
 
 
 def constant_medium(wavelengths: tuple[float, ...], n: tuple[float, ...], at: float) -> Medium:
@@ -70,7 +91,7 @@ def noise_floor(layout: Layout, spec: MeepSpec, media: dict[str, Medium], wavele
                 timeout_s: float) -> np.ndarray:
     """|r|² per wavelength of a straight guide with the first port's cross-section (memoised)."""
     port = layout.ports[0]
-    ref = build.reference_layout(port, thickness=layout.thickness)
+    ref = build.reference_layout(port, thickness=layout.thickness, plane=layout.plane)
     task = build.build_task(ref, spec, media, wavelengths, "in")
     return np.asarray(_reference_floor(json.dumps(task, sort_keys=True), port.width, port.mode,
                                        layout.thickness, spec.monitor_offset, timeout_s))
@@ -78,15 +99,20 @@ def noise_floor(layout: Layout, spec: MeepSpec, media: dict[str, Medium], wavele
 
 def compute_smatrix(device: DeviceSpec, spec: MeepSpec, layout: Layout, *, timeout_s: float,
                     lossless: bool = False) -> tuple[xr.DataArray, dict[str, Any], dict[str, Any]]:
-    """Run and extract one device: ``(S, provenance, checks)``."""
+    """Run and extract one device: ``(S, provenance, checks)``. With flux boxes in the
+    layout, every port is excited (no mirror fill) and the first item is a Dataset holding
+    ``S`` and ``box_flux`` (see :func:`pipeline.fdtd.extract.box_fluxes`)."""
     wavelengths = [float(w) for w in device.band.wavelengths()]  # type: ignore[attr-defined]
     band = (wavelengths[0], wavelengths[-1])
     media, material_info = media_for(spec, layout, band, timeout_s)
-    columns, runs = {}, []
-    for port in build.source_ports(layout, spec.use_symmetry):
+    columns, runs, fluxes = {}, [], {}
+    use_symmetry = spec.use_symmetry and not layout.flux_boxes  # box fluxes are not mirrored
+    for port in build.source_ports(layout, use_symmetry):
         task = build.build_task(layout, spec, media, wavelengths, port)
         raw = run_task(task, timeout_s=timeout_s, label=f"{device.device} FDTD run from port {port}")
         columns[port] = extract.column(raw, layout, spec.monitor_offset)
+        if layout.flux_boxes:
+            fluxes[port] = extract.box_fluxes(raw, layout, spec.monitor_offset)
         runs.append({k: raw[k] for k in ("source_port", "meep_time", "timesteps", "final_decay", "stopped_by",
                                          "run_wall_time_s", "process_wall_time_s")})
     full = extract.fill_by_symmetry(columns, layout)
@@ -99,6 +125,10 @@ def compute_smatrix(device: DeviceSpec, spec: MeepSpec, layout: Layout, *, timeo
         "material_model": material_info,
     }
     s = extract.assemble(full, layout, wavelengths, provenance)
+    data: xr.DataArray | xr.Dataset = s
+    if fluxes:
+        data = s.to_dataset(name="S")
+        data["box_flux"] = extract.assemble_fluxes(fluxes, layout, wavelengths)
     extra: dict[str, Any] = {}
     flagged: dict[str, list[str]] = {}
     if spec.normalize_reflections:
@@ -114,7 +144,7 @@ def compute_smatrix(device: DeviceSpec, spec: MeepSpec, layout: Layout, *, timeo
                              by_symmetry=bool(provenance["filled_by_symmetry"]), extra=extra,
                              below_floor=flagged)
     checks.enforce(result, strict=spec.strict, label=f"{device.device} ({spec.solver}, resolution {spec.resolution})")
-    return s, provenance, result
+    return data, provenance, result  # type: ignore[return-value]
 
 
 def simulate(device: DeviceSpec, spec: MeepSpec, *, cache: DeviceCache | None = None,
