@@ -54,11 +54,29 @@ def load_items(config: Path = DEFAULT_CONFIG, devices_filter: list[str] | None =
             continue
         spec_cls = devices.spec_class(entry["device"])
         solver_cls = solver_spec_class(entry["solver"])
+        if "generator" in entry:  # "module:function" returning device specs (e.g. a fab-offset sweep)
+            import importlib
+
+            module, func = entry["generator"].split(":")
+            for spec in getattr(importlib.import_module(module), func)():
+                if not isinstance(spec, spec_cls):
+                    raise SpecError(f"{config}: generator {entry['generator']} returned {type(spec).__name__}, "
+                                    f"not {spec_cls.__name__}.")
+                items.append(BuildItem(spec, solver_cls(**entry.get("solver_spec", {}))))
+            continue
         sweep = entry.get("sweep", {})
         names = list(sweep)
         for values in itertools.product(*(sweep[n] for n in names)) if names else [()]:
             fields = {**entry.get("spec", {}), **dict(zip(names, values))}
             items.append(BuildItem(spec_cls(**fields), solver_cls(**entry.get("solver_spec", {}))))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for it in items:  # the same spec listed twice (e.g. a sweep through a design point) is built once
+        ident = (it.device.canonical_json(), it.solver.canonical_json())
+        if ident not in seen:
+            seen.add(ident)
+            unique.append(it)
+    items = unique
     if devices_filter:
         unknown = set(devices_filter) - {it.device.device for it in items}
         if unknown:

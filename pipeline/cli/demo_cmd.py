@@ -52,6 +52,11 @@ def demo(
     console.print(f"MZI switch (3-dB FDTD couplers + thermo-optic arm): cross {m['cross_at_0mW_db']:.2f} dB at 0 mW; "
                   f"bar state at {m['switching_power_mw']:.1f} mW, extinction {m['extinction_db']:.1f} dB, "
                   f"insertion loss {m['insertion_loss_db']:.2f} dB")
+    c = summary["coupler_compact_model"]
+    k = ", ".join(f"{v:.3f}" for v in c["kappa2_at_dw_minus20_0_plus20nm"])
+    console.print(f"coupler compact model ({c['sweep_entries']} FDTD runs, δw ±20 nm, δt ±10 nm): κ² = {k} at "
+                  f"δw = −20/0/+20 nm; held-out |Δκ²| ≤ {c['holdout_max_abs_dkappa2']:.3f}, "
+                  f"L_c within {100 * c['holdout_max_lc_rel_error']:.1f} %")
     h = summary["heater_row_8x20um"]
     console.print(f"heater row, 20 µm pitch: crosstalk to nearest neighbour {h['nearest_neighbour_crosstalk']:.3f}, "
                   f"next-nearest {h['next_nearest']:.4f} (fraction of the driven phase)")
