@@ -33,7 +33,8 @@ def library_report(cache: DeviceCache) -> list[dict[str, Any]]:
         spec = entry.device_spec.model_dump()
         if spec.get("width", 0.5) != 0.5 or spec.get("thickness", 0.22) != 0.22:
             continue  # fabrication-offset sweep points: summarised by the compact model's accuracy
-        short = {k: spec[k] for k in ("gap", "coupling_length", "length", "heater_width", "heater_height") if k in spec}
+        short = {k: spec[k] for k in ("gap", "coupling_length", "length", "heater_width", "heater_height", "mmi_width",
+                                      "mmi_length", "taper_width", "ge_length") if k in spec}
         rows.append({"device": entry.device_spec.device, "key": entry.key[:12], "spec": short,
                      "solver": entry.solver_spec.solver, "checks_passed": entry.checks.get("passed"),
                      "figures": figures_of_merit(entry, cache=cache, simulate_missing=False)})
@@ -125,7 +126,7 @@ def run_demo(out: Path, *, cache: DeviceCache | None = None, workers: int = 2) -
     ps_entry = cache.get(ps.PhaseShifterSpec(), ps.ThermoOpticSolverSpec())
     xt = ps.crosstalk_matrix(8, 20.0, model=ps.PhaseShifterModel.from_entry(ps_entry))
     summary = {
-        "library": {"root": str(cache.root), "entries": len(rows), "built_now": len(build["built"]),
+        "library": {"root": str(cache.root), "entries": len(cache.entry_paths()), "built_now": len(build["built"]),
                     "already_cached": build["skipped"]},
         "devices": rows,
         "mzi_switch": {

@@ -12,10 +12,15 @@ from pipeline.cli.common import console, emit_json, fail
 from pipeline.errors import PhotopropError
 
 
-_SHORT = {"directional_coupler": "coupler", "phase_shifter": "heater", "waveguide": "waveguide"}
+_SHORT = {"directional_coupler": "coupler", "phase_shifter": "heater", "waveguide": "waveguide",
+          "photodetector": "Ge PD"}
 _FIGURES = (("power_coupling", "κ²", ".3f", ""), ("coupling_length_um", "L_c", ".1f", " µm"),
-            ("p_pi_mw", "P_π", ".1f", " mW"), ("crosstalk", "xtalk", ".3f", ""), ("insertion_loss_db", "IL", ".2f", " dB"),
-            ("transmission", "T", ".4f", ""), ("reflection_db", "R", ".1f", " dB"))
+            ("excess_loss_db", "loss", ".2f", " dB"), ("imbalance_db", "imbalance", ".2f", " dB"),
+            ("phase_difference_deg", "Δφ", ".0f", "°"), ("p_pi_mw", "P_π", ".1f", " mW"),
+            ("crosstalk", "xtalk", ".3f", ""), ("insertion_loss_db", "IL", ".2f", " dB"),
+            ("crosstalk_db", "XT", ".1f", " dB"), ("responsivity_a_per_w", "R", ".3f", " A/W"),
+            ("absorbed_fraction", "absorbed", ".3f", ""), ("transmission", "T", ".4f", ""),
+            ("reflection_db", "refl.", ".1f", " dB"))
 
 
 def demo(
@@ -37,10 +42,10 @@ def demo(
         return
     lib = summary["library"]
     console.print(f"device library {lib['root']}: {lib['entries']} entries "
-                  f"({lib['already_cached']} cached, {lib['built_now']} built now)")
+                  f"({lib['already_cached']} of the default library cached, {lib['built_now']} built now)")
     table = Table(title="devices: figures of merit from the cached simulations")
     for col in ("device", "key", "spec [µm]", "figures of merit"):
-        table.add_column(col, no_wrap=col != "figures of merit")
+        table.add_column(col, no_wrap=col in ("device", "key"))
     for r in summary["devices"]:
         f = r["figures"]
         shown = [(name, f[key], fmt, unit) for key, name, fmt, unit in _FIGURES if key in f]
