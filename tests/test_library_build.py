@@ -33,6 +33,10 @@ def test_library_build_is_resumable(tmp_path):
     assert entry.device_spec.length == 2.0 and entry.solver_spec.resolution == 12
     second = CliRunner().invoke(app, args)
     assert json.loads(second.stdout) == {**json.loads(second.stdout), "skipped": 1, "built": [], "failed": []}
+    third = CliRunner().invoke(app, [*args, "--rebuild"])  # recomputes and compares with the entry it replaces
+    assert third.exit_code == 0, third.output
+    row = json.loads(third.stdout)["built"][0]
+    assert not row["cached"] and row["reproduced"] and row["max_abs_dS"] < 1e-3
 
 
 def test_library_build_rejects_unknown_solver(tmp_path):

@@ -187,10 +187,11 @@ def build(
         if report.get("dashboard"):
             console.print(f"Dask dashboard: {report['dashboard']}")
         table = Table(title=f"library build: {report['requested']} entries, {report['skipped']} already cached")
-        for col in ("item", "key", "cached", "wall s"):
+        for col in ("item", "key", "cached", "wall s", "max |ΔS| vs previous"):
             table.add_column(col)
         for r in report["built"]:
-            table.add_row(r["item"], r["key"][:12], str(r["cached"]), str(r["wall_s"]))
+            table.add_row(r["item"], r["key"][:12], str(r["cached"]), str(r["wall_s"]),
+                          f"{r['max_abs_dS']:.2g}" if "max_abs_dS" in r else "")
         for r in report["failed"]:
             table.add_row(r["item"], "[red]FAILED[/]", "", r["error"][:80])
         console.print(table)
