@@ -2,7 +2,8 @@
 circuits, training and workflows.
 
 Importing ``pipeline`` never imports meep, mpb or tidy3d: solver backends are looked
-up by name and imported on first use (:mod:`pipeline.solvers_registry`).
+up by name and imported on first use (:mod:`pipeline.modes.solver` for mode solvers,
+:mod:`pipeline.simulate` for device simulations).
 """
 
 from pipeline.cache import CacheEntry, DeviceCache, cache_key

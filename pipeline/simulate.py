@@ -11,7 +11,10 @@ from typing import Any
 
 from pipeline.cache import CacheEntry, DeviceCache
 from pipeline.errors import SpecError
-from pipeline.specs import DeviceSpec, SolverSpec
+from pipeline.specs import DeviceSpec, SolverSpec, all_subclasses
+
+#: Solvers served by the generic FDTD engine (devices that declare a ``layout``).
+FDTD_SOLVERS = ("meep2d", "meep3d")
 
 
 def simulate(device: DeviceSpec, solver: SolverSpec, *, cache: DeviceCache | None = None,
@@ -23,15 +26,15 @@ def simulate(device: DeviceSpec, solver: SolverSpec, *, cache: DeviceCache | Non
 
     cache = cache if cache is not None else DeviceCache()
     module = devices.module_for(device)
-    own = getattr(module, "simulate", None)
-    if solver.solver in ("meep2d", "meep3d") and (own is None or getattr(module, "USES_FDTD_ENGINE", False)):
+    if solver.solver in FDTD_SOLVERS:
+        if not hasattr(module, "layout"):
+            raise SpecError(f"device {device.device!r} is not an FDTD device; use solver "
+                            f"{default_solver(device.device)!r}.")
         fdtd = importlib.import_module("pipeline.fdtd.simulate")
         return fdtd.simulate(device, solver, cache=cache, overwrite=overwrite, **execution)
+    own = getattr(module, "simulate", None)
     if own is None:
         raise SpecError(f"device {device.device!r} cannot be simulated with solver {solver.solver!r}.")
-    if solver.solver in ("meep2d", "meep3d"):
-        raise SpecError(f"device {device.device!r} is not an FDTD device; use solver "
-                        f"{default_solver(device.device)!r}.")
     return own(device, solver, cache=cache, overwrite=overwrite)
 
 
@@ -72,10 +75,7 @@ def solver_spec_class(name: str) -> type[SolverSpec]:
     import pipeline.fdtd.specs  # noqa: F401
     import pipeline.thermo_optic  # noqa: F401
 
-    def walk(cls: type) -> list[type]:
-        return [c for sub in cls.__subclasses__() for c in (sub, *walk(sub))]
-
-    found = {c.solver: c for c in walk(SolverSpec) if c.__module__.startswith(("pipeline", "devices"))}
+    found = {c.solver: c for c in all_subclasses(SolverSpec) if c.__module__.startswith(("pipeline", "devices"))}
     if name not in found:
         raise SpecError(f"solver = {name!r} is unknown. Fix: use one of {sorted(found)}.")
     return found[name]

@@ -152,22 +152,22 @@ class SolverSpec(Spec):
     version_packages: ClassVar[tuple[str, ...]] = ()
 
 
-def _all_subclasses(cls: type) -> list[type]:
+def all_subclasses(cls: type) -> list[type]:
+    """Every (indirect) subclass of ``cls`` defined so far."""
     out = []
     for sub in cls.__subclasses__():
         out.append(sub)
-        out.extend(_all_subclasses(sub))
+        out.extend(all_subclasses(sub))
     return out
 
 
 def spec_class(type_name: str) -> type[Spec]:
     """The Spec subclass called ``type_name`` (device modules are imported on demand)."""
     for _ in range(2):
-        for sub in _all_subclasses(Spec):
+        for sub in all_subclasses(Spec):
             if sub.__name__ == type_name:
                 return sub
-        import devices  # noqa: F401  (registers every device family; imports no solver)
-        import pipeline.solvers_registry  # noqa: F401
+        import devices  # noqa: F401  (registers every device family and its solver spec; imports no solver)
     raise SpecError(f"unknown spec type {type_name!r}: no such device or solver spec is installed.")
 
 

@@ -9,7 +9,6 @@ import typer
 
 device_app = typer.Typer(help="FDTD device simulations (Meep 2D/3D) and the device families.", no_args_is_help=True)
 
-_SOLVERS = ("meep2d", "meep3d")
 
 
 def _parse_value(text: str) -> Any:
@@ -71,7 +70,7 @@ def simulate_cmd(
     from pipeline.cache import DeviceCache
     from pipeline.errors import PhotopropError
     from pipeline.fdtd.simulate import summary
-    from pipeline.simulate import default_solver, figures_of_merit, simulate, solver_spec_class
+    from pipeline.simulate import FDTD_SOLVERS, default_solver, figures_of_merit, simulate, solver_spec_class
 
     try:
         device = devices.spec_class(name)(**_assignments(set_))
@@ -82,7 +81,7 @@ def simulate_cmd(
             solver_kw[field] = resolution
         spec = solver_cls(**solver_kw)
         cache = DeviceCache(cache_dir)
-        execution = {"timeout_s": timeout_s} if spec.solver in _SOLVERS else {}
+        execution = {"timeout_s": timeout_s} if spec.solver in FDTD_SOLVERS else {}
         entry, cached = simulate(device, spec, cache=cache, overwrite=overwrite, **execution)
         figures = figures_of_merit(entry, cache=cache, **execution)
         doc = summary(entry, cached, figures)

@@ -142,9 +142,3 @@ def _add_flux_box(mp: Any, sim: Any, freqs: list[float], box: dict[str, Any]) ->
         faces[face] = (sim.add_flux(freqs, region), sgn)
     return faces
 
-
-def run(device_spec: Any, solver_spec: Any, **kwargs: Any) -> Any:
-    """Registry entry point (``meep2d`` / ``meep3d``): :func:`pipeline.fdtd.simulate.simulate`."""
-    from pipeline.fdtd.simulate import simulate
-
-    return simulate(device_spec, solver_spec, **kwargs)
