@@ -27,6 +27,7 @@ def _register_optional() -> None:
         ("pipeline.cli.mode_cmd", "mode", "mode", "command"),
         ("pipeline.cli.device_cmd", "device_app", "device", "typer"),
         ("pipeline.cli.demo_cmd", "demo", "demo", "command"),
+        ("pipeline.cli.train_cmd", "train", "train", "command"),
     ):
         try:
             obj = getattr(importlib.import_module(module), attr)
