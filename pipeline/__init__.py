@@ -35,3 +35,7 @@ __all__ = [
     "SpecError", "WavelengthBand", "cache_key", "interp_wavelength", "make_smatrix",
     "max_singular_value", "power_db", "quantity", "reciprocity_error", "summary_checks",
 ]
+
+from pipeline.notebook_io import open_library, open_results  # noqa: E402
+
+__all__ += ["open_library", "open_results"]
