@@ -1,0 +1,309 @@
+"""A resumable study: a grid of cells, each a dict of parameters, computed by one cell
+function on a Dask cluster; every finished cell is its own file, so a killed study resumes
+without recomputing anything that finished.
+
+* cell function: a dotted path ``"package.module:function"``, called as ``fn(**params)``
+  on a worker, returning an :class:`xarray.Dataset` (the cell's results);
+* cell key: sha256 of canonical JSON of ``{params, cell_fn, version}`` (bump ``version``
+  when the function's results change meaning); execution options never enter it;
+* cell file: ``out_dir/cells/<key>.nc`` — netCDF4/HDF5 (h5netcdf) through
+  :func:`pipeline.cache.entry_file.write_entry_file`, with a whole-file sha256 in the HDF5
+  user block and a content checksum, written to a temporary file in the same folder,
+  fsynced and renamed by the client (one writer) as each cell finishes. A truncated or
+  corrupt cell file fails its checksum and is recomputed; temporaries left by a killed
+  writer are removed;
+* tasks are submitted with ``retries``: a cell whose worker dies (or that raises) is run
+  again; the scheduler also reschedules tasks of lost workers;
+* :func:`combine_cells` stacks all cells into one Dataset whose dims are the parameters
+  that vary over the grid (parameters become coordinates; constant ones scalar
+  coordinates) → ``out_dir/results.nc``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from pipeline.errors import CacheError, PhotopropError, SpecError
+
+#: Bump when the cell file layout or key recipe changes.
+STUDY_SCHEMA = 1
+_DOTTED = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_TMP = re.compile(r"^\.(?P<key>[0-9a-f]{64})\.nc\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
+Scalar = str | int | float | bool
+
+
+def grid(**axes: Iterable[Scalar]) -> list[dict[str, Scalar]]:
+    """All combinations of the axes' values, e.g. ``grid(seed=range(3), sigma=[0, 0.005])``."""
+    names = list(axes)
+    return [dict(zip(names, values)) for values in itertools.product(*(list(axes[n]) for n in names))]
+
+
+def _check_params(params: Mapping[str, Any], index: int) -> dict[str, Scalar]:
+    if not isinstance(params, Mapping) or not params:
+        raise SpecError(f"cells[{index}] = {params!r}: a cell is a non-empty dict of parameters. "
+                        "Fix: e.g. {'seed': 0, 'algorithm': 'insitu'}.")
+    out = {}
+    for name, value in params.items():
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z_]\w*$", name):
+            raise SpecError(f"cells[{index}] parameter name {name!r}: not an identifier. Fix: use e.g. 'phase_noise'.")
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(value, (str, int, float, bool)) or (isinstance(value, float) and not np.isfinite(value)):
+            raise SpecError(f"cells[{index}].{name} = {value!r}: parameters must be finite numbers, strings or "
+                            "booleans (they become coordinates). Fix: flatten it into scalar parameters.")
+        out[name] = value
+    return out
+
+
+def resolve(cell_fn: str) -> Callable[..., xr.Dataset]:
+    """The function named by ``"package.module:function"`` (SpecError if it does not exist)."""
+    if not isinstance(cell_fn, str) or not _DOTTED.match(cell_fn):
+        raise SpecError(f"cell_fn = {cell_fn!r}: expected 'package.module:function'. "
+                        "Fix: e.g. 'workflows.impairment_study:train_cell'.")
+    module, name = cell_fn.split(":")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        raise SpecError(f"cell_fn = {cell_fn!r}: module {exc.name!r} cannot be imported. Fix: install it or "
+                        "put its folder on PYTHONPATH (workers need it too).") from exc
+    except AttributeError:
+        raise SpecError(f"cell_fn = {cell_fn!r}: {module} has no {name!r}. Fix: name an existing function.") from None
+    if not callable(fn):
+        raise SpecError(f"cell_fn = {cell_fn!r} is not callable. Fix: name a function.")
+    return fn
+
+
+def cell_key(params: Mapping[str, Scalar], cell_fn: str, version: str = "1") -> str:
+    """Content key of a cell: sha256 of canonical JSON of parameters, function and version."""
+    payload = {"params": dict(params), "cell_fn": cell_fn, "version": str(version), "schema": STUDY_SCHEMA}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cell_path(out_dir: str | Path, key: str) -> Path:
+    return Path(out_dir) / "cells" / f"{key}.nc"
+
+
+def run_cell(cell_fn: str, params: Mapping[str, Scalar]) -> xr.Dataset:
+    """Dask task (runs on a worker): import the cell function and call it."""
+    result = resolve(cell_fn)(**params)
+    if not isinstance(result, xr.Dataset):
+        raise SpecError(f"cell_fn {cell_fn} returned {type(result).__name__} for {dict(params)}: it must return "
+                        "an xarray.Dataset. Fix: wrap the results in xr.Dataset({...}).")
+    clash = set(params) & (set(result.dims) | set(result.variables))
+    if clash:
+        raise SpecError(f"cell_fn {cell_fn} returned variables/dims {sorted(clash)} that are also cell "
+                        "parameters. Fix: rename them (parameters become coordinates).")
+    return result.load()
+
+
+def write_cell(out_dir: str | Path, key: str, params: Mapping[str, Scalar], cell_fn: str, version: str,
+               ds: xr.Dataset) -> Path:
+    """Atomically publish a cell file: temporary file in the same folder, fsync, rename."""
+    from pipeline.cache.entry_file import write_entry_file
+
+    final = cell_path(out_dir, key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{key}.nc.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        write_entry_file(tmp, ds, {"photoprop_study_schema": STUDY_SCHEMA, "key": key, "cell_fn": cell_fn,
+                                   "version": str(version), "params": json.dumps(dict(params), sort_keys=True)})
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+def read_cell(path: str | Path) -> tuple[dict[str, Scalar], xr.Dataset]:
+    """A verified cell file → (parameters, results); CacheError if truncated or corrupt."""
+    from pipeline.cache.entry_file import read_entry_file
+
+    ds = read_entry_file(Path(path))
+    if "params" not in ds.attrs or "key" not in ds.attrs:
+        raise CacheError(f"{path}: not a photoprop study cell (no 'params'/'key' attribute). Fix: delete it.")
+    if ds.attrs["key"] != Path(path).stem:
+        raise CacheError(f"{path}: holds cell {ds.attrs['key'][:12]}…, not {Path(path).stem[:12]}…. Fix: delete it.")
+    params = json.loads(ds.attrs["params"])
+    ds.attrs = {k: v for k, v in ds.attrs.items()
+                if k not in ("params", "key", "content_sha256", "photoprop_study_schema")}
+    return params, ds
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temporaries(out_dir: str | Path) -> list[Path]:
+    """Remove temporaries of writers that no longer run (a killed study); returns them."""
+    folder = Path(out_dir) / "cells"
+    removed = []
+    for p in folder.glob(".*.tmp") if folder.is_dir() else []:
+        m = _TMP.match(p.name)
+        if m and (int(m["pid"]) == os.getpid() or _pid_alive(int(m["pid"]))):
+            continue  # a live writer (another study on the same folder) is still writing it
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def _status(path: Path) -> str:
+    if not path.exists():
+        return "missing"
+    try:
+        read_cell(path)
+    except CacheError:
+        return "corrupt"
+    return "done"
+
+
+def run_study(cells: Iterable[Mapping[str, Scalar]], cell_fn: str, out_dir: str | Path, client: Any, *,
+              version: str = "1", retries: int = 3, progress: bool = True, combine: bool = True,
+              raise_on_failure: bool = True, announce: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Compute every cell not already in ``out_dir/cells`` on ``client`` (module doc).
+
+    Returns a report: ``total``, ``cached``, ``computed``, ``recomputed_corrupt`` (cell
+    files that failed verification), ``failed`` (cells whose task failed after
+    ``retries``), ``stale_removed``, ``dashboard`` and ``results`` (path of results.nc
+    when ``combine``). Failed cells raise a PhotopropError after everything else is
+    written, unless ``raise_on_failure=False``."""
+    from distributed import as_completed
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise SpecError(f"retries = {retries!r}: must be an integer >= 0. Fix: e.g. retries=3.")
+    resolve(cell_fn)  # fail fast, here, on a bad dotted path
+    cell_list = [_check_params(c, i) for i, c in enumerate(cells)]
+    keys = [cell_key(p, cell_fn, version) for p in cell_list]
+    seen: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k in seen:
+            raise SpecError(f"cells[{i}] = {cell_list[i]} repeats cells[{seen[k]}]. Fix: list each cell once.")
+        seen[k] = i
+    out = Path(out_dir)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    say = announce or Console(stderr=True).print
+    report: dict[str, Any] = {"out_dir": str(out), "total": len(cell_list), "cached": 0, "computed": 0,
+                              "recomputed_corrupt": 0, "failed": [], "dashboard": client.dashboard_link,
+                              "stale_removed": len(clean_stale_temporaries(out))}
+    say(f"Dask dashboard: {client.dashboard_link}")
+    todo = []
+    for params, key in zip(cell_list, keys):
+        status = _status(cell_path(out, key))
+        if status == "done":
+            report["cached"] += 1
+            continue
+        if status == "corrupt":
+            report["recomputed_corrupt"] += 1
+            cell_path(out, key).unlink(missing_ok=True)
+        todo.append((params, key))
+    futures = {client.submit(run_cell, cell_fn, params, key=f"cell-{key}", retries=retries, pure=False):
+               (params, key) for params, key in todo}
+    columns = (TextColumn("study {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress, transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(out.name, total=len(cell_list), completed=report["cached"])
+        for fut in as_completed(futures):
+            params, key = futures.pop(fut)
+            try:
+                ds = fut.result()
+                write_cell(out, key, params, cell_fn, version, ds)
+                report["computed"] += 1
+            except Exception as exc:  # noqa: BLE001 - reported per cell with its type; the others go on
+                report["failed"].append({"params": params, "key": key, "error": f"{type(exc).__name__}: {exc}"})
+            finally:
+                fut.release()
+            bar.advance(task)
+    if combine and len(report["failed"]) < len(cell_list):
+        done = [(p, k) for p, k in zip(cell_list, keys) if k not in {f["key"] for f in report["failed"]}]
+        report["results"] = str(write_results(out, combine_cells(out, [p for p, _ in done], cell_fn, version)))
+    if report["failed"] and raise_on_failure:
+        first = report["failed"][0]
+        raise PhotopropError(f"study {out}: {len(report['failed'])} of {len(cell_list)} cells failed after "
+                             f"{retries} retries (first: {first['params']}: {first['error']}). Finished cells are "
+                             "kept; fix the cause and run the study again to compute only the missing ones.")
+    return report
+
+
+def _expand(params: Mapping[str, Scalar], ds: xr.Dataset, varying: list[str]) -> xr.Dataset:
+    ds = ds.assign_coords({n: params[n] for n in params if n not in varying})
+    return ds.expand_dims({n: [params[n]] for n in varying})
+
+
+def combine_cells(out_dir: str | Path, cells: Iterable[Mapping[str, Scalar]] | None = None,
+                  cell_fn: str | None = None, version: str = "1") -> xr.Dataset:
+    """One Dataset of the given cells (default: every cell file in ``out_dir/cells``); dims
+    are the parameters that vary between them, missing grid points are NaN."""
+    out = Path(out_dir)
+    if cells is None:
+        loaded = [read_cell(p) for p in sorted((out / "cells").glob("*.nc"))]
+    else:
+        if cell_fn is None:
+            raise SpecError("combine_cells(cells=...) needs cell_fn (it enters the cell keys). Fix: pass cell_fn.")
+        loaded = [read_cell(cell_path(out, cell_key(_check_params(c, i), cell_fn, version)))
+                  for i, c in enumerate(cells)]
+    if not loaded:
+        raise SpecError(f"study {out}: no finished cells to combine. Fix: run the study first.")
+    names = list(loaded[0][0])
+    for params, _ in loaded:
+        if list(params) != names and set(params) != set(names):
+            raise SpecError(f"study {out}: cells with different parameter names ({sorted(names)} vs "
+                            f"{sorted(params)}). Fix: combine cells of one study only.")
+    varying = [n for n in names if len({json.dumps(p[n]) for p, _ in loaded}) > 1]
+    parts = [_expand(p, ds, varying) for p, ds in loaded]
+    attrs = {k: v for k, v in loaded[0][1].attrs.items() if k not in ("version",)}
+    try:
+        combined = xr.combine_by_coords(parts, combine_attrs="drop_conflicts")
+    except ValueError:  # not a full hypercube (a sparse grid): outer join, NaN where missing
+        combined = xr.merge(parts, combine_attrs="drop_conflicts", join="outer")
+    combined = combined.transpose(*varying, ...)
+    combined.attrs = {**attrs, "study_cells": len(loaded), "study_dims": json.dumps(varying)}
+    return combined
+
+
+def write_results(out_dir: str | Path, ds: xr.Dataset) -> Path:
+    """Atomically write the combined study to ``out_dir/results.nc`` (h5netcdf)."""
+    final = Path(out_dir) / "results.nc"
+    tmp = final.with_name(f".results.nc.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+def open_results(path: str | Path) -> xr.Dataset:
+    """A study's combined results (``results.nc`` or the folder holding it), loaded."""
+    p = Path(path)
+    p = p / "results.nc" if p.is_dir() else p
+    if not p.exists():
+        raise SpecError(f"results = {str(p)!r} does not exist. Fix: run the study (or pass its out_dir).")
+    with xr.open_dataset(p, engine="h5netcdf") as ds:
+        return ds.load()
