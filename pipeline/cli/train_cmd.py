@@ -1,0 +1,79 @@
+"""``photoprop train``: train an architecture on one simulated die with one or more algorithms."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from pipeline.cli.common import console, emit_json, fail
+from pipeline.errors import PhotopropError, SpecError
+
+
+def train(
+    dataset: str = typer.Option("moons", "--dataset", help="moons | circles | xor | iris | path to a .csv file "
+                                "(feature columns then a label column, header optional)."),
+    architecture: str = typer.Option("attenuator", "--architecture", help="attenuator | mesh."),
+    algorithm: str = typer.Option("insitu", "--algorithm", help="ideal | offline | insitu | forward-only, "
+                                  "a comma list, or all."),
+    impairments: str = typer.Option("realistic", "--impairments", help="realistic | ideal."),
+    seed: int = typer.Option(0, "--seed", help="Die seed (also initial parameters and batch order)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default: the TrainConfig's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Samples per step."),
+    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Step size in weight units."),
+    out: Path = typer.Option(Path("results/train"), "--out", help="Folder for the history (.nc) and plots."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Train on a simulated die; write the training history (netCDF) and plots."""
+    from tqdm import tqdm
+
+    from pipeline.training import algorithms as alg
+    from pipeline.training import run
+
+    t0 = time.perf_counter()
+    try:
+        if seed < 0:
+            raise SpecError(f"--seed = {seed}: must be >= 0. Fix: e.g. --seed 0.")
+        for opt, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+            if value is not None and value < 1:
+                raise SpecError(f"{opt} = {value}: must be >= 1. Fix: e.g. {opt} 30.")
+        if learning_rate is not None and not learning_rate > 0:
+            raise SpecError(f"--lr = {learning_rate}: must be > 0. Fix: e.g. --lr 0.05.")
+        names = run.parse_algorithms(algorithm)
+        changes = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size),
+                                     ("learning_rate", learning_rate)) if v is not None}
+        cfg = alg.TrainConfig(**changes)
+        with tqdm(total=cfg.epochs * len(names), desc="train", unit="epoch", disable=None,
+                  file=sys.stderr) as bar:
+            result = run.train(dataset, architecture, names, impairments, seed=seed, config=cfg, out=out,
+                               plots_wanted=not no_plots, progress=bar.update)
+    except PhotopropError as exc:
+        fail(_name_option(exc))
+    doc = run.summary(result)
+    doc["total_wall_s"] = time.perf_counter() - t0
+    if json_out:
+        emit_json(doc)
+        return
+    table = Table(title=f"{doc['dataset']} on {doc['architecture']} die {seed} ({doc['impairments']} impairments)")
+    for col in ("algorithm", "test acc.", "train acc.", "train loss", "epochs", "detector reads", "wall"):
+        table.add_column(col)
+    for name, r in doc["algorithms"].items():
+        table.add_row(name, f"{100 * r['test_accuracy']:.1f} %", f"{100 * r['train_accuracy']:.1f} %",
+                      f"{r['train_loss']:.4f}", str(r["epochs"]), f"{r['measurements']:,}", f"{r['wall_s']:.2f} s")
+    console.print(table)
+    for kind, path in doc["paths"].items():
+        console.print(f"{kind}: {path}")
+
+
+def _name_option(exc: PhotopropError) -> PhotopropError:
+    """Prefix errors about the dataset, architecture or impairments with their CLI option."""
+    msg = str(exc)
+    for prefix in ("dataset", "architecture", "impairments"):
+        if msg.startswith(prefix):
+            return type(exc)(f"--{prefix}: {msg}")
+    return exc

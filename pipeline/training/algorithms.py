@@ -1,0 +1,228 @@
+"""Training algorithms: ``ideal``, ``offline``, ``insitu`` and ``forward-only``.
+
+* ``ideal``: the ideal digital model with exact gradients
+  (:meth:`Architecture.ideal_loss_and_grad`) — the reference.
+* ``offline``: the ``ideal`` trajectory programmed onto the impaired die
+  (``die.program``) and read with ``die.infer`` — today's common practice.
+* ``insitu``: on-chip backpropagation; every step programs the die and takes
+  ``die.insitu_gradient`` (forward and backward light, noisy detectors) for one batch.
+* ``forward-only``: perturbative in-situ training by simultaneous perturbation (SPSA;
+  J. C. Spall, IEEE Trans. Autom. Control 37, 332 (1992); used on chip by
+  S. Bandyopadhyay et al., Nat. Photon. 18, 1335 (2024)): two loss readings per random
+  ±1 perturbation of all parameters, from ``die.infer`` only.
+
+Algorithms act on a die only through ``program`` / ``infer`` / ``insitu_gradient`` and its
+``measurements`` counter.  All updates use Adam (D. P. Kingma & J. Ba, ICLR 2015) or SGD
+with momentum on the flat parameter vector, followed by ``arch.clip_params``; Adam's
+per-parameter normalisation makes the step size insensitive to the gradient's overall
+scale, which loss-induced bias of the in-situ gradient changes.
+
+Each run records, per epoch (epoch 0 = initial parameters): train/test loss (MSE,
+``mean_b Σ_o (y − t)² / 2``) and accuracy — on the ideal model for ``ideal``, read from the
+die with ``infer`` otherwise — detector readings used for training (cumulative, without
+the evaluation reads, which are counted separately) and training wall time [s].
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+import numpy as np
+
+from pipeline.errors import SpecError
+from pipeline.specs import Spec, quantity
+from pipeline.training.datasets import TrainingData
+
+ALGORITHMS = ("ideal", "offline", "insitu", "forward-only")
+METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "measurements",
+           "eval_measurements", "wall_s")
+
+
+class TrainConfig(Spec):
+    """Optimiser and schedule of a training run (shared by all algorithms)."""
+
+    epochs: int = quantity(30, "1", "passes over the training split", ge=1, le=100000)
+    batch_size: int = quantity(20, "1", "samples per gradient step", ge=1, le=100000)
+    optimizer: Literal["adam", "momentum"] = quantity("adam", "1", "update rule: adam | momentum (SGD)")
+    learning_rate: float = quantity(0.05, "1", "step size in weight units", gt=0, le=10)
+    lr_decay: float = quantity(0.5, "1", "learning rate multiplied by (1 - lr_decay * epoch / epochs) "
+                               "(linear decay; 0 = constant)", ge=0, le=1)
+    beta1: float = quantity(0.9, "1", "Adam first-moment decay / SGD momentum", ge=0, lt=1)
+    beta2: float = quantity(0.999, "1", "Adam second-moment decay", ge=0, lt=1)
+    spsa_perturbation: float = quantity(0.05, "1", "forward-only: perturbation amplitude (weight units)",
+                                        gt=0, le=1)
+    spsa_samples: int = quantity(2, "1", "forward-only: perturbations averaged per step", ge=1, le=1000)
+    seed: int = quantity(0, "1", "initial parameters and batch order", ge=0)
+
+
+@dataclass
+class AlgorithmRun:
+    """Per-epoch metrics (arrays over epochs 0..E), final parameters and the trajectory."""
+
+    algorithm: str
+    metrics: dict[str, np.ndarray]
+    params: np.ndarray
+    trajectory: np.ndarray  # (epochs + 1, n_params)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> dict[str, float]:
+        return {k: float(v[-1]) for k, v in self.metrics.items()}
+
+
+class Optimizer:
+    """Adam or SGD with momentum on a flat vector, with a linear learning-rate decay."""
+
+    def __init__(self, cfg: TrainConfig, n: int) -> None:
+        self.cfg, self.m, self.v, self.k = cfg, np.zeros(n), np.zeros(n), 0
+
+    def step(self, params: np.ndarray, grad: np.ndarray, epoch_fraction: float) -> np.ndarray:
+        c = self.cfg
+        lr = c.learning_rate * (1.0 - c.lr_decay * epoch_fraction)
+        self.k += 1
+        if c.optimizer == "adam":
+            self.m = c.beta1 * self.m + (1 - c.beta1) * grad
+            self.v = c.beta2 * self.v + (1 - c.beta2) * grad ** 2
+            mhat = self.m / (1 - c.beta1 ** self.k)
+            vhat = self.v / (1 - c.beta2 ** self.k)
+            return params - lr * mhat / (np.sqrt(vhat) + 1e-8)
+        self.m = c.beta1 * self.m + grad
+        return params - lr * self.m
+
+
+def mse(y: np.ndarray, t: np.ndarray) -> float:
+    """The interface's loss: ``mean_b Σ_o (y − t)² / 2``."""
+    return float(0.5 * np.mean(np.sum((np.asarray(y) - t) ** 2, axis=1)))
+
+
+def _check(arch, data: TrainingData) -> None:
+    if arch.n_in != data.n_features or arch.n_out != data.n_outputs:
+        raise SpecError(f"architecture {arch.name}: n_in = {arch.n_in}, n_out = {arch.n_out} but dataset "
+                        f"{data.name} has {data.n_features} features and {data.n_outputs} outputs. Fix: build the "
+                        f"architecture with n_in={data.n_features}, n_out={data.n_outputs}.")
+
+
+class _Recorder:
+    """Collects the per-epoch metrics of one run."""
+
+    def __init__(self, data: TrainingData, evaluate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, int]]):
+        self.data, self.evaluate = data, evaluate
+        self.rows: dict[str, list[float]] = {k: [] for k in METRICS}
+        self.traj: list[np.ndarray] = []
+        self.eval_reads = 0
+
+    def record(self, params: np.ndarray, measurements: int, wall_s: float) -> None:
+        y_tr, y_te, reads = self.evaluate(params)
+        self.eval_reads += reads
+        d = self.data
+        for key, value in (("train_loss", mse(y_tr, d.t_train)), ("test_loss", mse(y_te, d.t_test)),
+                           ("train_accuracy", d.accuracy(y_tr, d.labels_train)),
+                           ("test_accuracy", d.accuracy(y_te, d.labels_test)),
+                           ("measurements", measurements), ("eval_measurements", self.eval_reads),
+                           ("wall_s", wall_s)):
+            self.rows[key].append(float(value))
+        self.traj.append(np.array(params, dtype=float))
+
+    def run(self, name: str, params: np.ndarray, **extra) -> AlgorithmRun:
+        return AlgorithmRun(name, {k: np.asarray(v) for k, v in self.rows.items()}, np.array(params),
+                            np.vstack(self.traj), dict(extra))
+
+
+def _die_evaluator(die, data: TrainingData):
+    def evaluate(params):
+        before = die.measurements
+        die.program(params)
+        y_tr, y_te = die.infer(data.x_train), die.infer(data.x_test)
+        return y_tr, y_te, die.measurements - before
+    return evaluate
+
+
+def _train(name: str, arch, data: TrainingData, cfg: TrainConfig,
+           grad_fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+           evaluate, reads: Callable[[], int], progress: Callable[[int], None] | None) -> AlgorithmRun:
+    """The common loop: shuffled mini-batches, optimiser step, clip, record each epoch."""
+    rng = np.random.default_rng(cfg.seed)
+    params = arch.clip_params(arch.init_params(np.random.default_rng(cfg.seed)))
+    opt = Optimizer(cfg, params.size)
+    rec = _Recorder(data, evaluate)
+    n = data.x_train.shape[0]
+    wall, start_reads = 0.0, reads()
+    rec.record(params, 0, 0.0)
+    for epoch in range(cfg.epochs):
+        t0 = time.perf_counter()
+        order = rng.permutation(n)
+        for b in range(0, n, cfg.batch_size):
+            idx = order[b:b + cfg.batch_size]
+            g = grad_fn(params, data.x_train[idx], data.t_train[idx])
+            params = arch.clip_params(opt.step(params, g, (epoch + b / n) / cfg.epochs))
+        wall += time.perf_counter() - t0
+        rec.record(params, reads() - start_reads - rec.eval_reads, wall)  # evaluation reads excluded
+        if progress is not None:
+            progress(1)
+    return rec.run(name, params)
+
+
+def train_ideal(arch, data: TrainingData, cfg: TrainConfig, progress=None) -> AlgorithmRun:
+    """Exact-gradient training of the ideal digital model."""
+    _check(arch, data)
+
+    def evaluate(p):
+        return arch.ideal_forward(p, data.x_train), arch.ideal_forward(p, data.x_test), 0
+
+    return _train("ideal", arch, data, cfg, lambda p, x, t: arch.ideal_loss_and_grad(p, x, t)[1],
+                  evaluate, lambda: 0, progress)
+
+
+def train_offline(die, data: TrainingData, cfg: TrainConfig, ideal: AlgorithmRun | None = None,
+                  progress=None) -> AlgorithmRun:
+    """The ideal trajectory (trained here unless given) programmed onto ``die`` epoch by epoch."""
+    arch = die.architecture
+    _check(arch, data)
+    if ideal is None:
+        ideal = train_ideal(arch, data, cfg)
+    rec = _Recorder(data, _die_evaluator(die, data))
+    for e, p in enumerate(ideal.trajectory):
+        rec.record(p, 0, float(ideal.metrics["wall_s"][e]))
+        if progress is not None and e:
+            progress(1)
+    return rec.run("offline", ideal.params)
+
+
+def train_insitu(die, data: TrainingData, cfg: TrainConfig, progress=None) -> AlgorithmRun:
+    """On-chip backpropagation: program, ``die.insitu_gradient`` per batch, update."""
+    arch = die.architecture
+    _check(arch, data)
+
+    def grad(p, x, t):
+        die.program(p)
+        return die.insitu_gradient(x, t)[1]
+
+    return _train("insitu", arch, data, cfg, grad, _die_evaluator(die, data), lambda: die.measurements, progress)
+
+
+def train_forward_only(die, data: TrainingData, cfg: TrainConfig, progress=None) -> AlgorithmRun:
+    """SPSA from ``die.infer`` readings only: g ≈ Σ_k (L(p + cδ_k) − L(p − cδ_k)) / (2c) δ_k / K."""
+    arch = die.architecture
+    _check(arch, data)
+    rng = np.random.default_rng(cfg.seed + 7919)  # perturbations independent of the batch order
+    c = cfg.spsa_perturbation
+
+    def grad(p, x, t):
+        g = np.zeros_like(p)
+        for _ in range(cfg.spsa_samples):
+            delta = rng.choice((-1.0, 1.0), size=p.size)
+            plus, minus = arch.clip_params(p + c * delta), arch.clip_params(p - c * delta)
+            die.program(plus)
+            l_plus = mse(die.infer(x), t)
+            die.program(minus)
+            l_minus = mse(die.infer(x), t)
+            # clipping may shrink a component's actual step; divide by the realised one
+            step = plus - minus
+            safe = np.where(np.abs(step) > 1e-12, step, np.inf)
+            g += (l_plus - l_minus) / safe
+        return g / cfg.spsa_samples
+
+    return _train("forward-only", arch, data, cfg, grad, _die_evaluator(die, data),
+                  lambda: die.measurements, progress)

@@ -1,0 +1,138 @@
+"""One training run: dataset + architecture + die + algorithms → history (.nc) and plots.
+
+Architectures are looked up by name and imported lazily (``ARCHITECTURES``), so that a
+checkout without one still trains the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pipeline.chip.impairments import ImpairmentSpec, impairments as impairment_preset
+from pipeline.errors import SpecError
+from pipeline.training import algorithms as alg
+from pipeline.training import datasets, history, plots
+
+#: name → "module:Class" of the architectures (pipeline.chip.interface.Architecture).
+ARCHITECTURES: dict[str, str] = {
+    "attenuator": "pipeline.chip.attenuator:AttenuatorArchitecture",
+    "mesh": "pipeline.chip.mesh_network:MeshArchitecture",
+}
+
+
+def architecture(name: str, n_in: int, n_out: int, **options) -> object:
+    """An architecture by name, sized for ``n_in`` features and ``n_out`` outputs."""
+    if name not in ARCHITECTURES:
+        raise SpecError(f"architecture = {name!r}: unknown. Fix: use one of {sorted(ARCHITECTURES)}.")
+    module, cls_name = ARCHITECTURES[name].split(":")
+    try:
+        cls = getattr(importlib.import_module(module), cls_name)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name != module:
+            raise
+        available = [n for n, ref in ARCHITECTURES.items() if _importable(ref)]
+        raise SpecError(f"architecture = {name!r}: {ARCHITECTURES[name]} is not available in this installation. "
+                        f"Fix: use one of {available}.") from None
+    params = inspect.signature(cls).parameters
+    kwargs = {k: v for k, v in (("n_in", n_in), ("n_out", n_out)) if k in params}
+    return cls(**kwargs, **options)
+
+
+def _importable(ref: str) -> bool:
+    module, cls_name = ref.split(":")
+    try:
+        return hasattr(importlib.import_module(module), cls_name)
+    except ModuleNotFoundError:
+        return False
+
+
+def parse_algorithms(value: str) -> list[str]:
+    """``all`` or a comma list of :data:`~pipeline.training.algorithms.ALGORITHMS` (order kept)."""
+    names = list(alg.ALGORITHMS) if value.strip() == "all" else [v.strip() for v in value.split(",") if v.strip()]
+    bad = [n for n in names if n not in alg.ALGORITHMS]
+    if bad or not names:
+        raise SpecError(f"--algorithm = {value!r}: unknown {bad or 'empty list'}. Fix: use 'all' or a comma list "
+                        f"of {list(alg.ALGORITHMS)}.")
+    return list(dict.fromkeys(names))
+
+
+def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms: str | list[str] = "insitu",
+          impairments: str | ImpairmentSpec = "realistic", seed: int = 0, config: alg.TrainConfig | None = None,
+          out: str | Path | None = None, plots_wanted: bool = True, n_samples: int = 300, data_seed: int = 0,
+          progress: Callable[[int], None] | None = None, arch_options: dict | None = None) -> dict:
+    """Train on die ``seed`` of ``architecture_name`` and return a summary.
+
+    Returns a dict: ``history`` (xr.Dataset), ``runs`` (AlgorithmRun by name), ``data``,
+    ``die``, ``arch`` and ``paths`` (files written under ``out``, when given).  The die
+    seed also seeds the initial parameters and batch order (``config.seed``)."""
+    names = parse_algorithms(algorithms) if isinstance(algorithms, str) else parse_algorithms(",".join(algorithms))
+    spec = impairment_preset(impairments)
+    data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed)
+    arch = architecture(architecture_name, data.n_features, data.n_outputs, **(arch_options or {}))
+    cfg = alg.TrainConfig(**{**(config or alg.TrainConfig()).model_dump(), "seed": seed})
+    die = arch.sample_die(spec, seed) if any(n != "ideal" for n in names) else None
+    runs: dict[str, alg.AlgorithmRun] = {}
+    for name in names:
+        if name == "ideal" or (name == "offline" and "ideal" not in runs):
+            runs["ideal"] = runs.get("ideal") or alg.train_ideal(arch, data, cfg,
+                                                                 progress if name == "ideal" else None)
+        if name == "offline":
+            runs["offline"] = alg.train_offline(die, data, cfg, ideal=runs["ideal"], progress=progress)
+        elif name == "insitu":
+            runs["insitu"] = alg.train_insitu(die, data, cfg, progress=progress)
+        elif name == "forward-only":
+            runs["forward-only"] = alg.train_forward_only(die, data, cfg, progress=progress)
+    ordered = [runs[n] for n in names]
+    attrs = {"dataset": data.name, "dataset_meta": data.meta, "classes": list(data.classes),
+             "architecture": arch.name, "impairments": spec.model_dump(mode="json"),
+             "impairment_preset": impairments if isinstance(impairments, str) else "custom",
+             "seed": seed, "config": cfg.model_dump(mode="json"),
+             "scale_min": json.dumps(data.scale_min.tolist()), "scale_max": json.dumps(data.scale_max.tolist())}
+    hist = history.build(ordered, attrs)
+    paths: dict[str, str] = {}
+    if out is not None:
+        out = Path(out)
+        stem = f"{data.name.removesuffix('.csv')}_{arch.name}_s{seed}"
+        paths["history"] = str(history.write(hist, out / f"{stem}_history.nc"))
+        if plots_wanted:
+            paths["curves"] = str(plots.training_curves(hist, out / f"{stem}_curves.png",
+                                                        title=f"{data.name}, {arch.name}, die {seed}"))
+            if data.n_features == 2:
+                preds = {n: predictor(n, runs[n].params, arch, die) for n in names}
+                paths["decision_boundaries"] = str(plots.decision_boundaries(
+                    data, preds, out / f"{stem}_boundaries.png", title=f"{data.name}, {arch.name}, die {seed}"))
+    return {"history": hist, "runs": runs, "data": data, "die": die, "arch": arch, "paths": paths}
+
+
+def predictor(name: str, params: np.ndarray, arch, die) -> Callable[[np.ndarray], np.ndarray]:
+    """Outputs of a trained model: the ideal model for ``ideal``, die readings otherwise."""
+    if name == "ideal":
+        return lambda x: arch.ideal_forward(params, x)
+
+    def on_die(x):
+        die.program(params)
+        return die.infer(x)
+    return on_die
+
+
+def summary(result: dict) -> dict:
+    """JSON-ready summary: per-algorithm final metrics; top-level fields of the last algorithm."""
+    hist = result["history"]
+    per = {}
+    for a in hist["algorithm"].values:
+        h = hist.sel(algorithm=a)
+        last = h.isel(epoch=-1)
+        per[str(a)] = {"test_accuracy": float(last["test_accuracy"]), "train_accuracy": float(last["train_accuracy"]),
+                       "test_loss": float(last["test_loss"]), "train_loss": float(last["train_loss"]),
+                       "epochs": int(h["epoch"].size - 1), "wall_s": float(last["wall_s"]),
+                       "measurements": int(last["measurements"])}
+    main = per[str(hist["algorithm"].values[-1])]
+    return {**main, "algorithm": str(hist["algorithm"].values[-1]), "dataset": hist.attrs["dataset"],
+            "architecture": hist.attrs["architecture"], "impairments": hist.attrs["impairment_preset"],
+            "seed": int(hist.attrs["seed"]), "algorithms": per, "paths": result["paths"]}
