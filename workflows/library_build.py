@@ -128,11 +128,16 @@ def _is_done(cache: DeviceCache, item: BuildItem) -> bool:
         return False
 
 
-def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, workers: int = 2,
-                  scheduler: str | None = None, rebuild: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Build ``items`` into ``cache`` on a Dask cluster; returns a report."""
-    from dask.distributed import Client, LocalCluster, as_completed
+def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, workers: int | None = 2,
+                  scheduler: str | None = None, cluster: str | None = None, cluster_config: Any = None,
+                  rebuild: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Build ``items`` into ``cache`` on a Dask cluster (:func:`pipeline.execution.open_client`:
+    local by default, ``scheduler`` address, or ``cluster`` = slurm|pbs from
+    ``cluster_config``); returns a report."""
+    from dask.distributed import as_completed
     from rich.progress import Progress
+
+    from pipeline.execution import open_client
 
     cache = cache or DeviceCache()
     todo = [it for it in items if rebuild or not _is_done(cache, it)]
@@ -140,15 +145,9 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
                               "built": [], "failed": []}
     if not todo:
         return report
-    if scheduler:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               resources={"solver": 1}, dashboard_address=":0")
-        client = Client(cluster)
-    report["dashboard"] = client.dashboard_link
-    try:
+    with open_client(scheduler=scheduler, cluster=cluster, workers=workers, config=cluster_config,
+                     resources={"solver": 1}) as client:
+        report["dashboard"] = client.dashboard_link
         futures = {client.submit(_build_one, it.device.canonical_json(), it.solver.canonical_json(),
                                  str(cache.root), rebuild, resources={"solver": 1}, key=f"build-{i}-{it.device.device}",
                                  retries=1, pure=False): it for i, it in enumerate(todo)}
@@ -166,8 +165,4 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
                 except PhotopropError as exc:
                     report["failed"].append({"item": item.label, "error": str(exc)})
                 bar.advance(task)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return report

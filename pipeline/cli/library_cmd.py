@@ -167,6 +167,9 @@ def build(
     devices: Optional[list[str]] = typer.Option(None, "--devices", help="Only these device families (repeatable)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Local Dask workers (processes, one thread each)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Existing Dask scheduler, tcp://HOST:PORT."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="Job-queue cluster: slurm | pbs (--workers = jobs)."),
+    cluster_config: Optional[Path] = typer.Option(None, "--cluster-config",
+                                                  help="TOML with [slurm]/[pbs] sections (default workflows/cluster.toml)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Recompute entries that are already cached."),
     config: Optional[Path] = typer.Option(None, "--config", help="Library definition (default workflows/library.toml)."),
     json_out: bool = typer.Option(False, "--json"),
@@ -177,8 +180,8 @@ def build(
     cache: DeviceCache = ctx.obj
     try:
         items = load_items(config or DEFAULT_CONFIG, devices)
-        report = build_library(items, cache=cache, workers=workers, scheduler=scheduler, rebuild=rebuild,
-                               progress=not json_out)
+        report = build_library(items, cache=cache, workers=workers, scheduler=scheduler, cluster=cluster,
+                               cluster_config=cluster_config, rebuild=rebuild, progress=not json_out)
     except PhotopropError as exc:
         fail(exc)
     if json_out:
