@@ -14,6 +14,7 @@ from types import ModuleType
 
 from pipeline.errors import SpecError
 from pipeline.fdtd import specs as _solver_specs  # noqa: F401  (registers the Meep solver specs)
+from pipeline.modes import spec as _mode_specs  # noqa: F401  (registers the mode-solver spec)
 from pipeline.specs import DeviceSpec
 
 #: device family name → module
@@ -24,6 +25,7 @@ DEVICES: dict[str, str] = {
     "crossing": "devices.crossing",
     "mmi": "devices.mmi",
     "photodetector": "devices.photodetector",
+    "waveguide_model": "devices.waveguide_model",
 }
 
 

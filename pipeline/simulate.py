@@ -73,6 +73,7 @@ def solver_spec_class(name: str) -> type[SolverSpec]:
     """The SolverSpec subclass whose ``solver`` is ``name`` (e.g. meep2d, meep3d, thermo_optic)."""
     import devices  # noqa: F401  (imports every solver spec the devices use)
     import pipeline.fdtd.specs  # noqa: F401
+    import pipeline.modes.spec  # noqa: F401
     import pipeline.thermo_optic  # noqa: F401
 
     found = {c.solver: c for c in all_subclasses(SolverSpec) if c.__module__.startswith(("pipeline", "devices"))}

@@ -92,12 +92,14 @@ def simulate_cmd(
         typer.echo(json.dumps(doc, indent=2, default=float))
         return
     typer.echo(f"{doc['device']} [{doc['solver']}] key {doc['key'][:12]}  {'cached' if cached else 'computed'}  {doc['path']}")
-    typer.echo(f"|S|^2 [dB] at {doc['centre_wavelength_um']:.4f} um (rows: out, columns: in; '-' below noise floor)")
-    ports = doc["ports"]
-    typer.echo("      " + "".join(f"{p:>10s}" for p in ports))
-    for o in ports:
-        cells = "".join(f"{'-' if doc['power_db'][o][i] is None else format(doc['power_db'][o][i], '.2f'):>10s}" for i in ports)
-        typer.echo(f"{o:>6s}{cells}")
+    if "power_db" in doc:
+        typer.echo(f"|S|^2 [dB] at {doc['centre_wavelength_um']:.4f} um (rows: out, columns: in; '-' below noise floor)")
+        ports = doc["ports"]
+        typer.echo("      " + "".join(f"{p:>10s}" for p in ports))
+        for o in ports:
+            cells = "".join(f"{'-' if doc['power_db'][o][i] is None else format(doc['power_db'][o][i], '.2f'):>10s}"
+                            for i in ports)
+            typer.echo(f"{o:>6s}{cells}")
     c = doc["checks"]
     numbers = ", ".join(f"{k} {c[k]:.3g}" for k in ("reciprocity_error", "max_singular_value", "noise_floor_db",
                                                        "flux_balance") if isinstance(c.get(k), (int, float)))

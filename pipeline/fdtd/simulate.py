@@ -173,7 +173,12 @@ def centre_smatrix(s: xr.DataArray) -> xr.DataArray:
 
 def summary(entry: CacheEntry, cached: bool, figures: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON document of ``photoprop device simulate``: power_db[out][in] at the centre λ
-    (null where |S|² is below the reflection noise floor, listed in ``below_noise_floor``)."""
+    (null where |S|² is below the reflection noise floor, listed in ``below_noise_floor``).
+    Entries without an S-matrix (mode-solver sweeps) report their checks and figures only."""
+    if "S" not in entry.data:
+        return {"key": entry.key, "path": str(entry.path), "cached": cached, "device": entry.device_spec.device,
+                "solver": entry.solver_spec.solver, "variables": sorted(entry.data.data_vars),
+                "checks": entry.checks, "figures_of_merit": figures or {}}
     s = entry.smatrix
     sweep = {d: s[d].values[0].item() for d in s.dims if d not in ("wavelength", "port_out", "port_in")}
     s = s.isel({d: 0 for d in sweep})  # a swept entry (e.g. heater power) is summarised at its first point
