@@ -136,3 +136,28 @@ def summary(result: dict) -> dict:
     return {**main, "algorithm": str(hist["algorithm"].values[-1]), "dataset": hist.attrs["dataset"],
             "architecture": hist.attrs["architecture"], "impairments": hist.attrs["impairment_preset"],
             "seed": int(hist.attrs["seed"]), "algorithms": per, "paths": result["paths"]}
+
+
+def compare(datasets_: list[str], seeds: list[int], algorithms: str | list[str] = "ideal,offline,insitu",
+            architecture_name: str = "attenuator", impairments: str | ImpairmentSpec = "realistic",
+            config: alg.TrainConfig | None = None, progress: Callable[[int], None] | None = None):
+    """Final metrics of several dies × datasets × algorithms as an xr.Dataset with dims
+    (dataset, seed, algorithm); variables test_accuracy, train_accuracy, measurements, wall_s."""
+    import xarray as xr
+
+    names = parse_algorithms(algorithms) if isinstance(algorithms, str) else list(algorithms)
+    keys = ("test_accuracy", "train_accuracy", "measurements", "wall_s")
+    out = {k: np.full((len(datasets_), len(seeds), len(names)), np.nan) for k in keys}
+    for i, ds_name in enumerate(datasets_):
+        for j, s in enumerate(seeds):
+            res = train(ds_name, architecture_name, names, impairments, seed=s, config=config, plots_wanted=False)
+            for k, name in enumerate(names):
+                for key in keys:
+                    out[key][i, j, k] = res["runs"][name].metrics[key][-1]
+            if progress is not None:
+                progress(1)
+    spec = impairment_preset(impairments)
+    return xr.Dataset({k: (("dataset", "seed", "algorithm"), v, {"units": history.UNITS[k]}) for k, v in out.items()},
+                      coords={"dataset": list(datasets_), "seed": list(seeds), "algorithm": names},
+                      attrs={"architecture": architecture_name, "impairments": spec.model_dump_json(),
+                             "config": (config or alg.TrainConfig()).model_dump_json()})
