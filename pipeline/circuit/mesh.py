@@ -172,3 +172,79 @@ def mesh_matrix(layout: MeshLayout, theta: np.ndarray, phi: np.ndarray, output_p
     if output_phases is not None:
         u = np.exp(1j * np.asarray(output_phases))[:, None] * u
     return u
+
+
+@dataclass(frozen=True)
+class MeshHardware:
+    """The physical (possibly non-ideal) elements of a mesh, independent of the phases.
+
+    MZI k: ``T_k = C2_k · diag(u_k e^{iθ_k}, l_k) · C1_k · diag(v_k e^{iφ_k}, w_k)`` with
+    couplers ``coupler1``/``coupler2`` (K, 2, 2), internal-arm transmissions
+    ``internal`` = (u, l) (K, 2) and external-arm transmissions ``external`` = (v, w)
+    (K, 2) (complex amplitudes: loss and fixed phase). Output screen
+    ``D = diag(output · e^{iψ})`` (N,); ``input`` (N,) transmissions before the first column
+    (e.g. input facet loss); ``columns`` (L,) a transmission common to all N waveguides
+    after each column (propagation loss over the column's length, idle waveguides
+    included): U = D · (f_{L−1} C_{L−1}) ⋯ (f_0 C_0) · diag(input). Defaults: ideal 50:50
+    couplers, lossless arms.
+    Every element is reciprocal: the backward (adjoint) transfer is the transpose."""
+
+    layout: MeshLayout
+    coupler1: np.ndarray
+    coupler2: np.ndarray
+    internal: np.ndarray
+    external: np.ndarray
+    output: np.ndarray
+    input: np.ndarray
+    columns: np.ndarray
+
+    @classmethod
+    def ideal(cls, layout: MeshLayout) -> "MeshHardware":
+        k = layout.n_mzi
+        c = np.broadcast_to(IDEAL_COUPLER, (k, 2, 2)).copy()
+        return cls(layout, c, c.copy(), np.ones((k, 2), complex), np.ones((k, 2), complex),
+                   np.ones(layout.n, complex), np.ones(layout.n, complex), np.ones(layout.n_columns, complex))
+
+    def __post_init__(self) -> None:
+        k, n = self.layout.n_mzi, self.layout.n
+        for name, shape in (("coupler1", (k, 2, 2)), ("coupler2", (k, 2, 2)), ("internal", (k, 2)),
+                            ("external", (k, 2)), ("output", (n,)), ("input", (n,)),
+                            ("columns", (self.layout.n_columns,))):
+            if np.shape(getattr(self, name)) != shape:
+                raise SpecError(f"MeshHardware.{name} has shape {np.shape(getattr(self, name))}, expected {shape} "
+                                f"for a {n}-mode mesh of {k} MZIs.")
+
+    def check_phases(self, theta: np.ndarray, phi: np.ndarray, psi: np.ndarray | None) -> None:
+        k, n = self.layout.n_mzi, self.layout.n
+        for name, v, size in (("theta", theta, k), ("phi", phi, k), ("output_phases", psi, n)):
+            if v is not None and np.shape(v) != (size,):
+                raise SpecError(f"{name} has shape {np.shape(v)}, expected ({size},) for this mesh.")
+
+    def parts(self, theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(E, F, T): external arms diag(v e^{iφ}, w), internal stage F = C2·diag(u e^{iθ}, l)·C1
+        and the MZI T = F·E, each (K, 2, 2)."""
+        theta, phi = np.asarray(theta, float), np.asarray(phi, float)
+        k = self.layout.n_mzi
+        e = np.zeros((k, 2, 2), complex)
+        e[:, 0, 0], e[:, 1, 1] = self.external[:, 0] * np.exp(1j * phi), self.external[:, 1]
+        c2 = self.coupler2 * np.stack([self.internal[:, 0] * np.exp(1j * theta), self.internal[:, 1]], -1)[:, None, :]
+        f = c2 @ self.coupler1
+        return e, f, f * np.stack([e[:, 0, 0], e[:, 1, 1]], -1)[:, None, :]
+
+    def mzis(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        """(K, 2, 2) MZI transfer matrices."""
+        return self.parts(theta, phi)[2]
+
+    def matrix(self, theta: np.ndarray, phi: np.ndarray, output_phases: np.ndarray | None = None) -> np.ndarray:
+        """The N×N mesh transfer matrix (O(N³) build)."""
+        self.check_phases(theta, phi, output_phases)
+        psi = np.zeros(self.layout.n) if output_phases is None else np.asarray(output_phases, float)
+        u = mesh_matrix(self.layout, theta, phi, mzis=self.mzis(theta, phi))
+        return (np.prod(self.columns) * self.output * np.exp(1j * psi))[:, None] * u * self.input[None, :]
+
+
+def column_groups(layout: MeshLayout) -> list[np.ndarray]:
+    """MZI indices of each column, in order (MZIs of a column act on disjoint mode pairs)."""
+    order = np.argsort(layout.column, kind="stable")
+    bounds = np.searchsorted(layout.column[order], np.arange(layout.n_columns + 1))
+    return [order[bounds[c]:bounds[c + 1]] for c in range(layout.n_columns)]

@@ -1,0 +1,242 @@
+"""Phase gradients of a (possibly non-ideal) MZI mesh for a whole batch, and a simulation
+of the in-situ intensity measurement of them (Hughes et al., Optica 5, 864 (2018)).
+
+Conventions.  Forward fields ``x`` (N, B) enter the mesh, ``Y = U x``.  The loss is a
+real function of Y; its *adjoint field* at the output is ``g = ∂L/∂Re Y + i ∂L/∂Im Y``
+(N, B) (e.g. ``g = 2 (Y − T)`` for L = Σ|Y − T|²), so that for any parameter p
+
+    dL/dp = Re Σ_b g_bᴴ (dU/dp) x_b = Re tr(dU/dp · x gᴴ).
+
+Exact gradients (:func:`mesh_gradients`).  With U = A_c C_c B_c (C_c the block-diagonal
+column c, B_c its prefix including the input transmissions, A_c its suffix including the
+output screen), dL/dp = Re tr(dC_c · M_c) with M_c = B_c (x gᴴ) A_c.  One N×N correlation
+K = x gᴴ (one matrix product over the batch) is swept through the columns: Q_c = B_c K by
+row operations, the suffixes A_c by column operations, and only the 2×2 diagonal blocks
+of M_c at each MZI are formed — O(N³) in total, independent of the batch.
+:func:`column_sweep_gradients` is the direct per-sample reference (forward fields and
+back-propagated adjoint fields stored at every column).
+
+In-situ measurement (:func:`hughes_gradients`).  Adjoint source s = conj(g)/2 = ∂L/∂Y
+(Wirtinger) sent backward into the outputs; by reciprocity it arrives at the inputs as
+X_adj = Uᵀ s and, at a phase shifter, as A_adj.  With A_fwd the forward field just after
+the shifter, dL/dφ = Re(i A_fwd · 2 A_adj) = −2 Im(A_fwd A_adj).  The lab measures X_adj
+(coherently) at the inputs and sends the time-reversed copy X_TR = i·conj(X_adj) forward
+(the factor i is a fixed phase of the TR source that makes the sign below hold).  On a
+lossless mesh (U unitary) X_TR produces the field W = i·conj(A_adj) at every shifter, so
+the tap intensities obey
+
+    I_sum − I_fwd − I_TR = |A + W|² − |A|² − |W|² = 2 Re(A conj W) = 2 Im(A A_adj),
+    dL/dφ = −(I_sum − I_fwd − I_TR),
+
+with I_fwd from x alone, I_TR from X_TR alone and I_sum from x + X_TR together.  Batch
+sums of the readings need only the three input correlations (x xᴴ, X_TR X_TRᴴ and that of
+the sum) swept through the columns as R ← C R Cᴴ: O(N³) per pass.
+
+Loss bias (derivation).  Let α be the amplitude transmission from the inputs to a
+shifter and β from it to the outputs (losses uniform across modes, so the lossless
+fields factor out).  The forward field there is α·A₀; the adjoint arrives as β·A_adj,0,
+reaches the inputs as αβ·X_adj,0 and its time reverse re-enters and reaches the shifter
+as α·αβ·W₀.  The interference term is therefore α³β = α²·t times the lossless one (t = αβ
+the chip's total amplitude transmission): the forward light and the time-reversed adjoint
+each pass the loss between the inputs and the shifter, and the adjoint in addition the
+whole chip.  For a chip whose loss sits equally at input and output facets (α = β = √t)
+every shifter reads t² of the lossless die's true gradient: 1 dB → 10^(−2/20) = 0.794.
+For loss spread uniformly over L columns (α = t^(c/L) for column c) the factor is
+t^(1 + 2c/L), from t (first column) to t³ (last).  The true gradient of the lossy chip is
+t times the lossless one (only the product of forward and adjoint amplitudes matters), so
+the procedure is biased by α²: exact only without loss before the shifter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from pipeline.circuit.mesh import MeshHardware, column_groups
+from pipeline.errors import SpecError
+
+
+@dataclass(frozen=True)
+class MeshGradient:
+    """dL/dθ (K,), dL/dφ (K,) and dL/dψ (N,) [1/rad, loss units]."""
+
+    theta: np.ndarray
+    phi: np.ndarray
+    output_phases: np.ndarray
+
+
+def _fields(hw: MeshHardware, x: np.ndarray, g: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    n = hw.layout.n
+    x = np.asarray(x, complex)
+    if x.ndim != 2 or x.shape[0] != n:
+        raise SpecError(f"x has shape {x.shape}: expected (N={n}, batch) input fields. Fix: pass x as (modes, batch).")
+    if g is None:
+        return x, None
+    g = np.asarray(g, complex)
+    if g.shape != x.shape:
+        raise SpecError(f"adjoint fields g have shape {g.shape}, must match x {x.shape}.")
+    return x, g
+
+
+def _row_op(r: np.ndarray, t: np.ndarray, top: np.ndarray) -> None:
+    """r ← C r in place for the MZIs (t, on rows top, top+1) of one column."""
+    a, b = r[top], r[top + 1]
+    r[top] = t[:, 0, 0, None] * a + t[:, 0, 1, None] * b
+    r[top + 1] = t[:, 1, 0, None] * a + t[:, 1, 1, None] * b
+
+
+def _col_op(r: np.ndarray, t: np.ndarray, top: np.ndarray) -> None:
+    """r ← r C in place (C the column's block-diagonal matrix)."""
+    a, b = r[:, top], r[:, top + 1]
+    r[:, top] = a * t[None, :, 0, 0] + b * t[None, :, 1, 0]
+    r[:, top + 1] = a * t[None, :, 0, 1] + b * t[None, :, 1, 1]
+
+
+def _derivatives(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(T, dT/dθ, dT/dφ), each (K, 2, 2)."""
+    e, f, t = hw.parts(theta, phi)
+    k = hw.layout.n_mzi
+    d_int = hw.internal[:, 0] * np.exp(1j * np.asarray(theta, float)) * 1j
+    df = hw.coupler2[:, :, 0, None] * d_int[:, None, None] * hw.coupler1[:, None, 0, :]
+    dt_theta = df * np.stack([e[:, 0, 0], e[:, 1, 1]], -1)[:, None, :]
+    dt_phi = np.zeros((k, 2, 2), complex)
+    dt_phi[:, :, 0] = f[:, :, 0] * (1j * e[:, 0, 0])[:, None]
+    return t, dt_theta, dt_phi
+
+
+def mesh_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, output_phases: np.ndarray | None,
+                   x: np.ndarray, g: np.ndarray) -> MeshGradient:
+    """All dL/dθ, dL/dφ, dL/dψ of a batch from the correlation x gᴴ swept through the
+    columns (module doc), O(N³) independent of the batch size."""
+    hw.check_phases(theta, phi, output_phases)
+    x, g = _fields(hw, x, g)
+    lay, n = hw.layout, hw.layout.n
+    psi = np.zeros(n) if output_phases is None else np.asarray(output_phases, float)
+    t, dth, dph = _derivatives(hw, theta, phi)
+    groups = column_groups(lay)
+    screen = hw.output * np.exp(1j * psi)
+    suffix = np.empty((len(groups), n, n), complex)
+    a = np.diag(screen)
+    for c in range(len(groups) - 1, -1, -1):  # A_c = A_{c+1} C_{c+1}
+        suffix[c] = a
+        ks = groups[c]
+        if c > 0:
+            a = a.copy()
+            _col_op(a, t[ks], lay.modes[ks])
+    # common column transmissions are scalars: they multiply every M_c by their product
+    q = np.prod(hw.columns) * hw.input[:, None] * (x @ g.conj().T)  # Q_0 = B_0 K
+    d_theta, d_phi = np.empty(lay.n_mzi), np.empty(lay.n_mzi)
+    for c, ks in enumerate(groups):
+        top = lay.modes[ks]
+        rows = np.stack([q[top], q[top + 1]], 1)  # (k, 2, N)
+        cols = np.stack([suffix[c][:, top], suffix[c][:, top + 1]], -1)  # (N, k, 2)
+        m = np.einsum("kan,nkb->kab", rows, cols)  # diagonal blocks of M_c
+        d_theta[ks] = np.einsum("kab,kba->k", dth[ks], m).real
+        d_phi[ks] = np.einsum("kab,kba->k", dph[ks], m).real
+        _row_op(q, t[ks], top)
+    d_psi = (1j * screen * np.diag(q)).real
+    return MeshGradient(d_theta, d_phi, d_psi)
+
+
+def column_sweep_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray,
+                           output_phases: np.ndarray | None, x: np.ndarray, g: np.ndarray) -> MeshGradient:
+    """Reference: per-sample forward fields stored at every column, adjoint fields
+    back-propagated column by column (h_c = A_cᴴ g), dL/dp = Re Σ_b h_cᴴ dT x_c."""
+    hw.check_phases(theta, phi, output_phases)
+    x, g = _fields(hw, x, g)
+    lay, n = hw.layout, hw.layout.n
+    psi = np.zeros(n) if output_phases is None else np.asarray(output_phases, float)
+    t, dth, dph = _derivatives(hw, theta, phi)
+    groups = column_groups(lay)
+    xs = [hw.input[:, None] * x]
+    for ks in groups:
+        nxt = xs[-1].copy()
+        _row_op(nxt, t[ks], lay.modes[ks])
+        xs.append(hw.columns[len(xs) - 1] * nxt)
+    screen = hw.output * np.exp(1j * psi)
+    d_psi = (np.sum(np.conj(g) * 1j * screen[:, None] * xs[-1], axis=1)).real
+    h = np.conj(screen)[:, None] * g
+    d_theta, d_phi = np.empty(lay.n_mzi), np.empty(lay.n_mzi)
+    for c in range(len(groups) - 1, -1, -1):
+        ks = groups[c]
+        top = lay.modes[ks]
+        xp = np.stack([xs[c][top], xs[c][top + 1]], 1)  # (k, 2, B)
+        hp = np.stack([h[top], h[top + 1]], 1)
+        f = hw.columns[c]
+        d_theta[ks] = np.einsum("kab,kbB,kaB->k", f * dth[ks], xp, hp.conj()).real
+        d_phi[ks] = np.einsum("kab,kbB,kaB->k", f * dph[ks], xp, hp.conj()).real
+        _row_op(h, np.conj(np.swapaxes(f * t[ks], 1, 2)), top)  # h_{c-1} = C_cᴴ h_c
+        idle = np.setdiff1d(np.arange(n), np.concatenate([top, top + 1]))
+        h[idle] *= np.conj(f)
+    return MeshGradient(d_theta, d_phi, d_psi)
+
+
+#: ``read(powers, n_samples)``: batch-summed tap powers (pass, shifter, K) in units of the
+#: input power scale → what the detectors report in the same units (noise, gain errors).
+Reader = Callable[[np.ndarray, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class HughesMeasurement:
+    """Result of the intensity procedure: estimated dL/dθ, dL/dφ (K,), the batch-summed
+    readings (pass = fwd | tr | sum, shifter = theta | phi, K) as reported, the adjoint
+    source scale (the adjoint was sent as s·scale so that max |s·scale| = 1) and the
+    number of single-detector readings taken."""
+
+    theta: np.ndarray
+    phi: np.ndarray
+    readings: np.ndarray
+    source_scale: float
+    readings_taken: int
+
+
+def tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Batch-summed powers Σ_b |field|² (2, K) just after each θ shifter (row 0) and φ
+    shifter (row 1) for input fields z (N, B), from the correlation z zᴴ swept as R ← C R Cᴴ."""
+    lay = hw.layout
+    e, f, t = hw.parts(theta, phi)
+    r = hw.input[:, None] * (z @ z.conj().T) * np.conj(hw.input)[None, :]
+    out = np.empty((2, lay.n_mzi))
+    # row 0 of diag(u e^{iθ}, l)·C1·E: the field just after the internal (θ) shifter
+    g0 = (hw.internal[:, 0] * np.exp(1j * np.asarray(theta, float)))[:, None] * hw.coupler1[:, 0, :] \
+        * np.stack([e[:, 0, 0], e[:, 1, 1]], -1)
+    for c, ks in enumerate(column_groups(lay)):
+        top = lay.modes[ks]
+        blk = np.stack([np.stack([r[top, top], r[top, top + 1]], -1),
+                        np.stack([r[top + 1, top], r[top + 1, top + 1]], -1)], 1)  # (k, 2, 2)
+        out[1, ks] = (np.abs(e[ks, 0, 0]) ** 2 * blk[:, 0, 0]).real
+        out[0, ks] = np.einsum("ka,kab,kb->k", g0[ks], blk, g0[ks].conj()).real
+        _row_op(r, t[ks], top)
+        _col_op(r, np.conj(np.swapaxes(t[ks], 1, 2)), top)
+        r *= abs(hw.columns[c]) ** 2
+    return out
+
+
+def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np.ndarray, g: np.ndarray,
+                     *, read: Reader | None = None, u: np.ndarray | None = None) -> HughesMeasurement:
+    """Simulate the in-situ intensity measurement of all dL/dθ, dL/dφ for a batch (module
+    doc): forward pass (taps read I_fwd), adjoint pass (s = conj(g)/2 sent backward, X_adj
+    measured coherently at the inputs), time-reversed pass X_TR = i·conj(X_adj) (I_TR),
+    interference pass x + X_TR (I_sum); dL/dφ = −(I_sum − I_fwd − I_TR) / scale.
+
+    ``x`` (N, B) with |x| ≤ 1 (units of the per-channel input power), ``g`` the adjoint
+    field at the outputs; the adjoint source is scaled to the same maximum amplitude and
+    the gradient scaled back.  ``read`` turns exact batch-summed powers into readings
+    (noise; default exact).  ``u``: the mesh matrix if already built (no output screen)."""
+    hw.check_phases(theta, phi, None)
+    x, g = _fields(hw, x, g)
+    s = 0.5 * np.conj(g)
+    peak = float(np.abs(s).max())
+    if peak == 0:
+        k = hw.layout.n_mzi
+        return HughesMeasurement(np.zeros(k), np.zeros(k), np.zeros((3, 2, k)), 1.0, 0)
+    scale = 1.0 / peak
+    u = hw.matrix(theta, phi) if u is None else u
+    x_adj = u.T @ (s * scale)  # reciprocity: the backward transfer is Uᵀ
+    x_tr = 1j * np.conj(x_adj)
+    exact = np.stack([tap_powers(hw, theta, phi, z) for z in (x, x_tr, x + x_tr)])
+    readings = exact if read is None else np.asarray(read(exact, x.shape[1]))
+    grad = -(readings[2] - readings[0] - readings[1]) / scale
+    return HughesMeasurement(grad[0], grad[1], readings, scale, 3 * 2 * hw.layout.n_mzi * x.shape[1])
