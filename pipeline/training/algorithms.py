@@ -202,27 +202,34 @@ def train_insitu(die, data: TrainingData, cfg: TrainConfig, progress=None) -> Al
     return _train("insitu", arch, data, cfg, grad, _die_evaluator(die, data), lambda: die.measurements, progress)
 
 
+def spsa_gradient(die, params: np.ndarray, x: np.ndarray, t: np.ndarray, perturbation: float, samples: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """SPSA gradient estimate from ``die.infer`` readings only (2 × ``samples`` batch reads):
+    g = mean_k (L(p + cδ_k) − L(p − cδ_k)) / (p⁺ − p⁻) with δ_k ∈ {±1}ⁿ; the denominator
+    is the realised step after ``clip_params`` (2cδ without clipping).  Unbiased to O(c²)."""
+    arch = die.architecture
+    g = np.zeros_like(params, dtype=float)
+    for _ in range(samples):
+        delta = rng.choice((-1.0, 1.0), size=params.size)
+        plus = arch.clip_params(params + perturbation * delta)
+        minus = arch.clip_params(params - perturbation * delta)
+        die.program(plus)
+        l_plus = mse(die.infer(x), t)
+        die.program(minus)
+        l_minus = mse(die.infer(x), t)
+        step = plus - minus
+        g += (l_plus - l_minus) / np.where(np.abs(step) > 1e-12, step, np.inf)
+    return g / samples
+
+
 def train_forward_only(die, data: TrainingData, cfg: TrainConfig, progress=None) -> AlgorithmRun:
-    """SPSA from ``die.infer`` readings only: g ≈ Σ_k (L(p + cδ_k) − L(p − cδ_k)) / (2c) δ_k / K."""
+    """Forward-only in-situ training with :func:`spsa_gradient` (no backward light)."""
     arch = die.architecture
     _check(arch, data)
     rng = np.random.default_rng(cfg.seed + 7919)  # perturbations independent of the batch order
-    c = cfg.spsa_perturbation
 
     def grad(p, x, t):
-        g = np.zeros_like(p)
-        for _ in range(cfg.spsa_samples):
-            delta = rng.choice((-1.0, 1.0), size=p.size)
-            plus, minus = arch.clip_params(p + c * delta), arch.clip_params(p - c * delta)
-            die.program(plus)
-            l_plus = mse(die.infer(x), t)
-            die.program(minus)
-            l_minus = mse(die.infer(x), t)
-            # clipping may shrink a component's actual step; divide by the realised one
-            step = plus - minus
-            safe = np.where(np.abs(step) > 1e-12, step, np.inf)
-            g += (l_plus - l_minus) / safe
-        return g / cfg.spsa_samples
+        return spsa_gradient(die, p, x, t, cfg.spsa_perturbation, cfg.spsa_samples, rng)
 
     return _train("forward-only", arch, data, cfg, grad, _die_evaluator(die, data),
                   lambda: die.measurements, progress)
