@@ -26,6 +26,7 @@ DEVICES: dict[str, str] = {
     "mmi": "devices.mmi",
     "photodetector": "devices.photodetector",
     "waveguide_model": "devices.waveguide_model",
+    "mzi": "devices.mzi",
 }
 
 
