@@ -28,6 +28,8 @@ def _register_optional() -> None:
         ("pipeline.cli.device_cmd", "device_app", "device", "typer"),
         ("pipeline.cli.demo_cmd", "demo", "demo", "command"),
         ("pipeline.cli.train_cmd", "train", "train", "command"),
+        ("pipeline.cli.study_cmd", "study", "study", "command"),
+        ("pipeline.cli.run_cmd", "run", "run", "command"),
     ):
         try:
             obj = getattr(importlib.import_module(module), attr)
