@@ -244,7 +244,7 @@ class MeshHardware:
 
 
 def column_groups(layout: MeshLayout) -> list[np.ndarray]:
-    """MZI indices of each column, in order (MZIs of a column act on disjoint mode pairs)."""
-    order = np.argsort(layout.column, kind="stable")
+    """MZI indices of each column (sorted by mode; MZIs of a column act on disjoint mode pairs)."""
+    order = np.lexsort((layout.modes, layout.column))  # by column, then by mode
     bounds = np.searchsorted(layout.column[order], np.arange(layout.n_columns + 1))
     return [order[bounds[c]:bounds[c + 1]] for c in range(layout.n_columns)]

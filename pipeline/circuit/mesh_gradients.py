@@ -80,18 +80,28 @@ def _fields(hw: MeshHardware, x: np.ndarray, g: np.ndarray | None = None) -> tup
     return x, g
 
 
+def _pair(top: np.ndarray) -> tuple[slice | np.ndarray, slice | np.ndarray]:
+    """Index of the upper and lower modes of a column's MZIs: strided slices (views, fast)
+    when the MZIs sit every second mode, as in Clements and Reck columns."""
+    if top.size == 1 or (top.size > 1 and np.all(np.diff(top) == 2)):
+        return slice(int(top[0]), int(top[-1]) + 1, 2), slice(int(top[0]) + 1, int(top[-1]) + 2, 2)
+    return top, top + 1
+
+
 def _row_op(r: np.ndarray, t: np.ndarray, top: np.ndarray) -> None:
     """r ← C r in place for the MZIs (t, on rows top, top+1) of one column."""
-    a, b = r[top], r[top + 1]
-    r[top] = t[:, 0, 0, None] * a + t[:, 0, 1, None] * b
-    r[top + 1] = t[:, 1, 0, None] * a + t[:, 1, 1, None] * b
+    i, j = _pair(top)
+    a, b = r[i].copy(), r[j]
+    r[i] = t[:, 0, 0, None] * a + t[:, 0, 1, None] * b
+    r[j] = t[:, 1, 0, None] * a + t[:, 1, 1, None] * b
 
 
 def _col_op(r: np.ndarray, t: np.ndarray, top: np.ndarray) -> None:
     """r ← r C in place (C the column's block-diagonal matrix)."""
-    a, b = r[:, top], r[:, top + 1]
-    r[:, top] = a * t[None, :, 0, 0] + b * t[None, :, 1, 0]
-    r[:, top + 1] = a * t[None, :, 0, 1] + b * t[None, :, 1, 1]
+    i, j = _pair(top)
+    a, b = r[:, i].copy(), r[:, j]
+    r[:, i] = a * t[None, :, 0, 0] + b * t[None, :, 1, 0]
+    r[:, j] = a * t[None, :, 0, 1] + b * t[None, :, 1, 1]
 
 
 def _derivatives(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -130,9 +140,10 @@ def mesh_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, output_
     d_theta, d_phi = np.empty(lay.n_mzi), np.empty(lay.n_mzi)
     for c, ks in enumerate(groups):
         top = lay.modes[ks]
-        rows = np.stack([q[top], q[top + 1]], 1)  # (k, 2, N)
-        cols = np.stack([suffix[c][:, top], suffix[c][:, top + 1]], -1)  # (N, k, 2)
-        m = np.einsum("kan,nkb->kab", rows, cols)  # diagonal blocks of M_c
+        i, j = _pair(top)
+        rows = np.stack([q[i], q[j]], 1)  # (k, 2, N)
+        cols = np.stack([suffix[c][:, i].T, suffix[c][:, j].T], -1)  # (k, N, 2)
+        m = rows @ cols  # diagonal 2×2 blocks of M_c
         d_theta[ks] = np.einsum("kab,kba->k", dth[ks], m).real
         d_phi[ks] = np.einsum("kab,kba->k", dph[ks], m).real
         _row_op(q, t[ks], top)
