@@ -1,0 +1,68 @@
+"""Study cells: one training cell = one die of an architecture, trained by several
+algorithms on one dataset, under one set of impairment knobs.
+
+A cell's parameters (all scalars, they enter its content key): ``dataset``, ``seed`` (the
+die and the training's random stream), ``architecture``, ``algorithms`` (comma list),
+``preset`` (``realistic`` | ``ideal``), ``epochs``, ``learning_rate``, ``batch_size``,
+``n_samples``, and any :class:`~pipeline.chip.impairments.ImpairmentSpec` field as an
+override of the preset (e.g. ``optical_power=1e-6``, ``thermal_crosstalk_scale=2``).
+
+The returned Dataset holds the training history (``algorithm × epoch`` metrics), the
+final test accuracy per algorithm, and — for 2D datasets — each trained model's predicted
+class on a grid of the scaled input plane (``boundary``, for decision-boundary plots).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from pipeline.chip.impairments import ImpairmentSpec, impairments
+from pipeline.errors import SpecError
+
+#: Points per axis of the decision-boundary grid over the scaled input plane [0, 1]².
+BOUNDARY_POINTS = 41
+#: Cell parameters that are not impairment knobs.
+TRAINING_PARAMS = ("dataset", "seed", "architecture", "algorithms", "preset", "epochs", "learning_rate",
+                   "batch_size", "n_samples")
+
+
+def impairment_spec(preset: str, knobs: dict[str, Any]) -> ImpairmentSpec:
+    """The preset with the cell's knob overrides (unknown knobs are named with the valid ones)."""
+    unknown = sorted(set(knobs) - set(ImpairmentSpec.model_fields))
+    if unknown:
+        raise SpecError(f"cell parameters {unknown} are neither training parameters {list(TRAINING_PARAMS)} nor "
+                        f"impairment knobs. Fix: use fields of ImpairmentSpec: {sorted(ImpairmentSpec.model_fields)}.")
+    return impairments(preset, **knobs)
+
+
+def train_cell(dataset: str = "moons", seed: int = 0, architecture: str = "attenuator",
+               algorithms: str = "ideal,offline,insitu", preset: str = "realistic", epochs: int = 30,
+               learning_rate: float = 0.05, batch_size: int = 20, n_samples: int = 300, **knobs: Any) -> xr.Dataset:
+    """Train die ``seed`` with ``algorithms`` on ``dataset`` (module doc) → results Dataset."""
+    from pipeline.training import algorithms as alg
+    from pipeline.training.run import predictor, train
+
+    spec = impairment_spec(preset, knobs)
+    cfg = alg.TrainConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed)
+    res = train(dataset, architecture, algorithms, spec, seed=seed, config=cfg, plots_wanted=False,
+                n_samples=n_samples)
+    hist = res["history"].drop_vars(["params", "param"], errors="ignore")
+    ds = hist.copy()
+    ds["final_test_accuracy"] = hist["test_accuracy"].isel(epoch=-1)
+    ds["final_train_accuracy"] = hist["train_accuracy"].isel(epoch=-1)
+    data = res["data"]
+    if data.n_features == 2:
+        g = np.linspace(0.0, 1.0, BOUNDARY_POINTS)
+        gx, gy = np.meshgrid(g, g, indexing="ij")
+        pts = np.column_stack([gx.ravel(), gy.ravel()])
+        names = [str(a) for a in hist.algorithm.values]
+        classes = np.array([data.predict(predictor(n, res["runs"][n].params, res["arch"], res["die"])(pts))
+                            for n in names]).reshape(len(names), g.size, g.size)
+        ds["boundary"] = (("algorithm", "x0", "x1"), classes.astype(np.int16),
+                          {"description": "predicted class on the scaled input grid (after training)"})
+        ds = ds.assign_coords(x0=g, x1=g)
+    ds.attrs = {k: v for k, v in hist.attrs.items() if k in ("dataset", "architecture", "impairments", "config")}
+    return ds
