@@ -276,10 +276,11 @@ def combine_cells(out_dir: str | Path, cells: Iterable[Mapping[str, Scalar]] | N
     varying = [n for n in names if len({json.dumps(p[n]) for p, _ in loaded}) > 1]
     parts = [_expand(p, ds, varying) for p, ds in loaded]
     attrs = {k: v for k, v in loaded[0][1].attrs.items() if k not in ("version",)}
-    try:
-        combined = xr.combine_by_coords(parts, combine_attrs="drop_conflicts")
-    except ValueError:  # not a full hypercube (a sparse grid): outer join, NaN where missing
-        combined = xr.merge(parts, combine_attrs="drop_conflicts", join="outer")
+    full = len(loaded) == int(np.prod([len({json.dumps(p[n]) for p, _ in loaded}) for n in varying]))
+    if full:  # a complete grid: concatenate the tiles
+        combined = xr.combine_by_coords(parts, combine_attrs="drop_conflicts", join="outer")
+    else:  # a sparse grid: outer join, NaN where a grid point has no cell
+        combined = xr.merge(parts, combine_attrs="drop_conflicts", join="outer", compat="no_conflicts")
     combined = combined.transpose(*varying, ...)
     combined.attrs = {**attrs, "study_cells": len(loaded), "study_dims": json.dumps(varying)}
     return combined

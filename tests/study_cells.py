@@ -50,3 +50,8 @@ def slow_coupler_spread(**params) -> xr.Dataset:
 
     time.sleep(1.0)
     return coupler_spread(**params)
+
+
+def set_env(name: str, value: str) -> None:
+    """Set an environment variable in the calling process (``client.run`` on workers/nannies)."""
+    os.environ[name] = value
