@@ -40,7 +40,8 @@ def architecture(name: str, n_in: int, n_out: int, **options) -> object:
         raise SpecError(f"architecture = {name!r}: {ARCHITECTURES[name]} is not available in this installation. "
                         f"Fix: use one of {available}.") from None
     params = inspect.signature(cls).parameters
-    kwargs = {k: v for k, v in (("n_in", n_in), ("n_out", n_out)) if k in params}
+    any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in (("n_in", n_in), ("n_out", n_out)) if k in params or any_kw}
     return cls(**kwargs, **options)
 
 
