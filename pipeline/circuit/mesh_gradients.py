@@ -194,13 +194,15 @@ class HughesMeasurement:
     """Result of the intensity procedure: estimated dL/dθ, dL/dφ (K,), the batch-summed
     readings (pass = fwd | tr | sum, shifter = theta | phi, K) as reported, the adjoint
     source scale (the adjoint was sent as s·scale so that max |s·scale| = 1) and the
-    number of single-detector readings taken."""
+    number of single-detector readings taken; ``adjoint_inputs``: the adjoint field at
+    the inputs as measured (gradient w.r.t. real input amplitudes: 2 Re X_adj)."""
 
     theta: np.ndarray
     phi: np.ndarray
     readings: np.ndarray
     source_scale: float
     readings_taken: int
+    adjoint_inputs: np.ndarray | None = None  # X_adj = Uᵀ s at the inputs as measured (N, B), units of s
 
 
 def tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -226,7 +228,8 @@ def tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, z: np.ndarr
 
 
 def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np.ndarray, g: np.ndarray,
-                     *, read: Reader | None = None, u: np.ndarray | None = None) -> HughesMeasurement:
+                     *, read: Reader | None = None, u: np.ndarray | None = None,
+                     read_adjoint: Callable[[np.ndarray], np.ndarray] | None = None) -> HughesMeasurement:
     """Simulate the in-situ intensity measurement of all dL/dθ, dL/dφ for a batch (module
     doc): forward pass (taps read I_fwd), adjoint pass (s = conj(g)/2 sent backward, X_adj
     measured coherently at the inputs), time-reversed pass X_TR = i·conj(X_adj) (I_TR),
@@ -235,19 +238,23 @@ def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np
     ``x`` (N, B) with |x| ≤ 1 (units of the per-channel input power), ``g`` the adjoint
     field at the outputs; the adjoint source is scaled to the same maximum amplitude and
     the gradient scaled back.  ``read`` turns exact batch-summed powers into readings
-    (noise; default exact).  ``u``: the mesh matrix if already built (no output screen)."""
+    (noise; default exact); ``read_adjoint`` the coherent measurement of X_adj (in units
+    of the scaled source, |·| ≤ ~1).  ``u``: the mesh matrix if already built (no output screen)."""
     hw.check_phases(theta, phi, None)
     x, g = _fields(hw, x, g)
     s = 0.5 * np.conj(g)
     peak = float(np.abs(s).max())
     if peak == 0:
         k = hw.layout.n_mzi
-        return HughesMeasurement(np.zeros(k), np.zeros(k), np.zeros((3, 2, k)), 1.0, 0)
+        return HughesMeasurement(np.zeros(k), np.zeros(k), np.zeros((3, 2, k)), 1.0, 0, np.zeros_like(x))
     scale = 1.0 / peak
     u = hw.matrix(theta, phi) if u is None else u
     x_adj = u.T @ (s * scale)  # reciprocity: the backward transfer is Uᵀ
+    if read_adjoint is not None:
+        x_adj = np.asarray(read_adjoint(x_adj), complex)
     x_tr = 1j * np.conj(x_adj)
     exact = np.stack([tap_powers(hw, theta, phi, z) for z in (x, x_tr, x + x_tr)])
     readings = exact if read is None else np.asarray(read(exact, x.shape[1]))
     grad = -(readings[2] - readings[0] - readings[1]) / scale
-    return HughesMeasurement(grad[0], grad[1], readings, scale, 3 * 2 * hw.layout.n_mzi * x.shape[1])
+    return HughesMeasurement(grad[0], grad[1], readings, scale, 3 * 2 * hw.layout.n_mzi * x.shape[1],
+                             x_adj / scale)
