@@ -1,0 +1,506 @@
+"""The ``attenuator`` architecture (Ashtiani, Idjadi & Kim, Nature 651, 927 (2026)) and its die.
+
+Network.  ``n_in`` inputs + a bias channel → ``n_hidden`` opto-electronic neurons →
+``n_out`` neurons (+ a bias channel into the output layer, ``output_bias``).  Parameters:
+the signed weights, flat: W1 (n_hidden, n_in + 1) row-major, then W2 (n_out, n_hidden + 1)
+(last column = bias).  Ideal model (normalised units, :mod:`pipeline.chip.neuron`):
+
+    z1 = W1 [x; 1],  h = σ(z1),  z2 = W2 [h; 1],  y = σ(z2),  σ(z) = sin²(π/2 clip(z/fs, 0, 1)),
+    L = mean_b Σ_o (y − t)²/2,  exact analytic gradients (numpy).
+
+Hardware.  Input channel i carries P0·x_i (P0 = ``optical_power``, bias x = 1) set by an
+attenuator, fanned out by a 1×N splitter tree (2×2 MMIs of the device library).  Each
+weight is an MZI (coupler – heater – coupler, :mod:`devices.coupler_model`,
+:mod:`devices.phase_shifter`) whose bar/cross outputs sit on a balanced photodiode pair,
+w = T_bar − T_cross; a neuron's pairs share one node, so currents sum.  The node drives
+the neuron's modulators on a fresh supply light P_s = P0.  A 5 % tap on each hidden
+neuron's output (``monitor_tap``) feeds a monitor photodiode; the output layer's bias
+channel passes an identical tap so its weight is in the same units.  Global scale: none —
+every reading is divided by its *nominal lossless* full scale (R·P/N), so the die with
+``impairments('ideal')`` reproduces the ideal model exactly.
+
+Programming.  ``program(p)``: θ = arccos(−p) ∈ [0, π] (nominal: 3-dB couplers), heater
+power P = θ/π · P_π (nominal P_π at 1550 nm), quantised by the DAC over 0..2 P_π; the
+die's phases are dφ/dP(λ) · (C @ P) with C the heater-row crosstalk matrix at the layout
+pitch (off-diagonals × ``thermal_crosstalk_scale``), plus ``phase_noise`` per reading.
+
+On-chip backpropagation (``insitu_gradient``), what is read:
+
+1. forward pass: output detectors (y), each neuron's derivative pair (one balanced node,
+   df/dz), hidden monitors (h); the hidden/output node currents carry their detector noise
+   into the modulators' drive;
+2. δ_o = (y_o − t_o) · f'_o (readings) encodes the backward light P_b·|δ_o|/δ_fs
+   (δ_fs = π/(2 fs), clipped at 1) for output o, fanned out to the MZIs (o, j) and injected
+   backwards.  Sign by port choice, two passes: pass 1 injects into the *cross* output
+   where δ_o > 0 and into the *bar* output where δ_o < 0, pass 2 the other port.  Each
+   MZI's second input port (unused forward) holds a backward photodiode; by reciprocity it
+   receives T_bar (cross injection) or T_cross (bar injection), and the backward diodes of
+   neuron j share one node, so pass 1 − pass 2 = Σ_o δ_o w_oj;
+3. δ_j = (Σ_o δ_o w_oj) · f'_j (on-chip derivative); weight gradients dL/dw = mean_b δ ⊗ a
+   are formed in the readout electronics from the per-neuron backward readings and the
+   per-channel forward readings (inputs x are set, hidden h are monitor readings);
+4. conversion to parameter units: on the die w(p) = A + B·p (nominal calibration, any
+   couplers), so dL/dp = B · dL/dw.  B is measured in situ by a three-point phase step of
+   each MZI (heater + 0, P_π/2, P_π: w = A − B cos(θ + φ) gives B = |((w₂ − w₀)/2,
+   w₁ − (w₀ + w₂)/2)|), forward with one input channel lit (layer 1), backward with one
+   output's light (layer 2), and on the output node with only the bias channel lit
+   (output biases).  Exact for any coupler splitting; crosstalk, DAC steps, wavelength
+   offsets, noise and loss bias it as on a real chip.
+
+A reading is one ADC sample of one detector node (a balanced pair or summed node counts
+once); ``measurements`` counts them.
+
+Not modelled: crossing loss/crosstalk of the fan-out wiring (``crossing_crosstalk_scale``
+unused), input-attenuator errors, ``temperature_offset`` (common mode in balanced MZI arms),
+the MZM's free-carrier loss, thermal crosstalk beyond the simulated 200 µm (≤ 1.2e-3).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import xarray as xr
+
+from devices import coupler_model as cm
+from devices import phase_shifter as ps
+from devices import photodetector_electrical as pde
+from pipeline.chip import neuron as nr
+from pipeline.chip.impairments import ImpairmentSpec, impairments as _impairments, sample_fabrication
+from pipeline.errors import CacheError, SpecError
+from pipeline.specs import Spec, quantity
+
+DESIGN_WAVELENGTH_UM = 1.55
+
+
+class AttenuatorLayout(Spec):
+    """Geometry of the chip (design numbers of this layout, not physics constants)."""
+
+    heater_pitch: float = quantity(20.0, "um", "pitch of neighbouring weight MZIs (heater row)", gt=1.0, le=500.0)
+    layer_spacing: float = quantity(3000.0, "um", "x distance between the two layers' MZI columns", gt=0)
+    input_routing_length: float = quantity(1500.0, "um", "waveguide from input attenuator to a weight MZI", ge=0)
+    mzi_length: float = quantity(300.0, "um", "waveguide length through one weight MZI", ge=0)
+    detector_routing_length: float = quantity(200.0, "um", "waveguide from an MZI or modulator to its detector",
+                                              ge=0)
+    neuron_routing_length: float = quantity(1500.0, "um", "waveguide from a hidden modulator to the next layer", ge=0)
+    backward_routing_length: float = quantity(1500.0, "um", "waveguide from a backward source to the MZIs", ge=0)
+    monitor_tap: float = quantity(0.05, "1", "power fraction tapped from each hidden neuron to its monitor",
+                                  gt=0, lt=0.5)
+
+
+class AttenuatorSpec(Spec):
+    """Sizes and hardware of an ``attenuator`` network."""
+
+    n_in: int = quantity(2, "1", "input features", ge=1, le=64)
+    n_hidden: int = quantity(8, "1", "hidden opto-electronic neurons", ge=1, le=64)
+    n_out: int = quantity(1, "1", "output neurons (1 for binary tasks, = classes otherwise)", ge=1, le=64)
+    neuron: nr.NeuronSpec = quantity(nr.NeuronSpec(), "-", "activation modulator and driver")
+    layout: AttenuatorLayout = quantity(AttenuatorLayout(), "-", "chip geometry")
+    detector: pde.PhotodetectorElectricalSpec = quantity(pde.PhotodetectorElectricalSpec(), "-",
+                                                         "Ge photodiodes (responsivity 0.9 A/W, see that module)")
+
+
+@functools.lru_cache(maxsize=4)
+def design_coupling_length(wavelength: float = DESIGN_WAVELENGTH_UM) -> float:
+    """Straight-section length [µm] of the library coupler giving a 3-dB split (κ² = 1/2 of
+    the transmitted power) at dw = dt = 0: the design of every coupler on the die."""
+    from scipy.optimize import brentq
+
+    m = cm.default_model()
+
+    def k2(length: float) -> float:
+        return float(_normalised_kappa2(wavelength, 0.0, 0.0, length)[0] - 0.5)
+
+    lo = m.nominal_length
+    hi = lo + float(cm.coupling_length_um(wavelength=wavelength)) / 2
+    grid = np.linspace(max(lo - hi + lo, 1.0), hi, 41)
+    vals = np.array([k2(v) for v in grid])
+    i = int(np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))[0])
+    return float(brentq(k2, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-15))
+
+
+def _normalised_kappa2(wavelength: float, dw: np.ndarray, dt: np.ndarray, length: float
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(κ² of the transmitted power, excess loss [dB]) of library couplers."""
+    kap = cm.power_coupling(wavelength=wavelength, dw=dw, dt=dt, coupling_length=length)
+    loss_db = cm.excess_loss_db(wavelength=wavelength, dw=dw, dt=dt)
+    return np.atleast_1d(kap / 10 ** (-loss_db / 10)), np.atleast_1d(loss_db)
+
+
+@functools.lru_cache(maxsize=1)
+def mmi_excess_loss_db() -> float:
+    """Excess loss [dB] of the library's default 2×2 MMI (a splitter-tree stage)."""
+    import devices.mmi as mmi
+    from pipeline.cache import DeviceCache
+
+    cache = DeviceCache()
+    for path in cache.entry_paths():
+        if path.parent.name == "mmi":
+            entry = cache.read_path(path)
+            if entry.device_spec == mmi.MMISpec():
+                return float(mmi.figures_of_merit(entry)["excess_loss_db"])
+    raise CacheError("no default MMI entry in the device library. Fix: `photoprop library build --devices mmi`.")
+
+
+def _check_array(name: str, value: object, shape: tuple, lo: float | None = None, hi: float | None = None,
+                 fix: str = "") -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, arr.shape)):
+        want = "(" + ", ".join("batch" if s is None else str(s) for s in shape) + ")"
+        raise SpecError(f"{name} has shape {arr.shape}: need {want}. Fix: {fix or 'reshape it'}.")
+    if not np.all(np.isfinite(arr)):
+        raise SpecError(f"{name} contains NaN or infinity. Fix: pass finite numbers.")
+    tol = 1e-9
+    if lo is not None and np.any(arr < lo - tol) or hi is not None and np.any(arr > hi + tol):
+        bad = arr[(arr < (lo if lo is not None else -np.inf) - tol) | (arr > (hi if hi is not None else np.inf) + tol)]
+        raise SpecError(f"{name} = {bad.ravel()[0]:.6g} is outside [{lo}, {hi}]. Fix: {fix or 'rescale it'}.")
+    return np.clip(arr, lo if lo is not None else -np.inf, hi if hi is not None else np.inf)
+
+
+class AttenuatorArchitecture:
+    """The ``attenuator`` network: shapes, parameters, ideal digital model, dies."""
+
+    name = "attenuator"
+
+    def __init__(self, spec: AttenuatorSpec | None = None, **fields: object) -> None:
+        self.spec = spec if spec is not None else AttenuatorSpec(**fields)
+        if spec is not None and fields:
+            raise SpecError(f"pass either spec or fields {sorted(fields)}, not both. Fix: spec.model_copy(update=...).")
+        s = self.spec
+        self.n_in, self.n_hidden, self.n_out = s.n_in, s.n_hidden, s.n_out
+        self.shape1 = (s.n_hidden, s.n_in + 1)
+        self.shape2 = (s.n_out, s.n_hidden + 1)
+        self.n1 = s.n_hidden * (s.n_in + 1)
+        self.n_params = self.n1 + s.n_out * (s.n_hidden + 1)
+        self.full_scale = s.neuron.full_scale
+
+    def __repr__(self) -> str:
+        return f"AttenuatorArchitecture(n_in={self.n_in}, n_hidden={self.n_hidden}, n_out={self.n_out})"
+
+    # -- validation ------------------------------------------------------------------------
+    def check_params(self, params: object) -> np.ndarray:
+        return _check_array("params", params, (self.n_params,), -1.0, 1.0,
+                            f"a flat vector of {self.n_params} signed weights in [-1, 1] "
+                            f"(W1 {self.shape1} then W2 {self.shape2}); use clip_params")
+
+    def check_x(self, x: object) -> np.ndarray:
+        return _check_array("x", x, (None, self.n_in), 0.0, 1.0,
+                            f"(batch, {self.n_in}) features scaled to the chip's input range [0, 1]")
+
+    def check_t(self, t: object, batch: int) -> np.ndarray:
+        return _check_array("t", t, (batch, self.n_out), fix=f"(batch={batch}, n_out={self.n_out}) targets")
+
+    def split(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(W1, W2) views of a flat parameter vector."""
+        return params[:self.n1].reshape(self.shape1), params[self.n1:].reshape(self.shape2)
+
+    # -- the Architecture protocol ---------------------------------------------------------------
+    def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        """Hidden weights uniform in [−1, 1], hidden biases in [0, 0.5]; output weights
+        uniform in ±1/√n_hidden and output biases in [0, 0.25], so that neurons start in
+        the rising part of the activation rather than clipped at 0 or saturated at 1."""
+        w1 = rng.uniform(-1, 1, self.shape1)
+        w2 = rng.uniform(-1, 1, self.shape2) / np.sqrt(self.n_hidden)
+        w1[:, -1] = rng.uniform(0, 0.5, self.n_hidden)
+        w2[:, -1] = rng.uniform(0, 0.25, self.n_out)
+        return np.concatenate([w1.ravel(), w2.ravel()])
+
+    def clip_params(self, params: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(params, dtype=float), -1.0, 1.0)
+
+    def _ideal(self, params: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+        w1, w2 = self.split(self.check_params(params))
+        a0 = np.hstack([self.check_x(x), np.ones((len(x), 1))])
+        z1 = a0 @ w1.T
+        a1 = np.hstack([nr.activation(z1, self.full_scale), np.ones((len(x), 1))])
+        z2 = a1 @ w2.T
+        return {"a0": a0, "z1": z1, "a1": a1, "z2": z2, "y": nr.activation(z2, self.full_scale), "w2": w2}
+
+    def ideal_forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self._ideal(params, x)["y"]
+
+    def ideal_loss_and_grad(self, params: np.ndarray, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        c = self._ideal(params, x)
+        t = self.check_t(t, len(c["y"]))
+        e = c["y"] - t
+        loss = float(0.5 * np.mean(np.sum(e * e, axis=1)))
+        d2 = e * nr.activation_derivative(c["z2"], self.full_scale) / len(e)
+        d1 = (d2 @ c["w2"][:, :-1]) * nr.activation_derivative(c["z1"], self.full_scale)
+        return loss, np.concatenate([(d1.T @ c["a0"]).ravel(), (d2.T @ c["a1"]).ravel()])
+
+    def sample_die(self, impairments: ImpairmentSpec | str = "realistic", seed: int = 0) -> "AttenuatorDie":
+        return AttenuatorDie(self, _impairments(impairments), int(seed))
+
+
+def splitter_stages(n: int) -> int:
+    """2×2-MMI stages of a 1×n splitter tree."""
+    return int(math.ceil(math.log2(n))) if n > 1 else 0
+
+
+def _crosstalk(n: int, pitch: float, scale: float) -> np.ndarray:
+    """(n, n) heater-row crosstalk at ``pitch`` from the library (off-diagonals × ``scale``);
+    pairs beyond the simulated lateral extent (200 µm by default) are neglected."""
+    out = np.eye(n)
+    if scale == 0 or n == 1:
+        return out
+    m = ps.default_model()
+    reach = min(n - 1, int(np.floor(m.distance.max() / pitch + 1e-9)))
+    row = np.zeros(n)
+    if reach >= 1:
+        row[:reach + 1] = ps.crosstalk_matrix(reach + 1, pitch)[0]
+    d = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    return out + scale * np.where(d > 0, row[d], 0.0)
+
+
+class AttenuatorDie:
+    """One fabricated ``attenuator`` chip (module doc: what is modelled and read)."""
+
+    def __init__(self, architecture: AttenuatorArchitecture, impairments: ImpairmentSpec, seed: int) -> None:
+        self.architecture, self.impairments, self.seed, self.measurements = architecture, impairments, seed, 0
+        a, imp = architecture, impairments
+        s, lay = a.spec, a.spec.layout
+        ni, nh, no, n1, nw = a.n_in, a.n_hidden, a.n_out, a.n1, a.n_params
+        nn = nh + no
+        self.det = s.detector
+        self.fs = a.full_scale
+        self.wavelength = DESIGN_WAVELENGTH_UM + 1e-3 * imp.wavelength_offset
+        fab = np.random.default_rng([seed, 0])
+        self._rng = np.random.default_rng([seed, 1])
+        # layout: weight MZIs in two columns at the heater pitch; each neuron's three modulators
+        # beside its column (shared coupler offsets: matched adjacent devices)
+        lay_x = np.where(np.arange(nw) < n1, 0.0, lay.layer_spacing)
+        lay_y = np.concatenate([np.arange(n1), np.arange(nw - n1)]) * lay.heater_pitch
+        self.mzi_xy = np.c_[lay_x, lay_y]
+        nx = np.where(np.arange(nn) < nh, 0.5, 1.5) * lay.layer_spacing
+        ny = np.concatenate([np.arange(nh) * (ni + 1), np.arange(no) * (nh + 1)]) * lay.heater_pitch
+        self.neuron_xy = np.c_[nx, ny]
+        ml = s.neuron.modulator_length
+        pos = np.concatenate([self.mzi_xy, self.mzi_xy + [lay.mzi_length, 0], self.neuron_xy,
+                              self.neuron_xy + [ml, 0]])
+        dw, dt = sample_fabrication(imp, pos, fab)
+        self.coupling_length = design_coupling_length()
+        k2, loss_db = _normalised_kappa2(self.wavelength, dw, dt, self.coupling_length)
+        shape = lambda v: (np.stack([v[:nw], v[nw:2 * nw]], 1), np.stack([v[2 * nw:2 * nw + nn], v[2 * nw + nn:]], 1))  # noqa: E731
+        (self.dw, self.mod_dw), (self.dt, self.mod_dt) = shape(dw), shape(dt)
+        (self.kappa2, self.mod_kappa2), (self.coupler_loss_db, mod_loss_db) = shape(k2), shape(loss_db)
+        self.mzi_a, self.mzi_b = nr.mzi_coefficients(self.kappa2[:, 0], self.kappa2[:, 1])
+        self.mod_a, self.mod_b = nr.mzi_coefficients(self.mod_kappa2[:, 0], self.mod_kappa2[:, 1])
+        self.mod_bias = imp.modulator_bias_sigma * fab.standard_normal((nn, 3))
+        # heaters: nominal calibration at the design wavelength, die physics at the laser's
+        self.p_pi = float(np.pi / ps.phase(wavelength=DESIGN_WAVELENGTH_UM, power_w=1.0))
+        self.dphase_dpower = float(ps.phase(wavelength=self.wavelength, power_w=1.0))
+        self.crosstalk = np.zeros((nw, nw))
+        self.crosstalk[:n1, :n1] = _crosstalk(n1, lay.heater_pitch, imp.thermal_crosstalk_scale)
+        self.crosstalk[n1:, n1:] = _crosstalk(nw - n1, lay.heater_pitch, imp.thermal_crosstalk_scale)
+        # loss budget [dB]
+        il, prop = imp.insertion_loss_scale, imp.propagation_loss * 1e-4
+        mmi = mmi_excess_loss_db() * il if il > 0 else 0.0
+        heater_il = ps.default_model().insertion_loss_db * il
+        mzi_db = prop * lay.mzi_length + il * self.coupler_loss_db.sum(1) + heater_il
+        self.modulator_loss_db = prop * ml + il * mod_loss_db.sum(1)
+        det = prop * lay.detector_routing_length
+        src1 = prop * lay.input_routing_length + splitter_stages(nh) * mmi
+        fwd = np.empty(nw)
+        fwd[:n1] = src1 + mzi_db[:n1] + det
+        f2 = (mzi_db[n1:] + det).reshape(no, nh + 1)
+        f2[:, :nh] += (self.modulator_loss_db[:nh] + prop * lay.neuron_routing_length
+                       + splitter_stages(no) * mmi)[None, :]
+        f2[:, nh] += prop * lay.input_routing_length + splitter_stages(no) * mmi
+        fwd[n1:] = f2.ravel()
+        self.loss_forward_db = fwd
+        self.loss_backward_db = (prop * lay.backward_routing_length + splitter_stages(nh) * mmi
+                                 + mzi_db[n1:].reshape(no, nh + 1)[:, :nh] + det)
+        self.loss_readout_db = self.modulator_loss_db + det
+        self._eta_fwd = 10 ** (-fwd / 10)
+        self._eta_bwd = 10 ** (-self.loss_backward_db / 10)
+        self._eta_read = 10 ** (-self.loss_readout_db / 10)
+        # detector responsivity spread
+        g = lambda *sh: 1 + imp.detector_gain_sigma * fab.standard_normal(sh)  # noqa: E731
+        self.gain_forward, self.gain_backward = g(nw, 2), g(no, nh)
+        self.gain_derivative, self.gain_readout = g(nn, 2), g(nn)
+        self.program(np.zeros(nw))
+
+    def __repr__(self) -> str:
+        return f"AttenuatorDie({self.architecture!r}, seed={self.seed})"
+
+    # -- programming ------------------------------------------------------------------------
+    def _quantise(self, power: np.ndarray) -> np.ndarray:
+        full = 2 * self.p_pi
+        p = np.clip(power, 0.0, full)
+        bits = self.impairments.dac_bits
+        if bits:
+            step = full / (2 ** bits - 1)
+            p = np.round(p / step) * step
+        return p
+
+    def heater_powers(self, params: np.ndarray) -> np.ndarray:
+        """Heater powers [W] for ``params`` by the nominal calibration (3-dB couplers,
+        nominal P_π, no crosstalk): θ = arccos(−w), P = θ/π P_π, DAC-quantised."""
+        p = self.architecture.check_params(params)
+        return self._quantise(np.arccos(-p) / np.pi * self.p_pi)
+
+    def program(self, params: np.ndarray) -> None:
+        self.params = self.architecture.check_params(params).copy()
+        self.heater_power = self.heater_powers(self.params)
+
+    def phases(self, heater_power: np.ndarray | None = None) -> np.ndarray:
+        """The die's MZI phases [rad] (crosstalk included, no per-read noise)."""
+        p = self.heater_power if heater_power is None else np.asarray(heater_power, float)
+        return self.dphase_dpower * (p @ self.crosstalk.T)
+
+    def realised_weights(self, heater_power: np.ndarray | None = None) -> np.ndarray:
+        """T_bar − T_cross of every MZI (lossless, noise-free): the weights the die realises."""
+        return 2 * nr.bar(self.phases(heater_power), self.mzi_a, self.mzi_b) - 1
+
+    # -- light and detection ------------------------------------------------------------------
+    def _phase_reads(self, heater_power: np.ndarray, nb: int, noisy: bool) -> np.ndarray:
+        th = np.broadcast_to(self.phases(heater_power), (nb, self.architecture.n_params))
+        if noisy and self.impairments.phase_noise > 0:
+            th = th + self.impairments.phase_noise * self._rng.standard_normal(th.shape)
+        return th
+
+    def _laser(self, nb: int, noisy: bool) -> np.ndarray:
+        """Laser power factor per sample (1 + RIN), shape (nb, 1)."""
+        rin = self.impairments.laser_rin
+        if not noisy or rin is None:
+            return np.ones((nb, 1))
+        return 1 + np.sqrt(10 ** (rin / 10) * self.impairments.measurement_bandwidth) * self._rng.standard_normal((nb, 1))
+
+    def _read(self, mean: np.ndarray, photo: np.ndarray, n_det: int, noisy: bool) -> np.ndarray:
+        rng = self._rng if noisy and self.impairments.detector_noise else None
+        return nr.read_node(mean, photo, n_det, spec=self.det, bandwidth=self.impairments.measurement_bandwidth,
+                            rng=rng)
+
+    def _forward(self, heater_power: np.ndarray, a0: np.ndarray, noisy: bool) -> dict[str, np.ndarray]:
+        """Forward pass for channel fractions ``a0`` (nb, n_in + 1); readings normalised."""
+        a = self.architecture
+        ni, nh, no, n1 = a.n_in, a.n_hidden, a.n_out, a.n1
+        nb, r, p0 = len(a0), self.det.responsivity, self.impairments.optical_power
+        tap = a.spec.layout.monitor_tap
+        tp = nr.bar(self._phase_reads(heater_power, nb, noisy), self.mzi_a, self.mzi_b)
+        tm = 1 - tp
+        gf = self.gain_forward
+        # layer 1: balanced pairs of neuron j summed on its node
+        pw = (p0 * a0 * self._laser(nb, noisy))[:, None, :] / nh * self._eta_fwd[:n1].reshape(nh, ni + 1)
+        ip = r * pw * tp[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 0].reshape(nh, ni + 1)
+        im = r * pw * tm[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 1].reshape(nh, ni + 1)
+        z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy) / (r * p0 / nh)
+        # hidden modulators on fresh supply light: monitor tap, derivative pair, next layer
+        sup = p0 * self._laser(nb, noisy)
+        f, dp, dm = nr.modulator_transmissions(z1, self.mod_a[:nh], self.mod_b[:nh], self.mod_bias[:nh], self.fs)
+        er, gd = self._eta_read[:nh], self.gain_derivative[:nh]
+        imon = r * sup * tap * f * er * self.gain_readout[:nh]
+        h = self._read(imon, imon, 1, noisy) / (r * p0 * tap)
+        idp, idm = r * sup * dp * er * gd[:, 0], r * sup * dm * er * gd[:, 1]
+        dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs)
+        # layer 2
+        a1 = np.concatenate([f, np.ones((nb, 1))], 1) * (sup * (1 - tap))
+        pw2 = a1[:, None, :] / no * self._eta_fwd[n1:].reshape(no, nh + 1)
+        ip2 = r * pw2 * tp[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 0].reshape(no, nh + 1)
+        im2 = r * pw2 * tm[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 1].reshape(no, nh + 1)
+        z2 = self._read((ip2 - im2).sum(-1), (ip2 + im2).sum(-1), 2 * (nh + 1), noisy) / (r * p0 * (1 - tap) / no)
+        fo, dpo, dmo = nr.modulator_transmissions(z2, self.mod_a[nh:], self.mod_b[nh:], self.mod_bias[nh:], self.fs)
+        eo, go = self._eta_read[nh:], self.gain_derivative[nh:]
+        iy = r * sup * fo * eo * self.gain_readout[nh:]
+        y = self._read(iy, iy, 1, noisy) / (r * p0)
+        idp, idm = r * sup * dpo * eo * go[:, 0], r * sup * dmo * eo * go[:, 1]
+        dy = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs)
+        return {"z1": z1, "h": h, "dh": dh, "z2": z2, "y": y, "dy": dy}
+
+    def _backward(self, heater_power: np.ndarray, delta: np.ndarray, noisy: bool) -> np.ndarray:
+        """Two-pass backward readings of the hidden nodes, normalised: Σ_o δ_o w_oj."""
+        a = self.architecture
+        nh, no, n1 = a.n_hidden, a.n_out, a.n1
+        nb, r, p0 = len(delta), self.det.responsivity, self.impairments.optical_power
+        dfs = 0.5 * np.pi / self.fs
+        mag = np.clip(np.abs(delta) / dfs, 0.0, 1.0)
+        pos = (delta > 0)[:, :, None]
+        pw = (p0 * self._laser(nb, noisy) * mag)[:, :, None] / nh * self._eta_bwd  # (nb, no, nh)
+        reads = []
+        for first in (True, False):
+            tp = nr.bar(self._phase_reads(heater_power, nb, noisy), self.mzi_a, self.mzi_b)[:, n1:]
+            tp = tp.reshape(nb, no, nh + 1)[:, :, :nh]
+            t = np.where(pos == first, tp, 1 - tp)
+            cur = r * (pw * t * self.gain_backward).sum(1)
+            reads.append(self._read(cur, cur, no, noisy))
+        return (reads[0] - reads[1]) / (r * p0 / (dfs * nh))
+
+    def _slopes(self, noisy: bool = True) -> np.ndarray:
+        """In-situ three-point phase-step measurement of B = dw/dp of every MZI (module doc)."""
+        a = self.architecture
+        ni, nh, no, n1, nw = a.n_in, a.n_hidden, a.n_out, a.n1, a.n_params
+        steps = np.array([0.0, 0.5, 1.0]) * self.p_pi
+        base = self.heater_power
+        w = np.empty((3, nw))
+        # layer 1: channel i lit, heaters (·, i) stepped; node j reads MZI (j, i)
+        idx1 = np.arange(n1).reshape(nh, ni + 1)
+        hp = np.repeat(base[None], 3 * (ni + 1), 0)
+        a0 = np.zeros((3 * (ni + 1), ni + 1))
+        for i in range(ni + 1):
+            for k, st in enumerate(steps):
+                hp[3 * i + k, idx1[:, i]] = self._quantise(base[idx1[:, i]] + st)
+                a0[3 * i + k, i] = 1.0
+        z1 = self._forward(hp, a0, noisy)["z1"]
+        for i in range(ni + 1):
+            w[:, idx1[:, i]] = z1[3 * i:3 * i + 3]
+        # layer 2, hidden columns: backward light of output o only, heaters (o, ·) stepped
+        idx2 = n1 + np.arange(no * (nh + 1)).reshape(no, nh + 1)
+        hp = np.repeat(base[None], 3 * no, 0)
+        delta = np.zeros((3 * no, no))
+        for o in range(no):
+            for k, st in enumerate(steps):
+                hp[3 * o + k, idx2[o]] = self._quantise(base[idx2[o]] + st)
+                delta[3 * o + k, o] = 0.5 * np.pi / self.fs
+        b = self._backward(hp, delta, noisy) / (0.5 * np.pi / self.fs)
+        for o in range(no):
+            w[:, idx2[o, :nh]] = b[3 * o:3 * o + 3]
+        # layer 2, bias column: only the output bias channel lit, output nodes read
+        hp = np.repeat(base[None], 3, 0)
+        for k, st in enumerate(steps):
+            hp[k, idx2[:, nh]] = self._quantise(base[idx2[:, nh]] + st)
+        fw = self._forward_bias_only(hp, noisy)
+        w[:, idx2[:, nh]] = fw
+        self.measurements += 3 * (ni + 1) * nh + 3 * no * 2 * nh + 3 * no
+        return np.hypot(0.5 * (w[2] - w[0]), w[1] - 0.5 * (w[0] + w[2]))
+
+    def _forward_bias_only(self, heater_power: np.ndarray, noisy: bool) -> np.ndarray:
+        """Output-node readings with all inputs and the hidden bias dark (hidden neurons at
+        f(0)): the output bias MZIs' normalised weights (+ extinction leakage)."""
+        a = self.architecture
+        return self._forward(heater_power, np.zeros((len(heater_power), a.n_in + 1)), noisy)["z2"]
+
+    # -- the Die protocol -----------------------------------------------------------------------
+    def _inputs(self, x: np.ndarray) -> np.ndarray:
+        x = self.architecture.check_x(x)
+        return np.concatenate([x, np.ones((len(x), 1))], 1)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        a0 = self._inputs(x)
+        self.measurements += len(a0) * self.architecture.n_out
+        return self._forward(self.heater_power, a0, True)["y"]
+
+    def insitu_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        a = self.architecture
+        a0 = self._inputs(x)
+        nb = len(a0)
+        t = a.check_t(t, nb)
+        fw = self._forward(self.heater_power, a0, True)
+        e = fw["y"] - t
+        loss = float(0.5 * np.mean(np.sum(e * e, axis=1)))
+        d2 = e * fw["dy"]
+        d1 = self._backward(self.heater_power, d2, True) * fw["dh"]
+        self.measurements += nb * (2 * a.n_out + 2 * a.n_hidden + 2 * a.n_hidden)
+        a1 = np.concatenate([fw["h"], np.ones((nb, 1))], 1)
+        grad_w = np.concatenate([(d1.T @ a0).ravel(), (d2.T @ a1).ravel()]) / nb
+        return loss, grad_w * self._slopes(True)
+
+    def true_loss(self, params: np.ndarray, x: np.ndarray, t: np.ndarray) -> float:
+        a0 = self._inputs(x)
+        y = self._forward(self.heater_powers(params), a0, False)["y"]
+        e = y - self.architecture.check_t(t, len(a0))
+        return float(0.5 * np.mean(np.sum(e * e, axis=1)))
+
+    def true_forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Noise-free outputs of this die for ``params`` (tests and reference only)."""
+        return self._forward(self.heater_powers(params), self._inputs(x), False)["y"]
