@@ -27,7 +27,9 @@ Backward on chip, per layer from the last: adjoint field at the mesh outputs g =
 (:func:`pipeline.circuit.mesh_gradients.hughes_gradients`) measures dL/dθ, dL/dφ from tap
 intensities and the adjoint field X_adj at the mesh inputs (coherent detection); then
 dL/da' = 2 Re X_adj, and dL/dp of the previous layer = dL/da' × (derivative modulator's
-reading).  The lab multiplies the two electrically.
+reading).  The lab multiplies the two electrically.  The measured quantities are
+derivatives w.r.t. the *realised* phases; they are returned as the gradient w.r.t. the
+programmed ones (what a lab does), so thermal crosstalk biases them as it would on a chip.
 
 The die: MZIs from the coupler compact model (κ² shifted from 50:50 by the model's change
 with the sampled width/thickness offsets and the wavelength offset; excess loss scaled by
@@ -124,15 +126,14 @@ class MeshNetwork:
         a[self.n_in] = 1.0
         return a
 
-    def _forward(self, mats: list[np.ndarray], x: np.ndarray, bias: np.ndarray | float = 0.0):
+    def _forward(self, mats: list[np.ndarray], x: np.ndarray) -> tuple[np.ndarray, list]:
+        """Outputs (B, n_out) and per layer (input amplitudes, output fields)."""
         a, fields = self.encode(x), []
         for i, u in enumerate(mats):
             z = u @ a
             fields.append((a, z))
             if i < len(mats) - 1:
-                a = _activation(np.abs(z) ** 2, self.spec.activation_gain,
-                                self.spec.activation_bias + np.asarray(bias)[i] if np.ndim(bias) else
-                                self.spec.activation_bias).astype(complex)
+                a = _activation(np.abs(z) ** 2, self.spec.activation_gain, self.spec.activation_bias).astype(complex)
         return np.abs(fields[-1][1][:self.n_out]).T ** 2, fields
 
     def ideal_forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
