@@ -108,3 +108,13 @@ def test_bad_input_is_refused(arch):
         arch.ideal_forward(np.zeros(3), np.zeros((1, 2)))
     with pytest.raises(SpecError, match="n_in"):
         MeshNetworkSpec(n_modes=3, n_in=3)
+
+
+def test_task_sized_architecture_for_the_training_registry():
+    from pipeline.chip.mesh_network import MeshArchitecture
+
+    a = MeshArchitecture(n_in=4, n_out=3, n_layers=2)
+    assert (a.spec.n_modes, a.n_in, a.n_out, a.n_params) == (5, 4, 3, 2 * 2 * 10)
+    rng = np.random.default_rng(1)
+    y = a.ideal_forward(a.init_params(rng), rng.uniform(0, 1, (6, 4)))
+    assert y.shape == (6, 3) and np.all(y >= 0)

@@ -386,3 +386,14 @@ class MeshDie:
                         heater_loss_db=self.heater_loss_db, column_loss_db=self.column_loss_db,
                         p_pi_w=self.p_pi, spec=s.canonical_json(), impairments=self.impairments.canonical_json())
         return ds
+
+
+class MeshArchitecture(MeshNetwork):
+    """``mesh`` sized for a task: ``n_in`` features, ``n_out`` outputs, ``n_modes`` defaults
+    to max(4, n_in + 1, n_out); other options are :class:`MeshNetworkSpec` fields."""
+
+    def __init__(self, n_in: int = 2, n_out: int = 2, **options: object) -> None:
+        n_modes = options.pop("n_modes", max(4, n_in + 1, n_out))
+        self.spec = MeshNetworkSpec(n_in=n_in, n_out=n_out, n_modes=n_modes, **options)
+        self.name = "mesh"
+        self.__post_init__()
