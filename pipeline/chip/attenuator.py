@@ -504,3 +504,68 @@ class AttenuatorDie:
     def true_forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Noise-free outputs of this die for ``params`` (tests and reference only)."""
         return self._forward(self.heater_powers(params), self._inputs(x), False)["y"]
+
+    def to_dataset(self) -> xr.Dataset:
+        """The die: per-MZI fabrication, couplers, heaters, losses, detector gains; per-neuron
+        modulators; crosstalk matrix; noise floor (units in attrs)."""
+        a, imp = self.architecture, self.impairments
+        nh, no, n1, nw = a.n_hidden, a.n_out, a.n1, a.n_params
+        layer = np.where(np.arange(nw) < n1, 1, 2)
+        neuron = np.concatenate([np.repeat(np.arange(nh), a.n_in + 1), np.repeat(np.arange(no), nh + 1)])
+        inp = np.concatenate([np.tile(np.arange(a.n_in + 1), nh), np.tile(np.arange(nh + 1), no)])
+        bwd = np.full(nw, np.nan)
+        bwd[n1:] = np.concatenate([self.loss_backward_db, np.full((no, 1), np.nan)], 1).ravel()
+        gb = np.full(nw, np.nan)
+        gb[n1:] = np.concatenate([self.gain_backward, np.full((no, 1), np.nan)], 1).ravel()
+        u = lambda v, unit, d=None: (v[0], v[1], {"units": unit, **({"long_name": d} if d else {})})  # noqa: E731
+        r, p0, bw = self.det.responsivity, imp.optical_power, imp.measurement_bandwidth
+        full_scale_current = r * p0 / nh
+        floor = float(np.sqrt(nr.node_noise_variance(0.0, 2 * (a.n_in + 1), spec=self.det, bandwidth=bw)))
+        ds = xr.Dataset(
+            {"dw": u((("weight", "coupler"), self.dw), "um"), "dt": u((("weight", "coupler"), self.dt), "um"),
+             "kappa2": u((("weight", "coupler"), self.kappa2), "1", "coupler power coupling (of transmitted)"),
+             "coupler_loss": u((("weight", "coupler"), self.coupler_loss_db), "dB", "library excess loss (unscaled)"),
+             "programmed_weight": u((("weight",), self.params), "1"),
+             "realised_weight": u((("weight",), self.realised_weights()), "1", "T_bar - T_cross, lossless"),
+             "heater_power": u((("weight",), self.heater_power), "W"),
+             "phase": u((("weight",), self.phases()), "rad"),
+             "loss_forward": u((("weight",), self.loss_forward_db), "dB", "source to forward detector"),
+             "loss_backward": u((("weight",), bwd), "dB", "backward source to backward detector"),
+             "gain_forward": u((("weight", "side"), self.gain_forward), "1", "relative responsivity"),
+             "gain_backward": u((("weight",), gb), "1"),
+             "crosstalk": u((("heater_out", "heater_in"), self.crosstalk), "1", "phase per driven phase"),
+             "modulator_kappa2": u((("neuron", "coupler"), self.mod_kappa2), "1"),
+             "modulator_extinction": u((("neuron",), 10 * np.log10((self.mod_a + self.mod_b)
+                                                                  / np.maximum(self.mod_a - self.mod_b, 1e-300))),
+                                       "dB"),
+             "modulator_bias_error": u((("neuron", "modulator"), self.mod_bias), "rad"),
+             "loss_readout": u((("neuron",), self.loss_readout_db), "dB", "modulator to its detectors"),
+             "gain_derivative": u((("neuron", "side"), self.gain_derivative), "1"),
+             "gain_readout": u((("neuron",), self.gain_readout), "1", "output detector / hidden monitor"),
+             "node_noise_floor": u(((), floor), "A", "rms dark + thermal noise of a hidden node"),
+             "node_full_scale": u(((), full_scale_current), "A", "hidden node current at z = 1"),
+             "relative_noise_floor": u(((), floor / full_scale_current), "1"),
+             "nep": u(((), pde.nep(spec=self.det)), "W/Hz^0.5")},
+            coords={"weight": np.arange(nw), "layer": ("weight", layer), "neuron_index": ("weight", neuron),
+                    "input_index": ("weight", inp), "x": ("weight", self.mzi_xy[:, 0]),
+                    "y": ("weight", self.mzi_xy[:, 1]), "coupler": ["in", "out"], "side": ["+", "-"],
+                    "heater_out": np.arange(nw), "heater_in": np.arange(nw),
+                    "neuron": np.arange(nh + no), "neuron_layer": ("neuron", np.r_[np.ones(nh, int), np.full(no, 2)]),
+                    "modulator": ["f", "d+", "d-"]})
+        ds["x"].attrs["units"] = ds["y"].attrs["units"] = "um"
+        ds.attrs.update(architecture="attenuator", seed=self.seed, impairments=imp.canonical_json(),
+                        spec=a.spec.canonical_json(), wavelength_um=self.wavelength, p_pi_w=self.p_pi,
+                        dphase_dpower_rad_per_w=self.dphase_dpower, coupling_length_um=self.coupling_length,
+                        measurements=self.measurements)
+        return ds
+
+    def summary(self) -> dict[str, float]:
+        """Headline numbers of the die (CLI ``chip show``)."""
+        ds = self.to_dataset()
+        return {"loss_forward_db_mean": float(ds.loss_forward.mean()),
+                "loss_forward_db_max": float(ds.loss_forward.max()),
+                "kappa2_std": float(ds.kappa2.std()), "kappa2_mean": float(ds.kappa2.mean()),
+                "crosstalk_nearest": float(self.crosstalk[1, 0]) if self.architecture.n_params > 1 else 0.0,
+                "weight_error_rms": float(np.sqrt(np.mean((ds.realised_weight - ds.programmed_weight) ** 2))),
+                "modulator_extinction_db_min": float(ds.modulator_extinction.min()),
+                "relative_noise_floor": float(ds.relative_noise_floor), "p_pi_mw": self.p_pi * 1e3}
