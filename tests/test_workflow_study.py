@@ -1,0 +1,98 @@
+"""photoprop study (workflows/study.py + train_cell) end to end, resume, and the analysis notebook."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli.main import app
+from pipeline.errors import SpecError
+from workflows import study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL = """
+[study]
+name = "small"
+architecture = "attenuator"
+datasets = ["moons"]
+seeds = [0, 1]
+algorithms = "ideal,offline,insitu"
+epochs = 3
+n_samples = 120
+mode = "one_at_a_time"
+
+[grid]
+thermal_crosstalk_scale = [0.0, 2.0]
+optical_power = [1e-6, 1e-4]
+"""
+
+
+def _write(tmp_path, text, name="s.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_config_errors_name_the_key(tmp_path):
+    with pytest.raises(SpecError, match="no such file"):
+        study.load_config(tmp_path / "missing.toml")
+    with pytest.raises(SpecError, match=r"\[grid\] knobs \['heater_colour'\]"):
+        study.load_config(_write(tmp_path, SMALL + "heater_colour = [1]\n"))
+    with pytest.raises(SpecError, match="seeds"):
+        study.load_config(_write(tmp_path, SMALL.replace("seeds = [0, 1]", "seeds = []")))
+    with pytest.raises(SpecError, match="optical_power"):  # a value outside the knob's range
+        study.load_config(_write(tmp_path, SMALL.replace("[1e-6, 1e-4]", "[-1.0]")))
+
+
+def test_one_at_a_time_and_product_grids(tmp_path):
+    cfg = study.load_config(_write(tmp_path, SMALL))
+    cells = study.cells(cfg)
+    # one at a time: (2 + 2 values) minus the shared preset point (crosstalk 1.0 is not listed) -> 4 points
+    assert len(cells) == 2 * 4
+    assert all(c["epochs"] == 3 and c["architecture"] == "attenuator" for c in cells)
+    prod = study.cells(study.load_config(_write(tmp_path, SMALL.replace("one_at_a_time", "product"), "p.toml")))
+    assert len(prod) == 2 * 2 * 2
+    assert {(c["thermal_crosstalk_scale"], c["optical_power"]) for c in prod} == {
+        (0.0, 1e-6), (0.0, 1e-4), (2.0, 1e-6), (2.0, 1e-4)}
+
+
+def test_study_runs_resumes_and_feeds_the_notebook(tmp_path):
+    cfg = _write(tmp_path, SMALL.replace("one_at_a_time", "product"))
+    out = tmp_path / "out"
+    runner = CliRunner()
+    first = runner.invoke(app, ["study", "--config", str(cfg), "--out", str(out), "--workers", "2", "--json"])
+    assert first.exit_code == 0, first.output
+    rep = json.loads(first.stdout[first.stdout.index("{"):])
+    assert rep["computed"] == 8 and rep["cached"] == 0
+    import pipeline
+
+    res = pipeline.open_results(out)
+    acc = res["final_test_accuracy"]
+    assert set(acc.dims) >= {"seed", "thermal_crosstalk_scale", "optical_power", "algorithm"}
+    assert np.isfinite(acc.values).all() and ((acc >= 0) & (acc <= 1)).all()
+    # resume: delete one cell file; only that cell is recomputed, results identical
+    cells = sorted((out / "cells").glob("*.nc"))
+    cells[0].unlink()
+    second = runner.invoke(app, ["study", "--config", str(cfg), "--out", str(out), "--workers", "1", "--json"])
+    rep2 = json.loads(second.stdout[second.stdout.index("{"):])
+    assert (rep2["computed"], rep2["cached"]) == (1, 7)
+    again = pipeline.open_results(out)
+    np.testing.assert_array_equal(again["final_test_accuracy"].values, acc.values)
+
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    nb = nbformat.read(ROOT / "workflows" / "impairment_analysis.ipynb", as_version=4)
+    os.environ["PHOTOPROP_RESULTS"] = str(out)
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                resources={"metadata": {"path": str(ROOT)}}).execute()
+    finally:
+        del os.environ["PHOTOPROP_RESULTS"]
+    assert (out / "notebook_accuracy.png").stat().st_size > 1000
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "insitu minus offline" in printed
