@@ -110,7 +110,7 @@ def design_coupling_length(wavelength: float = DESIGN_WAVELENGTH_UM) -> float:
     m = cm.default_model()
 
     def k2(length: float) -> float:
-        return float(_normalised_kappa2(wavelength, 0.0, 0.0, length)[0] - 0.5)
+        return float(_normalised_kappa2(wavelength, 0.0, 0.0, length)[0][0] - 0.5)
 
     lo = m.nominal_length
     hi = lo + float(cm.coupling_length_um(wavelength=wavelength)) / 2

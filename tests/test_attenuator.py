@@ -1,0 +1,248 @@
+"""The attenuator architecture and its die: ideal model, in-situ gradients, impairments."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import stats
+
+from pipeline.chip.attenuator import AttenuatorArchitecture, splitter_stages
+from pipeline.chip.impairments import impairments
+from pipeline.chip.interface import Architecture, Die
+from pipeline.errors import SpecError
+
+Q = 1.602176634e-19
+KB = 1.380649e-23
+
+
+@pytest.fixture(scope="module")
+def arch():
+    return AttenuatorArchitecture()
+
+
+@pytest.fixture(scope="module")
+def batch(arch):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (64, arch.n_in))
+    t = (x[:, :1] + x[:, 1:] > 1).astype(float)
+    return arch.init_params(rng), x, t
+
+
+def fd_grad(f, p, h=1e-6):
+    g = np.zeros_like(p)
+    for k in range(p.size):
+        e = np.zeros_like(p)
+        e[k] = h
+        g[k] = (f(p + e) - f(p - e)) / (2 * h)
+    return g
+
+
+def rel(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+def test_protocols(arch):
+    die = arch.sample_die("ideal", 0)
+    assert isinstance(arch, Architecture) and isinstance(die, Die)
+    assert arch.n_params == 3 * 8 + 9
+
+
+def test_ideal_gradient_matches_finite_differences(arch, batch):
+    p, x, t = batch
+    g = arch.ideal_loss_and_grad(p, x, t)[1]
+    g_fd = fd_grad(lambda q: arch.ideal_loss_and_grad(q, x, t)[0], p)
+    assert rel(g, g_fd) < 1e-6
+
+
+def test_ideal_die_forward_equals_ideal_model(arch, batch):
+    p, x, _ = batch
+    die = arch.sample_die("ideal", 3)
+    die.program(p)
+    assert np.max(np.abs(die.infer(x) - arch.ideal_forward(p, x))) < 1e-12
+    assert die.measurements == len(x) * arch.n_out
+
+
+def test_ideal_die_insitu_gradient_equals_fd_of_true_loss(arch, batch):
+    p, x, t = batch
+    die = arch.sample_die("ideal", 0)
+    die.program(p)
+    loss, g = die.insitu_gradient(x, t)
+    g_fd = fd_grad(lambda q: die.true_loss(q, x, t), p)
+    assert rel(g, g_fd) < 1e-6, rel(g, g_fd)
+    assert abs(loss - die.true_loss(p, x, t)) < 1e-14
+
+
+def test_off_nominal_couplers_insitu_gradient_equals_fd_of_own_loss(arch, batch):
+    p, x, t = batch
+    imp = impairments("ideal", width_sigma=0.005, thickness_sigma=0.002, die_width_offset=0.01,
+                      die_thickness_offset=0.005)
+    die = arch.sample_die(imp, 4)
+    assert np.std(die.kappa2) > 0.003  # the couplers really are off nominal
+    die.program(p)
+    g = die.insitu_gradient(x, t)[1]
+    g_fd = fd_grad(lambda q: die.true_loss(q, x, t), p)
+    assert rel(g, g_fd) < 1e-6, rel(g, g_fd)
+    # ... and that die's loss differs from the ideal model's
+    assert abs(die.true_loss(p, x, t) - arch.ideal_loss_and_grad(p, x, t)[0]) > 1e-4
+
+
+def test_thermal_crosstalk_shifts_neighbour_phases(arch):
+    from devices.phase_shifter import crosstalk_matrix
+
+    imp = impairments("ideal", thermal_crosstalk_scale=1.0)
+    die = arch.sample_die(imp, 0)
+    p = np.full(arch.n_params, -1.0)  # θ = 0: all heaters off
+    k = 10
+    p[k] = 1.0  # one heater at P_π
+    die.program(p)
+    ph = die.phases()
+    assert abs(ph[k] - np.pi) < 1e-12
+    c = crosstalk_matrix(4, arch.spec.layout.heater_pitch)
+    for d in (1, 2, 3):
+        assert abs(ph[k + d] / ph[k] - c[d, 0]) < 1e-12
+        assert abs(ph[k - d] / ph[k] - c[d, 0]) < 1e-12
+    assert np.all(ph[arch.n1:] == 0)  # the other layer's column is far away
+    # and the realised weight of a neighbour follows: w = −cos(θ)
+    assert abs(die.realised_weights()[k + 1] - (-np.cos(np.pi * c[1, 0]))) < 1e-12
+    # the scale knob scales the off-diagonal
+    die2 = arch.sample_die(impairments("ideal", thermal_crosstalk_scale=2.0), 0)
+    die2.program(p)
+    assert abs(die2.phases()[k + 1] / np.pi - 2 * c[1, 0]) < 1e-12
+
+
+def test_output_reading_noise_matches_shot_and_thermal(arch):
+    """Saturated output neuron (upstream node noise cannot reach it): the output reading's
+    variance [A²] is the detector's 2q(RP + I_d)B + 4k_BTB/R_L (chi-square band)."""
+    imp = impairments("ideal", detector_noise=True, optical_power=1e-5)
+    die = arch.sample_die(imp, 0)
+    w1 = np.full(arch.shape1, 0.5)
+    w2 = np.ones(arch.shape2)  # z2 = Σh + 1 >= 5: clipped at V_pi, output = P_s
+    p = np.concatenate([w1.ravel(), w2.ravel()])
+    die.program(p)
+    n = 20000
+    x = np.random.default_rng(2).uniform(0, 1, (n, arch.n_in))
+    y = die.infer(x)[:, 0]
+    spec = arch.spec.detector
+    r, bw, p0 = spec.responsivity, imp.measurement_bandwidth, imp.optical_power
+    var = (2 * Q * (r * p0 + spec.dark_current) * bw + 4 * KB * spec.temperature * bw / spec.load_resistance)
+    s2 = np.var(y * r * p0, ddof=1)
+    lo, hi = stats.chi2.ppf([0.0005, 0.9995], n - 1) / (n - 1)
+    assert lo * var < s2 < hi * var, (s2 / var, lo, hi)
+    assert abs(np.mean(y) - 1) < 5 * np.sqrt(var / n) / (r * p0)
+
+
+def test_realised_weights_differ_by_first_order_crosstalk(arch, batch):
+    """Realistic die: realised − programmed weight ≈ sin θ · (C − I)θ (crosstalk, first order)
+    plus coupler terms; checked against that independent estimate."""
+    p, _, _ = batch
+    die = arch.sample_die("realistic", 5)
+    die.program(p)
+    err = die.realised_weights() - p
+    th = np.arccos(-p)
+    xt = die.crosstalk - np.eye(p.size)
+    pred = np.sin(th) * (xt @ th)
+    assert 0.02 < np.sqrt(np.mean(err ** 2)) < 0.5
+    assert np.corrcoef(err, pred)[0, 1] > 0.9
+    assert 0.7 < np.sqrt(np.mean(err ** 2)) / np.sqrt(np.mean(pred ** 2)) < 1.4
+    # without crosstalk the error is the couplers' + DAC's: much smaller
+    die0 = arch.sample_die(impairments("realistic", thermal_crosstalk_scale=0), 5)
+    die0.program(p)
+    err0 = die0.realised_weights() - p
+    assert 1e-4 < np.sqrt(np.mean(err0 ** 2)) < 0.1 * np.sqrt(np.mean(err ** 2))
+
+
+def test_noisy_gradient_cosine_grows_with_optical_power(arch, batch):
+    p, x, t = batch
+    clean = impairments("realistic", dac_bits=0, phase_noise=0, detector_noise=False, laser_rin=None)
+    ref = arch.sample_die(clean, 1)
+    g_true = fd_grad(lambda q: ref.true_loss(q, x, t), p)
+    table = {}
+    for power in (1e-6, 1e-5, 1e-4):
+        die = arch.sample_die(impairments("realistic", optical_power=power), 1)
+        die.program(p)
+        cos = [float(g @ g_true / np.linalg.norm(g) / np.linalg.norm(g_true))
+               for g in (die.insitu_gradient(x, t)[1] for _ in range(4))]
+        table[power] = (np.mean(cos), np.std(cos))
+    msg = "\n".join(f"P0 = {k * 1e6:7.1f} uW   cos = {m:.4f} +- {s:.4f}" for k, (m, s) in table.items())
+    means = [m for m, _ in table.values()]
+    assert means[0] < means[1] < means[2], msg
+    assert means[2] > 0.95 and means[0] < 0.8, msg
+
+
+def test_measurement_counts(arch, batch):
+    p, x, t = batch
+    die = arch.sample_die("realistic", 0)
+    die.program(p)
+    die.insitu_gradient(x, t)
+    ni, nh, no = arch.n_in, arch.n_hidden, arch.n_out
+    per_sample = 2 * no + 2 * nh + 2 * nh
+    calib = 3 * (ni + 1) * nh + 6 * no * nh + 3 * no
+    assert die.measurements == len(x) * per_sample + calib
+
+
+@pytest.mark.parametrize("bad,match", [
+    (lambda a: np.zeros((4, 3)), "x has shape"),
+    (lambda a: np.full((4, 2), 1.5), "x = 1.5"),
+    (lambda a: np.full((4, 2), np.nan), "x contains NaN"),
+    (lambda a: np.zeros(2), "x has shape")])
+def test_bad_x(arch, batch, bad, match):
+    die = arch.sample_die("ideal", 0)
+    with pytest.raises(SpecError, match=match) as err:
+        die.infer(bad(arch))
+    assert "Fix:" in str(err.value)
+
+
+def test_bad_params_and_targets(arch, batch):
+    p, x, t = batch
+    die = arch.sample_die("ideal", 0)
+    with pytest.raises(SpecError, match=r"params has shape \(32,\).*33"):
+        die.program(p[:-1])
+    with pytest.raises(SpecError, match="params = 1.2"):
+        die.program(np.full(p.size, 1.2))
+    with pytest.raises(SpecError, match="t has shape"):
+        die.insitu_gradient(x, t[:-1])
+    with pytest.raises(SpecError, match="n_hidden"):
+        AttenuatorArchitecture(n_hidden=0)
+    with pytest.raises(SpecError, match="unknown preset"):
+        arch.sample_die("perfect", 0)
+
+
+def test_sizes_configurable_and_ideal_exact():
+    arch = AttenuatorArchitecture(n_in=4, n_hidden=5, n_out=3)
+    rng = np.random.default_rng(3)
+    p = arch.init_params(rng)
+    x = rng.uniform(0, 1, (16, 4))
+    t = np.eye(3)[rng.integers(0, 3, 16)]
+    die = arch.sample_die("ideal", 0)
+    die.program(p)
+    assert np.max(np.abs(die.infer(x) - arch.ideal_forward(p, x))) < 1e-12
+    g = die.insitu_gradient(x, t)[1]
+    assert rel(g, arch.ideal_loss_and_grad(p, x, t)[1]) < 1e-10
+    assert splitter_stages(5) == 3 and splitter_stages(1) == 0
+
+
+def test_die_dataset(arch):
+    die = arch.sample_die("realistic", 2)
+    ds = die.to_dataset()
+    assert isinstance(ds, xr.Dataset)
+    assert ds.kappa2.dims == ("weight", "coupler") and ds.crosstalk.dims == ("heater_out", "heater_in")
+    assert ds.modulator_bias_error.dims == ("neuron", "modulator")
+    assert ds.dw.attrs["units"] == "um" and ds.loss_forward.attrs["units"] == "dB"
+    assert float(ds.dw.std()) > 0 and float(ds.loss_forward.min()) > 0
+    assert np.isfinite(ds.modulator_extinction).all()
+    again = arch.sample_die("realistic", 2).to_dataset()
+    xr.testing.assert_identical(ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds, again.drop_attrs()
+                                if hasattr(again, "drop_attrs") else again)
+
+
+def test_forward_is_fast(arch, batch):
+    import time
+
+    p, _, _ = batch
+    die = arch.sample_die("realistic", 0)
+    die.program(p)
+    x = np.random.default_rng(0).uniform(0, 1, (256, 2))
+    die.infer(x)
+    t0 = time.perf_counter()
+    for _ in range(20):
+        die.infer(x)
+    assert (time.perf_counter() - t0) / 20 < 0.02
