@@ -30,6 +30,7 @@ def _register_optional() -> None:
         ("pipeline.cli.train_cmd", "train", "train", "command"),
         ("pipeline.cli.study_cmd", "study", "study", "command"),
         ("pipeline.cli.run_cmd", "run", "run", "command"),
+        ("pipeline.cli.chip_cmd", "chip_app", "chip", "typer"),
     ):
         try:
             obj = getattr(importlib.import_module(module), attr)

@@ -1,0 +1,77 @@
+"""``photoprop chip show``: one sampled die — its impairments and headline numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pipeline.cli.common import console, emit_json, fail
+from pipeline.errors import PhotopropError, SpecError
+
+chip_app = typer.Typer(help="Simulated chips (dies): architecture + layout + sampled impairments.",
+                       no_args_is_help=True)
+
+#: Labels and formats of the summary rows (key → (label, format)).
+ROWS = {
+    "loss_forward_db_mean": ("forward path loss, mean [dB]", ".2f"),
+    "loss_forward_db_max": ("forward path loss, worst [dB]", ".2f"),
+    "coupler_loss_db_mean": ("coupler excess loss, mean [dB]", ".3f"),
+    "column_loss_db": ("loss per mesh column [dB]", ".3f"),
+    "heater_loss_db": ("heater insertion loss [dB]", ".3f"),
+    "kappa2_mean": ("coupler κ², mean", ".4f"),
+    "kappa2_std": ("coupler κ², spread (1σ)", ".4f"),
+    "width_offset_mean_um": ("width offset, die mean [µm]", "+.4f"),
+    "thickness_offset_mean_um": ("thickness offset, die mean [µm]", "+.4f"),
+    "crosstalk_nearest": ("thermal crosstalk, nearest heater", ".4f"),
+    "weight_error_rms": ("weight error after nominal programming, rms", ".3f"),
+    "modulator_extinction_db_min": ("activation modulator extinction, worst [dB]", ".1f"),
+    "relative_noise_floor": ("detector noise floor / full-scale signal", ".2e"),
+    "p_pi_mw": ("heater P_π [mW]", ".2f"),
+}
+
+
+@chip_app.command("show")
+def show(
+    architecture: str = typer.Option("attenuator", "--architecture", help="attenuator | mesh."),
+    impairments: str = typer.Option("realistic", "--impairments", help="realistic | ideal."),
+    seed: int = typer.Option(0, "--seed", help="Die seed (fabrication sample)."),
+    n_in: int = typer.Option(2, "--inputs", help="Input features."),
+    n_out: int = typer.Option(1, "--outputs", help="Outputs (1 for binary tasks)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the die's Dataset (netCDF)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Summarise one die: loss budget, coupler error spread, crosstalk, noise floor."""
+    from pipeline.chip.impairments import impairments as preset
+    from pipeline.chip.summary import summarize_die
+    from pipeline.training.run import architecture as make_architecture
+
+    try:
+        if seed < 0:
+            raise SpecError(f"--seed = {seed}: must be >= 0. Fix: e.g. --seed 0.")
+        arch = make_architecture(architecture, n_in, n_out)
+        die = arch.sample_die(preset(impairments), seed)
+        doc = {"impairments": impairments, **summarize_die(die)}
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            die.to_dataset().to_netcdf(out, engine="h5netcdf")
+            doc["dataset_path"] = str(out)
+    except PhotopropError as exc:
+        fail(exc)
+    if json_out:
+        emit_json(doc)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"die {seed}: {architecture}, {impairments} impairments ({doc['n_params']} weights)")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, (label, fmt) in ROWS.items():
+        if key in doc:
+            table.add_row(escape(label), format(doc[key], fmt))
+    table.add_row("detector noise", "on" if preset(impairments).detector_noise else "off (ideal)")
+    console.print(table)
+    if out is not None:
+        console.print(f"die dataset: {out}")
