@@ -65,12 +65,13 @@ def die_summaries(doc: dict[str, Any], seeds: list[int]) -> xr.Dataset:
     from pipeline.chip.summary import summarize_die
     from pipeline.training.run import architecture
 
-    s = doc["study"]
     from pipeline.chip.impairments import impairments
 
+    s = doc["study"]
     arch = architecture(s["architecture"], 2, 1)
     rows = [summarize_die(arch.sample_die(impairments(s.get("preset", "realistic")), int(seed))) for seed in seeds]
-    keys = [k for k, v in rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    keys = [k for k, v in rows[0].items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("seed", "n_params")]
     return xr.Dataset({k: ("seed", np.array([r[k] for r in rows], dtype=float)) for k in keys},
                       coords={"seed": seeds})
 
