@@ -75,9 +75,10 @@ def test_bad_study_inputs(tmp_path, client):
 
 def test_resume_after_deleted_cells(tmp_path, client):
     out = tmp_path / "study"
-    first = run_study(CELLS, FN, out, client, progress=False)
+    said = []
+    first = run_study(CELLS, FN, out, client, progress=True, announce=said.append)  # with the progress bar
     assert (first["computed"], first["cached"], first["failed"]) == (6, 0, [])
-    assert first["dashboard"].startswith("http://")
+    assert said == [f"Dask dashboard: {client.dashboard_link}"] and first["dashboard"].startswith("http://")
     assert [p.stem for p in _files(out)] == sorted(cell_key(c, FN) for c in CELLS)
     ds = open_results(out)
     _assert_matches_direct(ds, CELLS)
@@ -182,3 +183,8 @@ def test_sparse_grid_combines_with_nan(tmp_path, client):
     assert np.isnan(ds.kappa2.sel(seed=0, width_sigma=0.005)).all()
     np.testing.assert_array_equal(ds.kappa2.sel(seed=1, width_sigma=0.005),
                                   coupler_spread(seed=1, width_sigma=0.005, n_couplers=4).kappa2)
+
+
+def test_open_results_names_the_missing_path(tmp_path):
+    with pytest.raises(SpecError, match=r"results = .*results.nc' does not exist. Fix: run the study"):
+        open_results(tmp_path)
