@@ -76,6 +76,25 @@ def heater_phase(wavelengths: Any, width: float, n_core: Any, n_clad: Any, delta
     return 2 * np.pi * dneff * length / wl
 
 
+def delta_n_for_phase(phase: float, wavelength: float, width: float, n_core: float, n_clad: float,
+                      length: float) -> float:
+    """Core index rise that gives a heated section of ``length`` [µm] the extra ``phase``
+    [rad] at ``wavelength`` [µm] (inverse of :func:`heater_phase`, |Δn| ≤ 0.3)."""
+    from scipy.optimize import brentq
+
+    if phase == 0:
+        return 0.0
+
+    def f(dn: float) -> float:
+        return float(heater_phase(wavelength, width, n_core, n_clad, dn, length)[0]) - phase
+
+    lo, hi = (0.0, 0.3) if phase > 0 else (-0.3, 0.0)
+    if f(lo) * f(hi) > 0:
+        raise SpecError(f"phase = {phase} rad needs |delta_n_core| > 0.3 over a heated length of {length} um. "
+                        "Fix: lengthen the heated section.")
+    return float(brentq(f, lo, hi, xtol=1e-12))
+
+
 def straight(wavelengths: Any, phase: Any, ports: tuple[str, str] = ("a", "b")) -> xr.DataArray:
     """A reflectionless, lossless 2-port with transmission exp(i ``phase``) [rad] per wavelength."""
     wl = np.asarray(wavelengths, dtype=float)
