@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/photoprop demo
+	$(VENV)/bin/photoprop run
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -39,7 +39,7 @@ test-cluster: $(STAMP)
 	$(PY) -m pytest -q -m cluster
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_cache_load.py
+	for b in cache_load mesh gradient_noise workflows; do $(PY) benchmarks/bench_$$b.py || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)
