@@ -133,3 +133,21 @@ def test_slurm_job_script(tmp_path):
         assert line in script.splitlines(), (line, script)
     assert "/opt/venv/bin/python -m distributed.cli.dask_worker" in script and "--nthreads 1 " in script
     assert (tmp_path / "logs").is_dir()
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--cluster", "lsf"], "cluster = 'lsf': unknown cluster kind"),
+    (["--scheduler", "localhost:8786"], "scheduler = 'localhost:8786': not a Dask scheduler address"),
+])
+def test_library_build_uses_the_factory(tmp_path, option, message):
+    """`photoprop library build` reaches open_client (errors before any solver runs)."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli.main import app
+
+    cfg = tmp_path / "lib.toml"
+    cfg.write_text('[[entry]]\ndevice = "waveguide"\nsolver = "meep2d"\nspec = { length = 2.0 }\n')
+    res = CliRunner().invoke(app, ["library", "--cache", str(tmp_path / "lib"), "build", "--config", str(cfg),
+                                   *option])
+    assert res.exit_code == 2 and message in res.output, res.output
+    assert not (tmp_path / "lib").exists() or not any((tmp_path / "lib").rglob("*.h5"))
