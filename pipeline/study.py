@@ -308,3 +308,66 @@ def open_results(path: str | Path) -> xr.Dataset:
         raise SpecError(f"results = {str(p)!r} does not exist. Fix: run the study (or pass its out_dir).")
     with xr.open_dataset(p, engine="h5netcdf") as ds:
         return ds.load()
+
+
+def load_study_config(config: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """A study from TOML (path or parsed document)::
+
+        [study]
+        cell_fn = "package.module:function"   # required
+        version = "1"                         # optional; bump when results change meaning
+        out = "results/my-study"              # optional (default results/<config stem>)
+        retries = 3                           # optional
+        [grid]                                # every combination of these lists
+        seed = [0, 1, 2]
+        width_sigma = [0.0, 0.005]
+        [fixed]                               # parameters shared by every cell
+        n_couplers = 16
+
+    Returns ``{"cells", "cell_fn", "version", "out_dir", "retries"}`` for :func:`run_study`."""
+    import tomllib
+
+    if isinstance(config, Mapping):
+        doc, where, stem = config, "the study config", "study"
+    else:
+        path = Path(config)
+        try:
+            doc = tomllib.loads(path.read_text())
+        except OSError as exc:
+            raise SpecError(f"study config {path}: cannot be read ({exc.strerror}). Fix: pass an existing TOML "
+                            "file.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"study config {path}: invalid TOML ({exc}). Fix: correct the file.") from exc
+        where, stem = str(path), path.stem
+    unknown = set(doc) - {"study", "grid", "fixed"}
+    if unknown:
+        raise SpecError(f"{where}: unknown section(s) {sorted(unknown)}. Fix: use [study], [grid] and [fixed].")
+    study, axes, fixed = doc.get("study", {}), doc.get("grid", {}), doc.get("fixed", {})
+    if "cell_fn" not in study:
+        raise SpecError(f"study.cell_fn is missing: set cell_fn = 'package.module:function' in [study] of {where}.")
+    bad = set(study) - {"cell_fn", "version", "out", "retries"}
+    if bad:
+        raise SpecError(f"study.{sorted(bad)[0]}: unknown key in [study] of {where}. Fix: use cell_fn, version, "
+                        "out, retries.")
+    for name, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise SpecError(f"grid.{name} = {values!r}: must be a non-empty list. Fix: e.g. {name} = [0, 1].")
+        if name in fixed:
+            raise SpecError(f"grid.{name} and fixed.{name}: a parameter is either swept or fixed. Fix: remove one.")
+    cells = [{**fixed, **c} for c in grid(**axes)] if axes else [dict(fixed)]
+    return {"cells": [_check_params(c, i) for i, c in enumerate(cells)], "cell_fn": study["cell_fn"],
+            "version": str(study.get("version", "1")), "out_dir": Path(study.get("out", f"results/{stem}")),
+            "retries": study.get("retries", 3)}
+
+
+def run_study_config(config: str | Path | Mapping[str, Any], *, out_dir: str | Path | None = None,
+                     scheduler: str | None = None, cluster: str | None = None, workers: int | None = None,
+                     cluster_config: Any = None, progress: bool = True) -> dict[str, Any]:
+    """:func:`load_study_config` + :func:`pipeline.execution.open_client` + :func:`run_study`
+    (what a ``photoprop study`` command runs)."""
+    from pipeline.execution import open_client
+
+    study = load_study_config(config)
+    with open_client(scheduler=scheduler, cluster=cluster, workers=workers, config=cluster_config) as client:
+        return run_study(study["cells"], study["cell_fn"], out_dir or study["out_dir"], client,
+                         version=study["version"], retries=study["retries"], progress=progress)
