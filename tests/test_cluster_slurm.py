@@ -12,7 +12,8 @@ import pytest
 import xarray as xr
 
 from pipeline.execution import open_client
-from pipeline.study import grid, open_results, run_study
+from pipeline import open_results
+from pipeline.study import grid, run_study
 
 pytestmark = pytest.mark.cluster
 

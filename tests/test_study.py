@@ -17,7 +17,8 @@ import pytest
 import xarray as xr
 
 from pipeline.errors import PhotopropError, SpecError
-from pipeline.study import cell_key, cell_path, combine_cells, grid, open_results, read_cell, run_study
+from pipeline import open_results
+from pipeline.study import cell_key, cell_path, combine_cells, grid, read_cell, run_study
 from study_cells import KILL_DIR_ENV, coupler_spread, set_env
 
 TESTS = Path(__file__).parent
@@ -185,24 +186,3 @@ def test_sparse_grid_combines_with_nan(tmp_path, client):
                                   coupler_spread(seed=1, width_sigma=0.005, n_couplers=4).kappa2)
 
 
-def test_open_results_names_the_missing_path(tmp_path):
-    with pytest.raises(SpecError, match=r"results = .*results.nc' does not exist. Fix: run the study"):
-        open_results(tmp_path)
-
-
-def test_study_config(tmp_path):
-    from pipeline.study import load_study_config, run_study_config
-
-    cfg = tmp_path / "s.toml"
-    cfg.write_text(f'[study]\ncell_fn = "{FN}"\nout = "{tmp_path / "out"}"\n'
-                   '[grid]\nseed = [0, 1]\nwidth_sigma = [0.0, 0.005]\n[fixed]\nn_couplers = 4\n')
-    study = load_study_config(cfg)
-    assert study["cells"] == [{"n_couplers": 4, "seed": s, "width_sigma": w} for s in (0, 1) for w in (0.0, 0.005)]
-    report = run_study_config(cfg, workers=1, progress=False)
-    assert report["computed"] == 4 and Path(report["results"]) == tmp_path / "out" / "results.nc"
-    for doc, msg in [({"grid": {"seed": [0]}}, r"study.cell_fn is missing: set cell_fn = "),
-                     ({"study": {"cell_fn": FN}, "grid": {"seed": 3}}, r"grid.seed = 3: must be a non-empty list"),
-                     ({"study": {"cell_fn": FN}, "sweep": {}}, r"unknown section\(s\) \['sweep'\]"),
-                     ({"study": {"cell_fn": FN}, "grid": {"seed": [0]}, "fixed": {"seed": 1}}, "either swept or fixed")]:
-        with pytest.raises(SpecError, match=msg):
-            load_study_config(doc)
