@@ -76,3 +76,92 @@ def test_history_roundtrip_and_padding(tmp_path):
     assert '"phase_noise": 0.002' in back.attrs["impairments"]
     np.testing.assert_array_equal(back["measurements"].values, h["measurements"].values)
     assert list(back["algorithm"].values) == ["ideal", "insitu"]
+
+
+# -- the algorithms on the attenuator architecture ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def moons():
+    from pipeline.training import datasets
+
+    return datasets.load("moons")
+
+
+@pytest.fixture(scope="module")
+def attenuator():
+    return run.architecture("attenuator", 2, 1)
+
+
+def test_ideal_reaches_90_percent_on_moons(attenuator, moons):
+    cfg = alg.TrainConfig(epochs=200, learning_rate=0.02, batch_size=10)
+    r = alg.train_ideal(attenuator, moons, cfg)
+    assert r.metrics["test_accuracy"][-1] >= 0.90
+    assert r.metrics["train_loss"][-1] < 0.5 * r.metrics["train_loss"][0]
+    assert np.all(r.metrics["measurements"] == 0)
+    # the recorded accuracy is the ideal model's, recomputed independently here
+    y = attenuator.ideal_forward(r.params, moons.x_test)
+    assert np.mean((y[:, 0] > 0.5) == moons.labels_test) == r.metrics["test_accuracy"][-1]
+
+
+def test_insitu_on_ideal_die_tracks_ideal(attenuator, moons):
+    cfg = alg.TrainConfig(epochs=4, batch_size=10)
+    ideal = alg.train_ideal(attenuator, moons, cfg)
+    die = attenuator.sample_die("ideal", 0)
+    ins = alg.train_insitu(die, moons, cfg)
+    np.testing.assert_allclose(ins.trajectory, ideal.trajectory, atol=1e-6)
+    np.testing.assert_allclose(ins.metrics["train_loss"], ideal.metrics["train_loss"], rtol=1e-5)
+    np.testing.assert_array_equal(ins.metrics["test_accuracy"], ideal.metrics["test_accuracy"])
+    # offline on the ideal die deploys exactly the ideal model
+    off = alg.train_offline(attenuator.sample_die("ideal", 0), moons, cfg, ideal=ideal)
+    np.testing.assert_allclose(off.metrics["test_loss"], ideal.metrics["test_loss"], rtol=1e-9)
+
+
+def test_measurement_counts(attenuator, moons):
+    cfg = alg.TrainConfig(epochs=3, batch_size=20, spsa_samples=2)
+    die = attenuator.sample_die("realistic", 1)
+    ins = alg.train_insitu(die, moons, cfg)
+    m = ins.metrics["measurements"]
+    assert m[0] == 0 and np.all(np.diff(m) > 0)
+    np.testing.assert_array_equal(np.diff(m), np.diff(m)[0])      # same batches every epoch
+    # the die's counter = training reads + evaluation reads
+    assert die.measurements == m[-1] + ins.metrics["eval_measurements"][-1]
+    # forward-only: 2 * spsa_samples infer passes over the training split per epoch
+    die2 = attenuator.sample_die("realistic", 1)
+    before = die2.measurements
+    die2.program(np.zeros(attenuator.n_params))
+    die2.infer(moons.x_train)
+    per_pass = die2.measurements - before
+    fo = alg.train_forward_only(die2, moons, cfg)
+    np.testing.assert_array_equal(np.diff(fo.metrics["measurements"]), 2 * cfg.spsa_samples * per_pass)
+
+
+def test_spsa_estimate_is_unbiased(attenuator, moons):
+    die = attenuator.sample_die("ideal", 0)
+    p = attenuator.init_params(np.random.default_rng(0))  # an init with a non-zero gradient
+    x, t = moons.x_train[:40], moons.t_train[:40]
+    g_true = attenuator.ideal_loss_and_grad(p, x, t)[1]
+    g = alg.spsa_gradient(die, p, x, t, perturbation=1e-3, samples=400, rng=np.random.default_rng(0))
+    cos = g @ g_true / np.linalg.norm(g) / np.linalg.norm(g_true)
+    # error of the mean of K Rademacher estimates ~ sqrt(n / K) |g|: expect cos ~ 0.96
+    assert cos > 0.9
+    assert np.linalg.norm(g) / np.linalg.norm(g_true) == pytest.approx(1.0, abs=0.3)
+
+
+def test_shape_mismatch_names_the_fix(attenuator):
+    from pipeline.training import datasets
+
+    iris = datasets.load("iris")
+    with pytest.raises(SpecError, match=r"n_in = 2, n_out = 1.*4 features and 3 outputs.*n_in=4, n_out=3"):
+        alg.train_ideal(attenuator, iris, alg.TrainConfig(epochs=1))
+
+
+def test_run_writes_history_and_plots(tmp_path):
+    res = run.train("circles", "attenuator", "ideal,insitu", "realistic", seed=2,
+                    config=alg.TrainConfig(epochs=2), out=tmp_path)
+    h = history.read(res["paths"]["history"])
+    assert h.sizes["algorithm"] == 2 and h.sizes["epoch"] == 3
+    assert h.attrs["architecture"] == "attenuator" and h.attrs["seed"] == 2
+    for key in ("curves", "decision_boundaries"):
+        assert (tmp_path / res["paths"][key].split("/")[-1]).stat().st_size > 10_000
+    s = run.summary(res)
+    assert s["algorithm"] == "insitu" and s["measurements"] == int(h["measurements"].sel(algorithm="insitu")[-1])

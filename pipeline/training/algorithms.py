@@ -31,6 +31,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
+from pydantic import model_validator
+
 from pipeline.errors import SpecError
 from pipeline.specs import Spec, quantity
 from pipeline.training.datasets import TrainingData
@@ -54,7 +56,17 @@ class TrainConfig(Spec):
     spsa_perturbation: float = quantity(0.05, "1", "forward-only: perturbation amplitude (weight units)",
                                         gt=0, le=1)
     spsa_samples: int = quantity(2, "1", "forward-only: perturbations averaged per step", ge=1, le=1000)
+    target_low: float = quantity(0.2, "1", "MSE target of 'off' outputs (class 0 / not this class)", ge=0, le=1)
+    target_high: float = quantity(0.8, "1", "MSE target of 'on' outputs; targets inside the activation's active "
+                                  "range keep its derivative from vanishing at saturation", ge=0, le=1)
     seed: int = quantity(0, "1", "initial parameters and batch order", ge=0)
+
+    @model_validator(mode="after")
+    def _targets_ordered(self) -> "TrainConfig":
+        if not self.target_low < self.target_high:
+            raise ValueError(f"target_low = {self.target_low} >= target_high = {self.target_high}. Fix: choose "
+                             "target_low < target_high (e.g. 0.2 and 0.8).")
+        return self
 
 
 @dataclass

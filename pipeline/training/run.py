@@ -74,9 +74,10 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
     seed also seeds the initial parameters and batch order (``config.seed``)."""
     names = parse_algorithms(algorithms) if isinstance(algorithms, str) else parse_algorithms(",".join(algorithms))
     spec = impairment_preset(impairments)
-    data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed)
-    arch = architecture(architecture_name, data.n_features, data.n_outputs, **(arch_options or {}))
     cfg = alg.TrainConfig(**{**(config or alg.TrainConfig()).model_dump(), "seed": seed})
+    data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed, low=cfg.target_low,
+                         high=cfg.target_high)
+    arch = architecture(architecture_name, data.n_features, data.n_outputs, **(arch_options or {}))
     die = arch.sample_die(spec, seed) if any(n != "ideal" for n in names) else None
     runs: dict[str, alg.AlgorithmRun] = {}
     for name in names:
