@@ -50,9 +50,28 @@ On-chip backpropagation (``insitu_gradient``), what is read:
 A reading is one ADC sample of one detector node (a balanced pair or summed node counts
 once); ``measurements`` counts them.
 
-Not modelled: crossing loss/crosstalk of the fan-out wiring (``crossing_crosstalk_scale``
-unused), input-attenuator errors, ``temperature_offset`` (common mode in balanced MZI arms),
-the MZM's free-carrier loss, thermal crosstalk beyond the simulated 200 µm (≤ 1.2e-3).
+Crossings (:mod:`pipeline.chip.fanout`, rule in :class:`AttenuatorLayout`).  The forward
+fan-out of each layer is a planar transpose: the path of channel c to neuron d passes
+c·(D − 1 − d) + (C − 1 − c)·d crossings (C channels incl. bias, D neurons), each with the
+library crossing's insertion loss × ``insertion_loss_scale`` (in ``loss_forward``), and
+leaking the library crosstalk × ``crossing_crosstalk_scale`` of every crossing wire's
+launched power onto its detector pair (incoherent).  Backward paths and detector taps
+cross nothing, so crossings are non-reciprocal here: the in-situ gradient's layer-2 path
+factor becomes η_bwd·η_read/η_fwd (η_fwd now includes the crossings; the slope
+calibration absorbs any per-path loss of the calibrated direction), and forward leaks have
+no backward counterpart — the measured gradient uses the set inputs / monitored
+activations where the die's loss sees inputs + leaked light (the bias, of relative size
+X·m, is tested against this closed form).
+
+Detector responsivity (:mod:`pipeline.chip.library_figures`): R = η_c · A(λ) · qλ/(hc) from
+the library Ge photodetector of ``detector_ge_length`` (FDTD absorbed fraction A) and the
+internal collection efficiency ``detector_collection_efficiency`` (0.8, sourced there):
+0.96 A/W for 10 µm Ge at 1550 nm.  ``detector_ge_length = None`` keeps
+``detector.responsivity`` as given.
+
+Not modelled: input-attenuator errors, ``temperature_offset`` (common mode in balanced MZI
+arms), the MZM's free-carrier loss, thermal crosstalk beyond the simulated 200 µm
+(≤ 1.2e-3), crossing reflections (−30 dB, back towards the splitter trees).
 """
 
 from __future__ import annotations
@@ -66,6 +85,8 @@ import xarray as xr
 from devices import coupler_model as cm
 from devices import phase_shifter as ps
 from devices import photodetector_electrical as pde
+from pipeline.chip import fanout
+from pipeline.chip import library_figures as lf
 from pipeline.chip import neuron as nr
 from pipeline.chip.impairments import ImpairmentSpec, impairments as _impairments, sample_fabrication
 from pipeline.errors import CacheError, SpecError
@@ -75,7 +96,18 @@ DESIGN_WAVELENGTH_UM = 1.55
 
 
 class AttenuatorLayout(Spec):
-    """Geometry of the chip (design numbers of this layout, not physics constants)."""
+    """Geometry of the chip (design numbers of this layout, not physics constants).
+
+    Fan-out and crossings (:mod:`pipeline.chip.fanout`): each layer's C channels (inputs +
+    bias; hidden neurons + bias) are split by splitter trees stacked in channel order; the
+    weight MZIs sit in one column, neuron-major at ``heater_pitch``; the wires are routed
+    in the single Si layer, so the path of channel c to neuron d crosses every wire whose
+    order is reversed between the trees and the column — c·(D − 1 − d) + (C − 1 − c)·d
+    crossings (D neurons of the layer; 2 inputs + bias → 8 neurons: 0…14 per path, 84 in
+    all; a layer with one neuron has none).  Backward light reaches each output's MZIs,
+    which are adjacent, from its own tree: no crossings; detectors and taps sit at their
+    devices' ports.  Crossings lie inside ``input_routing_length`` /
+    ``neuron_routing_length``."""
 
     heater_pitch: float = quantity(20.0, "um", "pitch of neighbouring weight MZIs (heater row)", gt=1.0, le=500.0)
     layer_spacing: float = quantity(3000.0, "um", "x distance between the two layers' MZI columns", gt=0)
@@ -98,7 +130,12 @@ class AttenuatorSpec(Spec):
     neuron: nr.NeuronSpec = quantity(nr.NeuronSpec(), "-", "activation modulator and driver")
     layout: AttenuatorLayout = quantity(AttenuatorLayout(), "-", "chip geometry")
     detector: pde.PhotodetectorElectricalSpec = quantity(pde.PhotodetectorElectricalSpec(), "-",
-                                                         "Ge photodiodes (responsivity 0.9 A/W, see that module)")
+                                                         "Ge photodiodes' electrical model; its responsivity is "
+                                                         "replaced by the library's unless detector_ge_length is None")
+    detector_ge_length: float | None = quantity(10.0, "um", "Ge length of the library photodetector giving the "
+                                                "responsivity (None: use detector.responsivity)", gt=0, le=200.0)
+    detector_collection_efficiency: float = quantity(0.8, "1", "electrons collected per photon absorbed in the Ge "
+                                                     "(library_figures doc: source)", gt=0, le=1.0)
 
 
 @functools.lru_cache(maxsize=4)
@@ -265,6 +302,13 @@ class AttenuatorDie:
         self.det = s.detector
         self.fs = a.full_scale
         self.wavelength = DESIGN_WAVELENGTH_UM + 1e-3 * imp.wavelength_offset
+        self.detector_figures: lf.DetectorFigures | None = None
+        if s.detector_ge_length is not None:  # responsivity from the library's Ge photodetector
+            self.detector_figures = lf.detector_figures(float(s.detector_ge_length), self.wavelength,
+                                                        float(s.detector_collection_efficiency), lf.cache_root())
+            self.det = pde.PhotodetectorElectricalSpec(**{
+                **s.detector.model_dump(), "responsivity": self.detector_figures.responsivity_a_per_w,
+                "wavelength": self.wavelength})
         fab = np.random.default_rng([seed, 0])
         self._rng = np.random.default_rng([seed, 1])
         # layout: weight MZIs in two columns at the heater pitch; each neuron's three modulators
@@ -308,6 +352,14 @@ class AttenuatorDie:
                        + splitter_stages(no) * mmi)[None, :]
         f2[:, nh] += prop * lay.input_routing_length + splitter_stages(no) * mmi
         fwd[n1:] = f2.ravel()
+        # fan-out crossings (pipeline.chip.fanout): loss on each forward path, incoherent leaks
+        xing = self.crossing_figures = lf.crossing_figures(self.wavelength, lf.cache_root())
+        self.crossings = np.concatenate([fanout.crossings(ni + 1, nh).ravel(), fanout.crossings(nh + 1, no).ravel()])
+        self.crossing_loss_db = self.crossings * (il * xing.insertion_loss_db)
+        fwd = fwd + self.crossing_loss_db
+        self.crossing_leak = imp.crossing_crosstalk_scale * xing.crosstalk
+        self._leak1 = self.crossing_leak * fanout.leak_multiplicity(ni + 1, nh).reshape(n1, ni + 1)
+        self._leak2 = self.crossing_leak * fanout.leak_multiplicity(nh + 1, no).reshape(nw - n1, nh + 1)
         self.loss_forward_db = fwd
         self.loss_backward_db = (prop * lay.backward_routing_length + splitter_stages(nh) * mmi
                                  + mzi_db[n1:].reshape(no, nh + 1)[:, :nh] + det)
@@ -367,6 +419,16 @@ class AttenuatorDie:
             return np.ones((nb, 1))
         return 1 + np.sqrt(10 ** (rin / 10) * self.impairments.measurement_bandwidth) * self._rng.standard_normal((nb, 1))
 
+    def _launched(self, a: np.ndarray, leak: np.ndarray, n_dest: int) -> np.ndarray:
+        """(nb, n_dest, C) power entering each MZI of a layer, in units of its channel's
+        per-branch power: the channel's own ``a`` (nb, C) plus the light leaked into the
+        path at its crossings, Σ_c' X m[d, c, c'] a_c' (``leak`` (n_dest·C, C))."""
+        nb, c = a.shape
+        own = np.broadcast_to(a[:, None, :], (nb, n_dest, c))
+        if self.crossing_leak == 0:
+            return own
+        return own + (a @ leak.T).reshape(nb, n_dest, c)
+
     def _read(self, mean: np.ndarray, photo: np.ndarray, n_det: int, noisy: bool) -> np.ndarray:
         rng = self._rng if noisy and self.impairments.detector_noise else None
         return nr.read_node(mean, photo, n_det, spec=self.det, bandwidth=self.impairments.measurement_bandwidth,
@@ -382,7 +444,8 @@ class AttenuatorDie:
         tm = 1 - tp
         gf = self.gain_forward
         # layer 1: balanced pairs of neuron j summed on its node
-        pw = (p0 * a0 * self._laser(nb, noisy))[:, None, :] / nh * self._eta_fwd[:n1].reshape(nh, ni + 1)
+        pw = (p0 * self._laser(nb, noisy)[:, :, None] * self._launched(a0, self._leak1, nh)
+              / nh * self._eta_fwd[:n1].reshape(nh, ni + 1))
         ip = r * pw * tp[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 0].reshape(nh, ni + 1)
         im = r * pw * tm[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 1].reshape(nh, ni + 1)
         z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy) / (r * p0 / nh)
@@ -396,7 +459,7 @@ class AttenuatorDie:
         dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs)
         # layer 2
         a1 = np.concatenate([f, np.ones((nb, 1))], 1) * (sup * (1 - tap))
-        pw2 = a1[:, None, :] / no * self._eta_fwd[n1:].reshape(no, nh + 1)
+        pw2 = self._launched(a1, self._leak2, no) / no * self._eta_fwd[n1:].reshape(no, nh + 1)
         ip2 = r * pw2 * tp[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 0].reshape(no, nh + 1)
         im2 = r * pw2 * tm[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 1].reshape(no, nh + 1)
         z2 = self._read((ip2 - im2).sum(-1), (ip2 + im2).sum(-1), 2 * (nh + 1), noisy) / (r * p0 * (1 - tap) / no)
