@@ -38,3 +38,48 @@ def test_malformed_csv_names_line_and_column(tmp_path):
     assert res.exit_code == 2
     flat = " ".join(out.split())
     assert "bad.csv, line 3, column 2: 'oops' is not a number" in flat
+
+
+def test_json_fields_and_files(tmp_path):
+    res = runner.invoke(app, ["train", "--dataset", "moons", "--architecture", "attenuator", "--algorithm", "all",
+                              "--impairments", "realistic", "--seed", "0", "--epochs", "2", "--out", str(tmp_path),
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)  # progress goes to stderr: stdout is one JSON document
+    for key in ("test_accuracy", "train_accuracy", "epochs", "wall_s", "measurements", "paths"):
+        assert key in doc
+    assert doc["epochs"] == 2 and doc["algorithm"] == "forward-only" and doc["measurements"] > 0
+    assert 0 <= doc["test_accuracy"] <= 1 and doc["wall_s"] > 0
+    assert set(doc["algorithms"]) == {"ideal", "offline", "insitu", "forward-only"}
+    assert doc["algorithms"]["ideal"]["measurements"] == 0 < doc["algorithms"]["insitu"]["measurements"]
+    h = xr.open_dataset(doc["paths"]["history"], engine="h5netcdf")
+    assert h["test_accuracy"].dims == ("algorithm", "epoch") and h.sizes["epoch"] == 3
+    np.testing.assert_allclose(h["test_accuracy"].sel(algorithm="insitu").values[-1],
+                               doc["algorithms"]["insitu"]["test_accuracy"])
+    h.close()
+    for key in ("curves", "decision_boundaries"):
+        with open(doc["paths"][key], "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unseen_csv_multiclass(tmp_path):
+    rng = np.random.default_rng(5)
+    centres = np.array([[0.0, 0.0], [3.0, 0.0], [1.5, 2.5]])
+    lab = np.repeat(np.arange(3), 40)
+    x = centres[lab] + 0.4 * rng.standard_normal((lab.size, 2))
+    p = tmp_path / "blobs.csv"
+    p.write_text("a,b,kind\n" + "\n".join(f"{u:.4f},{v:.4f},{['red', 'green', 'blue'][k]}"
+                                           for (u, v), k in zip(x, lab)))
+    res = runner.invoke(app, ["train", "--dataset", str(p), "--algorithm", "ideal", "--epochs", "40",
+                              "--out", str(tmp_path / "o"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["dataset"] == "blobs.csv" and doc["test_accuracy"] >= 0.8
+    assert "decision_boundaries" in doc["paths"]
+
+
+def test_table_output(tmp_path):
+    res = runner.invoke(app, ["train", "--dataset", "xor", "--algorithm", "ideal,offline", "--epochs", "1",
+                              "--out", str(tmp_path), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert "offline" in res.stdout and "history:" in res.stdout and "curves" not in res.stdout
