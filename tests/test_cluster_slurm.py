@@ -82,3 +82,46 @@ def test_study_on_slurm_equals_local_run(slurm, tmp_path):
     with open_client(workers=2) as client:
         run_study(CELLS, FN, tmp_path / "local", client, progress=False)
     xr.testing.assert_identical(open_results(tmp_path / "slurm"), open_results(tmp_path / "local"))
+
+
+STUDY = """
+[study]
+name = "slurm-small"
+architecture = "attenuator"
+datasets = ["moons"]
+seeds = [0, 1]
+algorithms = "ideal,offline,insitu"
+epochs = 3
+n_samples = 120
+mode = "product"
+
+[grid]
+optical_power = [1e-6, 1e-4]
+"""
+
+
+def test_photoprop_study_cli_on_slurm_equals_local(slurm, tmp_path):
+    """`photoprop study --cluster slurm`: training cells on SLURM-job workers (seen in squeue while
+    the study runs) give the same numbers as a local run with the same seeds."""
+    cfg = tmp_path / "study.toml"
+    cfg.write_text(STUDY)
+    cluster_cfg = tmp_path / "cluster.toml"
+    cluster_cfg.write_text(f'[slurm]\nqueue = "debug"\ncores = 1\nprocesses = 1\nmemory = "1GB"\n'
+                           f'walltime = "00:10:00"\njob_name = "{JOB_NAME}"\nlog_directory = "{tmp_path / "logs"}"\n')
+    exe = Path(os.sys.executable).with_name("photoprop")
+    proc = subprocess.Popen([str(exe), "study", "--config", str(cfg), "--out", str(tmp_path / "slurm"),
+                             "--cluster", "slurm", "--cluster-config", str(cluster_cfg), "--workers", "2", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    seen: set[str] = set()
+    while proc.poll() is None:
+        seen |= {j for j, state in _our_jobs().items() if state == "RUNNING"}
+        time.sleep(0.3)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err[-3000:]
+    assert len(seen) >= 1, "no worker ran as a SLURM job"
+    from workflows.study import run
+
+    run(cfg, out=tmp_path / "local", workers=2, progress=False)
+    slurm_res, local_res = open_results(tmp_path / "slurm"), open_results(tmp_path / "local")
+    for name in ("final_test_accuracy", "train_loss", "test_loss", "measurements"):
+        xr.testing.assert_identical(slurm_res[name], local_res[name])
