@@ -76,23 +76,21 @@ arms), the MZM's free-carrier loss, thermal crosstalk beyond the simulated 200 �
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import xarray as xr
 
-from devices import coupler_model as cm
 from devices import phase_shifter as ps
 from devices import photodetector_electrical as pde
 from pipeline.chip import fanout
 from pipeline.chip import library_figures as lf
+from pipeline.chip.library_figures import (DESIGN_WAVELENGTH_UM, _crosstalk, _normalised_kappa2,  # noqa: F401
+                                          design_coupling_length, mmi_excess_loss_db)
 from pipeline.chip import neuron as nr
 from pipeline.chip.impairments import ImpairmentSpec, impairments as _impairments, sample_fabrication
-from pipeline.errors import CacheError, SpecError
+from pipeline.errors import SpecError
 from pipeline.specs import Spec, quantity
-
-DESIGN_WAVELENGTH_UM = 1.55
 
 
 class AttenuatorLayout(Spec):
@@ -136,48 +134,6 @@ class AttenuatorSpec(Spec):
                                                 "responsivity (None: use detector.responsivity)", gt=0, le=200.0)
     detector_collection_efficiency: float = quantity(0.8, "1", "electrons collected per photon absorbed in the Ge "
                                                      "(library_figures doc: source)", gt=0, le=1.0)
-
-
-@functools.lru_cache(maxsize=4)
-def design_coupling_length(wavelength: float = DESIGN_WAVELENGTH_UM) -> float:
-    """Straight-section length [µm] of the library coupler giving a 3-dB split (κ² = 1/2 of
-    the transmitted power) at dw = dt = 0: the design of every coupler on the die."""
-    from scipy.optimize import brentq
-
-    m = cm.default_model()
-
-    def k2(length: float) -> float:
-        return float(_normalised_kappa2(wavelength, 0.0, 0.0, length)[0][0] - 0.5)
-
-    lo = m.nominal_length
-    hi = lo + float(cm.coupling_length_um(wavelength=wavelength)) / 2
-    grid = np.linspace(max(lo - hi + lo, 1.0), hi, 41)
-    vals = np.array([k2(v) for v in grid])
-    i = int(np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))[0])
-    return float(brentq(k2, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-15))
-
-
-def _normalised_kappa2(wavelength: float, dw: np.ndarray, dt: np.ndarray, length: float
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """(κ² of the transmitted power, excess loss [dB]) of library couplers."""
-    kap = cm.power_coupling(wavelength=wavelength, dw=dw, dt=dt, coupling_length=length)
-    loss_db = cm.excess_loss_db(wavelength=wavelength, dw=dw, dt=dt)
-    return np.atleast_1d(kap / 10 ** (-loss_db / 10)), np.atleast_1d(loss_db)
-
-
-@functools.lru_cache(maxsize=1)
-def mmi_excess_loss_db() -> float:
-    """Excess loss [dB] of the library's default 2×2 MMI (a splitter-tree stage)."""
-    import devices.mmi as mmi
-    from pipeline.cache import DeviceCache
-
-    cache = DeviceCache()
-    for path in cache.entry_paths():
-        if path.parent.name == "mmi":
-            entry = cache.read_path(path)
-            if entry.device_spec == mmi.MMISpec():
-                return float(mmi.figures_of_merit(entry)["excess_loss_db"])
-    raise CacheError("no default MMI entry in the device library. Fix: `photoprop library build --devices mmi`.")
 
 
 def _check_array(name: str, value: object, shape: tuple, lo: float | None = None, hi: float | None = None,
@@ -273,21 +229,6 @@ class AttenuatorArchitecture:
 def splitter_stages(n: int) -> int:
     """2×2-MMI stages of a 1×n splitter tree."""
     return int(math.ceil(math.log2(n))) if n > 1 else 0
-
-
-def _crosstalk(n: int, pitch: float, scale: float) -> np.ndarray:
-    """(n, n) heater-row crosstalk at ``pitch`` from the library (off-diagonals × ``scale``);
-    pairs beyond the simulated lateral extent (200 µm by default) are neglected."""
-    out = np.eye(n)
-    if scale == 0 or n == 1:
-        return out
-    m = ps.default_model()
-    reach = min(n - 1, int(np.floor(m.distance.max() / pitch + 1e-9)))
-    row = np.zeros(n)
-    if reach >= 1:
-        row[:reach + 1] = ps.crosstalk_matrix(reach + 1, pitch)[0]
-    d = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-    return out + scale * np.where(d > 0, row[d], 0.0)
 
 
 class AttenuatorDie:
@@ -594,6 +535,10 @@ class AttenuatorDie:
              "phase": u((("weight",), self.phases()), "rad"),
              "loss_forward": u((("weight",), self.loss_forward_db), "dB", "source to forward detector"),
              "loss_backward": u((("weight",), bwd), "dB", "backward source to backward detector"),
+             "crossings": u((("weight",), self.crossings), "1", "waveguide crossings on the forward path"),
+             "crossing_loss": u((("weight",), self.crossing_loss_db), "dB", "crossings' share of loss_forward"),
+             "crossing_leak": u((("weight",), self._leak_total()), "1",
+                                "leaked power entering the path / its own channel's, all channels lit equally"),
              "gain_forward": u((("weight", "side"), self.gain_forward), "1", "relative responsivity"),
              "gain_backward": u((("weight",), gb), "1"),
              "crosstalk": u((("heater_out", "heater_in"), self.crosstalk), "1", "phase per driven phase"),
@@ -608,7 +553,8 @@ class AttenuatorDie:
              "node_noise_floor": u(((), floor), "A", "rms dark + thermal noise of a hidden node"),
              "node_full_scale": u(((), full_scale_current), "A", "hidden node current at z = 1"),
              "relative_noise_floor": u(((), floor / full_scale_current), "1"),
-             "nep": u(((), pde.nep(spec=self.det)), "W/Hz^0.5")},
+             "nep": u(((), pde.nep(spec=self.det)), "W/Hz^0.5"),
+             "responsivity": u(((), self.det.responsivity), "A/W", "detector responsivity at the laser wavelength")},
             coords={"weight": np.arange(nw), "layer": ("weight", layer), "neuron_index": ("weight", neuron),
                     "input_index": ("weight", inp), "x": ("weight", self.mzi_xy[:, 0]),
                     "y": ("weight", self.mzi_xy[:, 1]), "coupler": ["in", "out"], "side": ["+", "-"],
@@ -619,16 +565,35 @@ class AttenuatorDie:
         ds.attrs.update(architecture="attenuator", seed=self.seed, impairments=imp.canonical_json(),
                         spec=a.spec.canonical_json(), wavelength_um=self.wavelength, p_pi_w=self.p_pi,
                         dphase_dpower_rad_per_w=self.dphase_dpower, coupling_length_um=self.coupling_length,
-                        measurements=self.measurements)
+                        measurements=self.measurements,
+                        crossing_insertion_loss_db=self.crossing_figures.insertion_loss_db,
+                        crossing_crosstalk_db=self.crossing_figures.crosstalk_db,
+                        crossing_leak_fraction=self.crossing_leak, crossing_entry=self.crossing_figures.key)
+        if self.detector_figures is not None:
+            d = self.detector_figures
+            ds.attrs.update(detector_ge_length_um=d.ge_length_um, detector_absorbed_fraction=d.absorbed_fraction,
+                            detector_collection_efficiency=d.collection_efficiency,
+                            detector_quantum_limit_a_per_w=d.quantum_limit_a_per_w, detector_entry=d.key)
         return ds
+
+    def _leak_total(self) -> np.ndarray:
+        """Per forward path: leaked power / own power with every channel at the same power
+        (X · crossings on that path)."""
+        return np.concatenate([self._leak1.sum(1), self._leak2.sum(1)])
 
     def summary(self) -> dict[str, float]:
         """Headline numbers of the die (CLI ``chip show``)."""
-        ds = self.to_dataset()
+        ds, a = self.to_dataset(), self.architecture
         return {"loss_forward_db_mean": float(ds.loss_forward.mean()),
                 "loss_forward_db_max": float(ds.loss_forward.max()),
                 "kappa2_std": float(ds.kappa2.std()), "kappa2_mean": float(ds.kappa2.mean()),
                 "crosstalk_nearest": float(self.crosstalk[1, 0]) if self.architecture.n_params > 1 else 0.0,
                 "weight_error_rms": float(np.sqrt(np.mean((ds.realised_weight - ds.programmed_weight) ** 2))),
                 "modulator_extinction_db_min": float(ds.modulator_extinction.min()),
-                "relative_noise_floor": float(ds.relative_noise_floor), "p_pi_mw": self.p_pi * 1e3}
+                "relative_noise_floor": float(ds.relative_noise_floor), "p_pi_mw": self.p_pi * 1e3,
+                "crossings_max": float(ds.crossings.max()), "crossings_total": float(fanout.total_crossings(a.n_in + 1, a.n_hidden)
+                                                                   + fanout.total_crossings(a.n_hidden + 1, a.n_out)),
+                "crossing_loss_db_max": float(ds.crossing_loss.max()),
+                "crossing_loss_db_mean": float(ds.crossing_loss.mean()),
+                "crossing_leak_max": float(ds.crossing_leak.max()),
+                "responsivity_a_per_w": float(self.det.responsivity)}

@@ -1,7 +1,9 @@
-"""Device-library figures a die needs beyond the compact models: the waveguide crossing's
-insertion loss and crosstalk, and the Ge photodetector's responsivity.
+"""Device-library figures an attenuator die needs: the design coupling length of its 3-dB
+couplers and their splitting (coupler compact model), the heater row's thermal crosstalk
+(phase-shifter model), the 2×2 MMI's excess loss, the waveguide crossing's insertion loss
+and crosstalk, and the Ge photodetector's responsivity.
 
-Both are read from the shipped FDTD entries (``cache/crossing``, ``cache/photodetector``;
+All come from the device library (compact models and shipped FDTD entries: ``cache/``,
 built by ``photoprop library build``) at the die's laser wavelength, never typed in.
 
 Crossing (:mod:`devices.crossing`, default :class:`~devices.crossing.CrossingSpec`:
@@ -37,7 +39,68 @@ from pathlib import Path
 
 import numpy as np
 
+from devices import coupler_model as cm
+from devices import phase_shifter as ps
 from pipeline.errors import CacheError, SpecError
+
+DESIGN_WAVELENGTH_UM = 1.55
+
+
+@functools.lru_cache(maxsize=4)
+def design_coupling_length(wavelength: float = DESIGN_WAVELENGTH_UM) -> float:
+    """Straight-section length [µm] of the library coupler giving a 3-dB split (κ² = 1/2 of
+    the transmitted power) at dw = dt = 0: the design of every coupler on the die."""
+    from scipy.optimize import brentq
+
+    m = cm.default_model()
+
+    def k2(length: float) -> float:
+        return float(_normalised_kappa2(wavelength, 0.0, 0.0, length)[0][0] - 0.5)
+
+    lo = m.nominal_length
+    hi = lo + float(cm.coupling_length_um(wavelength=wavelength)) / 2
+    grid = np.linspace(max(lo - hi + lo, 1.0), hi, 41)
+    vals = np.array([k2(v) for v in grid])
+    i = int(np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))[0])
+    return float(brentq(k2, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-15))
+
+
+def _normalised_kappa2(wavelength: float, dw: np.ndarray, dt: np.ndarray, length: float
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(κ² of the transmitted power, excess loss [dB]) of library couplers."""
+    kap = cm.power_coupling(wavelength=wavelength, dw=dw, dt=dt, coupling_length=length)
+    loss_db = cm.excess_loss_db(wavelength=wavelength, dw=dw, dt=dt)
+    return np.atleast_1d(kap / 10 ** (-loss_db / 10)), np.atleast_1d(loss_db)
+
+
+@functools.lru_cache(maxsize=1)
+def mmi_excess_loss_db() -> float:
+    """Excess loss [dB] of the library's default 2×2 MMI (a splitter-tree stage)."""
+    import devices.mmi as mmi
+    from pipeline.cache import DeviceCache
+
+    cache = DeviceCache()
+    for path in cache.entry_paths():
+        if path.parent.name == "mmi":
+            entry = cache.read_path(path)
+            if entry.device_spec == mmi.MMISpec():
+                return float(mmi.figures_of_merit(entry)["excess_loss_db"])
+    raise CacheError("no default MMI entry in the device library. Fix: `photoprop library build --devices mmi`.")
+
+
+def _crosstalk(n: int, pitch: float, scale: float) -> np.ndarray:
+    """(n, n) heater-row crosstalk at ``pitch`` from the library (off-diagonals × ``scale``);
+    pairs beyond the simulated lateral extent (200 µm by default) are neglected."""
+    out = np.eye(n)
+    if scale == 0 or n == 1:
+        return out
+    m = ps.default_model()
+    reach = min(n - 1, int(np.floor(m.distance.max() / pitch + 1e-9)))
+    row = np.zeros(n)
+    if reach >= 1:
+        row[:reach + 1] = ps.crosstalk_matrix(reach + 1, pitch)[0]
+    d = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    return out + scale * np.where(d > 0, row[d], 0.0)
 
 
 @dataclass(frozen=True)
