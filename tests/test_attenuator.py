@@ -246,3 +246,138 @@ def test_forward_is_fast(arch, batch):
     for _ in range(20):
         die.infer(x)
     assert (time.perf_counter() - t0) / 20 < 0.02
+
+
+# -- fan-out crossings and the library detector ---------------------------------------------
+H_PLANCK, C_LIGHT = 6.62607015e-34, 299792458.0  # SI 2019, exact
+
+
+def brute_force_crossings(n_channels, n_dest):
+    """Crossings of the transpose fan-out counted from the geometry: wires leave the trees
+    channel-major (c·D + d) and reach the MZI column neuron-major (d·C + c); two monotone
+    wires cross iff their order is reversed.  Returns (count[d, c], m[d, c, c'])."""
+    wires = [(c, d) for c in range(n_channels) for d in range(n_dest)]
+    count = np.zeros((n_dest, n_channels), int)
+    mult = np.zeros((n_dest, n_channels, n_channels), int)
+    for c, d in wires:
+        for c2, d2 in wires:
+            src = (c * n_dest + d) - (c2 * n_dest + d2)
+            dst = (d * n_channels + c) - (d2 * n_channels + c2)
+            if src * dst < 0:
+                count[d, c] += 1
+                mult[d, c, c2] += 1
+    return count, mult
+
+
+@pytest.fixture(scope="module")
+def library_crossing():
+    from devices.crossing import CrossingSpec, figures_of_merit
+    from pipeline import DeviceCache
+    from pipeline.fdtd.specs import Meep2DSpec
+
+    entry = DeviceCache().get(CrossingSpec(), Meep2DSpec())
+    assert entry is not None, "shipped crossing entry missing"
+    fom = figures_of_merit(entry)
+    return fom["insertion_loss_db"], 10 ** (fom["crosstalk_db"] / 10)
+
+
+@pytest.mark.parametrize("c,d", [(3, 8), (9, 1), (9, 3), (5, 4), (1, 6)])
+def test_crossing_counts_are_the_inversions_of_the_fanout(c, d):
+    from pipeline.chip import fanout
+
+    count, mult = brute_force_crossings(c, d)
+    np.testing.assert_array_equal(fanout.crossings(c, d), count)
+    np.testing.assert_array_equal(fanout.leak_multiplicity(c, d), mult)
+    assert fanout.total_crossings(c, d) == count.sum() // 2
+    if d == 1 or c == 1:
+        assert count.sum() == 0
+
+
+def test_crossing_figures_are_the_library_entry(library_crossing):
+    from pipeline.chip.library_figures import crossing_figures
+
+    il, xt = library_crossing
+    f = crossing_figures(1.55)
+    assert abs(f.insertion_loss_db - il) < 1e-9 and abs(f.crosstalk / xt - 1) < 1e-9
+    assert 0.6 < il < 0.9 and -45 < f.crosstalk_db < -39  # parabolic-taper crossing, 2D FDTD
+    die = AttenuatorArchitecture().sample_die("realistic", 0)
+    assert die.crossing_leak == pytest.approx(xt, rel=1e-12) and die.crossing_figures.key == f.key
+
+
+def _mmi_db():
+    import devices.mmi as mmi
+    from pipeline import DeviceCache
+
+    cache = DeviceCache()
+    entries = [cache.read_path(p) for p in cache.entry_paths() if p.parent.name == "mmi"]
+    return [mmi.figures_of_merit(e)["excess_loss_db"] for e in entries if e.device_spec == mmi.MMISpec()][0]
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_forward_loss_is_crossings_times_il_plus_the_rest(n_out, library_crossing):
+    """Independent bookkeeping of every forward path, and the light actually sees it."""
+    from devices.phase_shifter import default_model
+
+    il, _ = library_crossing
+    arch = AttenuatorArchitecture(n_out=n_out)
+    die = arch.sample_die(impairments("ideal", insertion_loss_scale=1.0, propagation_loss=2.0), 0)
+    lay, ni, nh = arch.spec.layout, arch.n_in, arch.n_hidden
+    prop, mmi, heater = 2.0e-4, _mmi_db(), default_model().insertion_loss_db
+    stages = lambda n: int(np.ceil(np.log2(n))) if n > 1 else 0  # noqa: E731
+    mzi = prop * lay.mzi_length + die.coupler_loss_db.sum(1) + heater
+    det = prop * lay.detector_routing_length
+    n1c, _ = brute_force_crossings(ni + 1, nh)
+    n2c, _ = brute_force_crossings(nh + 1, n_out)
+    rest1 = prop * lay.input_routing_length + stages(nh) * mmi + mzi[:arch.n1] + det
+    rest2 = (mzi[arch.n1:] + det).reshape(n_out, nh + 1) + stages(n_out) * mmi
+    rest2[:, :nh] += die.modulator_loss_db[:nh] + prop * lay.neuron_routing_length
+    rest2[:, nh] += prop * lay.input_routing_length
+    expect = np.concatenate([n1c.ravel() * il + rest1, (n2c * il + rest2).ravel()])
+    np.testing.assert_allclose(die.loss_forward_db, expect, rtol=0, atol=1e-12)
+    assert die.loss_forward_db.max() - die.loss_forward_db.min() > 10 * il  # the crossings dominate the spread
+    # measured: channel i alone, every MZI at bar (w = 1) → node j reads 10^(−loss(j, i)/10)
+    p = np.ones(arch.n_params)
+    hp = die.heater_powers(p)
+    for i in range(ni + 1):
+        a0 = np.zeros((1, ni + 1))
+        a0[0, i] = 1.0
+        z1 = die._forward(hp, a0, False)["z1"][0]
+        np.testing.assert_allclose(-10 * np.log10(z1 / die.realised_weights(hp)[:arch.n1][i::ni + 1]),
+                                   expect[:arch.n1].reshape(nh, ni + 1)[:, i], rtol=0, atol=1e-9)
+    ds, summ = die.to_dataset(), die.summary()
+    np.testing.assert_array_equal(ds.crossings.values, np.concatenate([n1c.ravel(), n2c.ravel()]))
+    np.testing.assert_allclose(ds.crossing_loss.values, ds.crossings.values * il, atol=1e-12)
+    assert summ["crossing_loss_db_max"] == pytest.approx(max(n1c.max(), n2c.max()) * il)
+    assert summ["crossings_total"] == n1c.sum() // 2 + n2c.sum() // 2
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_leaked_power_is_the_crosstalk_fraction(n_out, library_crossing):
+    """Lossless die with crossing crosstalk only: channel 0 alone, its own MZIs balanced
+    (w = 0), the others at bar: node j reads X × (channel-0 wires crossing its paths)."""
+    _, xt = library_crossing
+    arch = AttenuatorArchitecture(n_out=n_out)
+    ni, nh, no = arch.n_in, arch.n_hidden, n_out
+    _, m1 = brute_force_crossings(ni + 1, nh)
+    _, m2 = brute_force_crossings(nh + 1, no)
+    for scale in (1.0, 3.0):
+        die = arch.sample_die(impairments("ideal", crossing_crosstalk_scale=scale), 0)
+        w1 = np.ones(arch.shape1)
+        w1[:, 0] = 0.0
+        p = np.concatenate([w1.ravel(), np.zeros(arch.n_params - arch.n1)])
+        a0 = np.zeros((1, ni + 1))
+        a0[0, 0] = 1.0
+        z1 = die._forward(die.heater_powers(p), a0, False)["z1"][0]
+        np.testing.assert_allclose(z1, scale * xt * m1[:, 1:, 0].sum(1), rtol=1e-12, atol=1e-15)
+        assert z1[0] > 1e-4 and abs(z1[-1]) < 1e-15  # neuron 0's paths are crossed by channel 0, the last neuron's not
+        # general: random weights, all channels → z = Σ w (a + X Σ m a'), both layers
+        rng = np.random.default_rng(1)
+        p = arch.init_params(rng)
+        a0 = np.c_[rng.uniform(0, 1, (5, ni)), np.ones(5)]
+        fw = die._forward(die.heater_powers(p), a0, False)
+        w1, w2 = arch.split(p)
+        a_in = a0[:, None, :] + scale * xt * np.einsum("dce,be->bdc", m1, a0)
+        np.testing.assert_allclose(fw["z1"], (w1 * a_in).sum(-1), rtol=1e-12, atol=1e-15)
+        a1 = np.c_[fw["h"], np.ones(5)]
+        a1_in = a1[:, None, :] + scale * xt * np.einsum("dce,be->bdc", m2, a1)
+        np.testing.assert_allclose(fw["z2"], (w2 * a1_in).sum(-1), rtol=1e-12, atol=1e-15)
