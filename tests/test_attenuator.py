@@ -229,6 +229,10 @@ def test_die_dataset(arch):
     assert ds.dw.attrs["units"] == "um" and ds.loss_forward.attrs["units"] == "dB"
     assert float(ds.dw.std()) > 0 and float(ds.loss_forward.min()) > 0
     assert np.isfinite(ds.modulator_extinction).all()
+    assert ds.crossings.dims == ("weight",) and ds.crossing_loss.attrs["units"] == "dB"
+    ideal = arch.sample_die("ideal", 2).to_dataset()  # crossings are there, but lossless and leak-free
+    assert int(ideal.crossings.sum()) == 168 and float(abs(ideal.crossing_loss).max()) == 0
+    assert float(ideal.crossing_leak.max()) == 0 and float(ds.crossing_leak.max()) > 0
     again = arch.sample_die("realistic", 2).to_dataset()
     xr.testing.assert_identical(ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds, again.drop_attrs()
                                 if hasattr(again, "drop_attrs") else again)
@@ -381,3 +385,93 @@ def test_leaked_power_is_the_crosstalk_fraction(n_out, library_crossing):
         a1 = np.c_[fw["h"], np.ones(5)]
         a1_in = a1[:, None, :] + scale * xt * np.einsum("dce,be->bdc", m2, a1)
         np.testing.assert_allclose(fw["z2"], (w2 * a1_in).sum(-1), rtol=1e-12, atol=1e-15)
+
+
+def test_crossing_crosstalk_biases_insitu_gradient_by_its_closed_form(library_crossing):
+    """Lossless, noise-free die with crossing crosstalk only (n_out = 1: layer 2 has no
+    crossings).  Forward leaks have no backward counterpart, and the readout forms
+    δ_j·x_i where the die's loss has δ_j·(x_i + X Σ_c' m x_c'): per sample, layer-1
+    in-situ = FD × x_i / (x_i + X Σ m x_c'); layer 2 = FD."""
+    _, xt = library_crossing
+    arch = AttenuatorArchitecture()
+    ni, nh = arch.n_in, arch.n_hidden
+    _, m1 = brute_force_crossings(ni + 1, nh)
+    die = arch.sample_die(impairments("ideal", crossing_crosstalk_scale=1.0), 0)
+    rng = np.random.default_rng(5)
+    p = arch.init_params(rng)
+    die.program(p)
+    for _ in range(3):
+        x = rng.uniform(0.05, 1, (1, ni))
+        t = np.array([[0.8]])
+        g = die.insitu_gradient(x, t)[1]
+        g_fd = fd_grad(lambda q: die.true_loss(q, x, t), p)
+        a0 = np.r_[x[0], 1.0]
+        ratio = a0[None, :] / (a0[None, :] + xt * np.einsum("dce,e->dc", m1, a0))
+        expect = np.concatenate([(g_fd[:arch.n1].reshape(nh, ni + 1) * ratio).ravel(), g_fd[arch.n1:]])
+        assert rel(g, expect) < 1e-6, rel(g, expect)
+        assert rel(g, g_fd) > 1e-5  # the bias is really there (X·m ~ 1e-4)
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_crossing_loss_insitu_gradient_bias_closed_form(n_out, library_crossing):
+    """Noise-free die with device insertion losses (crossings included), no crosstalk.  The
+    slope calibration absorbs every calibrated path's loss; what remains is the path
+    asymmetry of layer 2: in-situ / true = η_bwd(o,j)·η_read(j)/η_fwd(o,j), i.e. in dB
+    crossings(o,j)·IL + (stages(n_out) − stages(n_hidden))·MMI (propagation off) — the
+    forward fan-out crosses, the backward light does not.  n_out = 1: layer-1 row j and
+    layer-2 weight j scale by ρ_j, output bias exact; n_out = 3: layer-2 weights by ρ_oj."""
+    il, _ = library_crossing
+    arch = AttenuatorArchitecture(n_out=n_out)
+    nh = arch.n_hidden
+    die = arch.sample_die(impairments("ideal", insertion_loss_scale=1.0), 2)
+    rng = np.random.default_rng(6)
+    p = arch.init_params(rng)
+    die.program(p)
+    x = rng.uniform(0, 1, (16, arch.n_in))
+    t = rng.uniform(0.2, 0.8, (16, n_out))
+    g = die.insitu_gradient(x, t)[1]
+    g_fd = fd_grad(lambda q: die.true_loss(q, x, t), p)
+    stages = lambda n: int(np.ceil(np.log2(n))) if n > 1 else 0  # noqa: E731
+    n2c, _ = brute_force_crossings(nh + 1, n_out)
+    rho = 10 ** ((n2c[:, :nh] * il + (stages(n_out) - stages(nh)) * _mmi_db()) / 10)  # (n_out, nh)
+    g2, f2 = g[arch.n1:].reshape(arch.shape2), g_fd[arch.n1:].reshape(arch.shape2)
+    assert rel(g2[:, :nh], f2[:, :nh] * rho) < 1e-6
+    assert rel(g2[:, nh], f2[:, nh]) < 1e-6
+    if n_out == 1:
+        g1, f1 = g[:arch.n1].reshape(arch.shape1), g_fd[:arch.n1].reshape(arch.shape1)
+        assert rel(g1, f1 * rho[0][:, None]) < 1e-6
+    assert rel(g2[:, :nh], f2[:, :nh]) > 0.05  # a real, loss-induced bias
+
+
+def test_detector_responsivity_from_the_library_photodetector():
+    """R = η_c · A · qλ/(hc): A the library entry's FDTD absorbed fraction (10 µm Ge)."""
+    import devices.photodetector as pd
+    from pipeline import DeviceCache
+    from pipeline.errors import CacheError
+    from pipeline.fdtd.specs import Meep2DSpec
+
+    entry = DeviceCache().get(pd.PhotodetectorSpec(ge_length=10.0), Meep2DSpec(resolution=50))
+    fom = pd.figures_of_merit(entry)
+    limit = Q * 1.55e-6 / (H_PLANCK * C_LIGHT)
+    assert abs(limit - 1.2502) < 1e-3
+    arch = AttenuatorArchitecture()
+    die = arch.sample_die("realistic", 0)
+    r = die.det.responsivity
+    assert r == pytest.approx(0.8 * fom["absorbed_fraction"] * limit, rel=1e-12)
+    assert r == pytest.approx(0.8 * fom["responsivity_a_per_w"], rel=1e-9)
+    assert 0.9 < r < 1.0 < limit  # real Ge-on-Si devices: 0.8-1.0 A/W (Michel 2010)
+    ds = die.to_dataset()
+    assert float(ds.responsivity) == r and ds.attrs["detector_absorbed_fraction"] == fom["absorbed_fraction"]
+    # a shorter absorber absorbs less; a laser offset onto a band point reads that point
+    r5 = AttenuatorArchitecture(detector_ge_length=5.0).sample_die("ideal", 0).det.responsivity
+    assert 0.8 < r5 < r
+    fom_wl = fom["responsivity_vs_wavelength"]
+    k = fom_wl["wavelength_um"].index(pytest.approx(1.56))
+    r_off = arch.sample_die(impairments("ideal", wavelength_offset=10.0), 0).det.responsivity
+    assert r_off == pytest.approx(0.8 * fom_wl["a_per_w"][k], rel=1e-9)
+    # the electrical spec's value only when asked for
+    assert AttenuatorArchitecture(detector_ge_length=None).sample_die("ideal", 0).det.responsivity == 0.9
+    with pytest.raises(CacheError, match=r"ge_length = 7.0 um.*photoprop library build --devices photodetector"):
+        AttenuatorArchitecture(detector_ge_length=7.0).sample_die("ideal", 0)
+    with pytest.raises(SpecError, match="detector_collection_efficiency"):
+        AttenuatorArchitecture(detector_collection_efficiency=1.2)
