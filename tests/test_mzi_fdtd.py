@@ -238,6 +238,10 @@ def test_whole_mzi_fdtd_agrees_with_the_composed_mzi(phase_pi, coupler, tmp_path
     np.testing.assert_allclose(f_heated - f_core, dn, atol=1e-9)
     worst = max(float(np.abs(_p(entry.smatrix, o, i) - _p(composed, o, i)).max()) for o, i in TRANSMISSIONS)
     assert worst <= TOL, f"max |d|S|^2| = {worst:.4f} at phase {phase_pi} pi"
+    fom = devices.get("mzi").figures_of_merit(
+        entry, simulate_companion=lambda d: DeviceCache(SHIPPED).get(d, Meep2DSpec()))
+    assert fom["composed_max_abs_dpower"] >= worst and fom["coupler_key"] == coupler.key
+    assert fom["phase_difference_rad"] == pytest.approx(phase_pi * math.pi, abs=2e-3)
     for s in (entry.smatrix, composed):
         cross, bar = _p(s, "o3", "o1")[k], _p(s, "o4", "o1")[k]
         if phase_pi == 0.0:
