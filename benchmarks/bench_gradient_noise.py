@@ -39,6 +39,9 @@ def main(seed: int = 1, batch: int = 256, repeats: int = 10) -> str:
         g_true[k] = (ref.true_loss(p + e, x, t) - ref.true_loss(p - e, x, t)) / 2e-6
     g_ideal = arch.ideal_loss_and_grad(p, x, t)[1]
     lines = [f"attenuator die seed {seed}, batch {batch}, {repeats} repeats; realistic impairments",
+             f"forward path loss {ref.loss_forward_db.min():.2f}-{ref.loss_forward_db.max():.2f} dB "
+             f"(fan-out crossings 0-{int(ref.crossings.max())} per path, "
+             f"{ref.crossing_figures.insertion_loss_db:.2f} dB each); responsivity {ref.det.responsivity:.3f} A/W",
              f"cos(ideal-model gradient, die's true gradient) = {cosine(g_ideal, g_true):.4f}",
              "optical_power_uW  cos_mean  cos_std  readings_per_gradient"]
     for power in (0.3e-6, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3):
