@@ -85,8 +85,9 @@ from devices import phase_shifter as ps
 from devices import photodetector_electrical as pde
 from pipeline.chip import fanout
 from pipeline.chip import library_figures as lf
-from pipeline.chip.library_figures import (DESIGN_WAVELENGTH_UM, _crosstalk, _normalised_kappa2,  # noqa: F401
-                                          design_coupling_length, mmi_excess_loss_db)
+from pipeline.chip.library_figures import DESIGN_WAVELENGTH_UM, _normalised_kappa2, mmi_excess_loss_db
+from pipeline.chip.library_figures import design_coupling_length
+from pipeline.chip.library_figures import heater_crosstalk as _crosstalk
 from pipeline.chip import neuron as nr
 from pipeline.chip.impairments import ImpairmentSpec, impairments as _impairments, sample_fabrication
 from pipeline.errors import SpecError

@@ -88,7 +88,7 @@ def mmi_excess_loss_db() -> float:
     raise CacheError("no default MMI entry in the device library. Fix: `photoprop library build --devices mmi`.")
 
 
-def _crosstalk(n: int, pitch: float, scale: float) -> np.ndarray:
+def heater_crosstalk(n: int, pitch: float, scale: float) -> np.ndarray:
     """(n, n) heater-row crosstalk at ``pitch`` from the library (off-diagonals × ``scale``);
     pairs beyond the simulated lateral extent (200 µm by default) are neglected."""
     out = np.eye(n)
