@@ -5,13 +5,16 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from pipeline.chip.attenuator import AttenuatorArchitecture, splitter_stages
+from pipeline.chip.attenuator import AttenuatorArchitecture, AttenuatorLayout, splitter_stages
 from pipeline.chip.impairments import impairments
 from pipeline.chip.interface import Architecture, Die
 from pipeline.errors import SpecError
 
 Q = 1.602176634e-19
 KB = 1.380649e-23
+
+#: The neuron-major single-column fan-out reached through waveguide crossings.
+OPTICAL = AttenuatorLayout(fanout_routing="optical")
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +223,18 @@ def test_sizes_configurable_and_ideal_exact():
     assert splitter_stages(5) == 3 and splitter_stages(1) == 0
 
 
+def test_metal_fanout_has_no_optical_crossings():
+    """The default layout joins each neuron's pairs in metal: no crossing loss or leak anywhere,
+    while the optical single-node column of the same network needs C(3,2)·C(8,2) = 84."""
+    metal = AttenuatorArchitecture().sample_die("realistic", 0)
+    optical = AttenuatorArchitecture(layout=OPTICAL).sample_die("realistic", 0)
+    assert metal.summary()["crossings_total"] == 0 and float(metal.to_dataset().crossing_leak.max()) == 0
+    assert optical.summary()["crossings_total"] == 84
+    np.testing.assert_allclose(optical.loss_forward_db - metal.loss_forward_db, optical.crossing_loss_db, atol=1e-12)
+
+
 def test_die_dataset(arch):
+    arch = AttenuatorArchitecture(layout=OPTICAL)
     die = arch.sample_die("realistic", 2)
     ds = die.to_dataset()
     assert isinstance(ds, xr.Dataset)
@@ -304,7 +318,7 @@ def test_crossing_figures_are_the_library_entry(library_crossing):
     f = crossing_figures(1.55)
     assert abs(f.insertion_loss_db - il) < 1e-9 and abs(f.crosstalk / xt - 1) < 1e-9
     assert 0.6 < il < 0.9 and -45 < f.crosstalk_db < -39  # parabolic-taper crossing, 2D FDTD
-    die = AttenuatorArchitecture().sample_die("realistic", 0)
+    die = AttenuatorArchitecture(layout=OPTICAL).sample_die("realistic", 0)
     assert die.crossing_leak == pytest.approx(xt, rel=1e-12) and die.crossing_figures.key == f.key
 
 
@@ -323,7 +337,7 @@ def test_forward_loss_is_crossings_times_il_plus_the_rest(n_out, library_crossin
     from devices.phase_shifter import default_model
 
     il, _ = library_crossing
-    arch = AttenuatorArchitecture(n_out=n_out)
+    arch = AttenuatorArchitecture(n_out=n_out, layout=OPTICAL)
     die = arch.sample_die(impairments("ideal", insertion_loss_scale=1.0, propagation_loss=2.0), 0)
     lay, ni, nh = arch.spec.layout, arch.n_in, arch.n_hidden
     prop, mmi, heater = 2.0e-4, _mmi_db(), default_model().insertion_loss_db
@@ -360,7 +374,7 @@ def test_leaked_power_is_the_crosstalk_fraction(n_out, library_crossing):
     """Lossless die with crossing crosstalk only: channel 0 alone, its own MZIs balanced
     (w = 0), the others at bar: node j reads X × (channel-0 wires crossing its paths)."""
     _, xt = library_crossing
-    arch = AttenuatorArchitecture(n_out=n_out)
+    arch = AttenuatorArchitecture(n_out=n_out, layout=OPTICAL)
     ni, nh, no = arch.n_in, arch.n_hidden, n_out
     _, m1 = brute_force_crossings(ni + 1, nh)
     _, m2 = brute_force_crossings(nh + 1, no)
@@ -393,7 +407,7 @@ def test_crossing_crosstalk_biases_insitu_gradient_by_its_closed_form(library_cr
     δ_j·x_i where the die's loss has δ_j·(x_i + X Σ_c' m x_c'): per sample, layer-1
     in-situ = FD × x_i / (x_i + X Σ m x_c'); layer 2 = FD."""
     _, xt = library_crossing
-    arch = AttenuatorArchitecture()
+    arch = AttenuatorArchitecture(layout=OPTICAL)
     ni, nh = arch.n_in, arch.n_hidden
     _, m1 = brute_force_crossings(ni + 1, nh)
     die = arch.sample_die(impairments("ideal", crossing_crosstalk_scale=1.0), 0)
@@ -421,7 +435,7 @@ def test_crossing_loss_insitu_gradient_bias_closed_form(n_out, library_crossing)
     forward fan-out crosses, the backward light does not.  n_out = 1: layer-1 row j and
     layer-2 weight j scale by ρ_j, output bias exact; n_out = 3: layer-2 weights by ρ_oj."""
     il, _ = library_crossing
-    arch = AttenuatorArchitecture(n_out=n_out)
+    arch = AttenuatorArchitecture(n_out=n_out, layout=OPTICAL)
     nh = arch.n_hidden
     die = arch.sample_die(impairments("ideal", insertion_loss_scale=1.0), 2)
     rng = np.random.default_rng(6)

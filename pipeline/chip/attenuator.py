@@ -77,6 +77,7 @@ arms), the MZM's free-carrier loss, thermal crosstalk beyond the simulated 200 Â
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import xarray as xr
@@ -106,7 +107,13 @@ class AttenuatorLayout(Spec):
     all; a layer with one neuron has none).  Backward light reaches each output's MZIs,
     which are adjacent, from its own tree: no crossings; detectors and taps sit at their
     devices' ports.  Crossings lie inside ``input_routing_length`` /
-    ``neuron_routing_length``."""
+    ``neuron_routing_length``.
+
+    ``fanout_routing = "metal"`` (default) avoids them: the MZIs sit channel-major (each
+    channel's tree feeds its D MZIs directly, no optical crossing) and each neuron's
+    balanced pairs are joined by metal interconnect â€” the summation is electrical anyway,
+    and metal lines cross waveguides and each other (two metal layers) without optical
+    loss.  ``"optical"`` is the single-node column above, with its crossings."""
 
     heater_pitch: float = quantity(20.0, "um", "pitch of neighbouring weight MZIs (heater row)", gt=1.0, le=500.0)
     layer_spacing: float = quantity(3000.0, "um", "x distance between the two layers' MZI columns", gt=0)
@@ -118,6 +125,9 @@ class AttenuatorLayout(Spec):
     backward_routing_length: float = quantity(1500.0, "um", "waveguide from a backward source to the MZIs", ge=0)
     monitor_tap: float = quantity(0.05, "1", "power fraction tapped from each hidden neuron to its monitor",
                                   gt=0, lt=0.5)
+    fanout_routing: Literal["metal", "optical"] = quantity(
+        "metal", "1", "metal: channel-major MZIs, neuron currents joined in metal (no crossings); "
+        "optical: neuron-major MZI column reached through waveguide crossings")
 
 
 class AttenuatorSpec(Spec):
@@ -296,12 +306,14 @@ class AttenuatorDie:
         fwd[n1:] = f2.ravel()
         # fan-out crossings (pipeline.chip.fanout): loss on each forward path, incoherent leaks
         xing = self.crossing_figures = lf.crossing_figures(self.wavelength, lf.cache_root())
-        self.crossings = np.concatenate([fanout.crossings(ni + 1, nh).ravel(), fanout.crossings(nh + 1, no).ravel()])
+        optical = lay.fanout_routing == "optical"
+        self.crossings = np.concatenate([fanout.crossings(ni + 1, nh).ravel(),
+                                         fanout.crossings(nh + 1, no).ravel()]) * optical
         self.crossing_loss_db = self.crossings * (il * xing.insertion_loss_db)
         fwd = fwd + self.crossing_loss_db
         self.crossing_leak = imp.crossing_crosstalk_scale * xing.crosstalk
-        self._leak1 = self.crossing_leak * fanout.leak_multiplicity(ni + 1, nh).reshape(n1, ni + 1)
-        self._leak2 = self.crossing_leak * fanout.leak_multiplicity(nh + 1, no).reshape(nw - n1, nh + 1)
+        self._leak1 = self.crossing_leak * optical * fanout.leak_multiplicity(ni + 1, nh).reshape(n1, ni + 1)
+        self._leak2 = self.crossing_leak * optical * fanout.leak_multiplicity(nh + 1, no).reshape(nw - n1, nh + 1)
         self.loss_forward_db = fwd
         self.loss_backward_db = (prop * lay.backward_routing_length + splitter_stages(nh) * mmi
                                  + mzi_db[n1:].reshape(no, nh + 1)[:, :nh] + det)
@@ -593,7 +605,8 @@ class AttenuatorDie:
                 "modulator_extinction_db_min": float(ds.modulator_extinction.min()),
                 "relative_noise_floor": float(ds.relative_noise_floor), "p_pi_mw": self.p_pi * 1e3,
                 "crossings_max": float(ds.crossings.max()), "crossings_total": float(fanout.total_crossings(a.n_in + 1, a.n_hidden)
-                                                                   + fanout.total_crossings(a.n_hidden + 1, a.n_out)),
+                                                                   + fanout.total_crossings(a.n_hidden + 1, a.n_out))
+                * (a.spec.layout.fanout_routing == "optical"),
                 "crossing_loss_db_max": float(ds.crossing_loss.max()),
                 "crossing_loss_db_mean": float(ds.crossing_loss.mean()),
                 "crossing_leak_max": float(ds.crossing_leak.max()),
