@@ -170,13 +170,13 @@ def figures_of_merit(entry: Any, *, simulate_companion: Any = None, **_: Any) ->
     s = centre_smatrix(entry.smatrix)
     cross = float(np.abs(s.sel(port_out="o3", port_in="o1")) ** 2)
     bar = float(np.abs(s.sel(port_out="o4", port_in="o1")) ** 2)
-    n_core, n_clad, n_heated = cmzi.entry_indices(entry)
+    n_core, n_clad, n_heated = (float(x[0]) for x in cmzi.entry_indices(entry, [spec.band.center]))
     out: dict[str, Any] = {
         "power_cross": cross, "power_bar": bar,
         "extinction_db": float(10 * np.log10(max(cross, bar) / max(min(cross, bar), 1e-30))),
         "excess_loss_db": float(-10 * np.log10(cross + bar)),
         "phase_difference_rad": float(cmzi.heater_phase(spec.band.center, spec.width, n_core, n_clad,
-                                                        n_heated - n_core, spec.heated_length)),
+                                                        n_heated - n_core, spec.heated_length)[0]),
         "equivalent_delta_t_k": spec.equivalent_delta_t_k,
     }
     if simulate_companion is not None:

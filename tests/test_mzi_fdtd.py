@@ -205,6 +205,29 @@ def test_composition_refuses_the_wrong_coupler_or_a_missing_one(coupler, tmp_pat
                          n_core=2.8, n_clad=1.15)
 
 
+def test_figures_of_merit_of_an_mzi_entry(coupler, tmp_path):
+    """The figure-of-merit arithmetic on an entry holding the composed S-matrix itself (so
+    the comparison with the composition must give 0) and the coupler's media + a heater."""
+    from pipeline.cache import CacheEntry
+
+    wl = coupler.smatrix.wavelength.values
+    n_core, n_clad, _ = cmzi.entry_indices(coupler)
+    dn = round(cmzi.delta_n_for_phase(math.pi / 2, 1.55, 0.5, float(n_core[5]), float(n_clad[5]), 10.0), 5)
+    spec = MZISpec(delta_n_core=dn)
+    composed = cmzi.compose_mzi_from_entries(spec, coupler)
+    media = dict(coupler.provenance["material_model"])
+    media["heated_medium"] = {"eps_inf": (math.sqrt(media["core_medium"]["eps_inf"]) + dn) ** 2, "sigma": 0.0,
+                              "f0": 1.0}
+    entry = CacheEntry(key="0" * 64, path=tmp_path / "x.h5", data=composed.to_dataset(name="S"), device_spec=spec,
+                       solver_spec=Meep2DSpec(), provenance={"material_model": media})
+    fom = devices.get("mzi").figures_of_merit(entry, simulate_companion=lambda d: coupler)
+    assert fom["composed_max_abs_dpower"] == pytest.approx(0.0, abs=1e-12)
+    assert fom["phase_difference_rad"] == pytest.approx(math.pi / 2, abs=1e-3)
+    k = int(np.argmin(np.abs(wl - 1.55)))
+    assert fom["power_cross"] == pytest.approx(_p(composed, "o3", "o1")[k], rel=1e-9)
+    assert fom["power_cross"] + fom["power_bar"] == pytest.approx(10 ** (-fom["excess_loss_db"] / 10), rel=1e-9)
+    assert fom["equivalent_delta_t_k"] == pytest.approx(dn / 1.86e-4)
+
 # -- the whole MZI by FDTD -----------------------------------------------------------------------
 
 @pytest.mark.slow
