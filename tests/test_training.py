@@ -93,8 +93,7 @@ def attenuator():
 
 
 def test_ideal_reaches_90_percent_on_moons(attenuator, moons):
-    cfg = alg.TrainConfig(epochs=200, learning_rate=0.02, batch_size=10)
-    r = alg.train_ideal(attenuator, moons, cfg)
+    r = alg.train_ideal(attenuator, moons, alg.TrainConfig())
     assert r.metrics["test_accuracy"][-1] >= 0.90
     assert r.metrics["train_loss"][-1] < 0.5 * r.metrics["train_loss"][0]
     assert np.all(r.metrics["measurements"] == 0)
@@ -165,3 +164,33 @@ def test_run_writes_history_and_plots(tmp_path):
         assert (tmp_path / res["paths"][key].split("/")[-1]).stat().st_size > 10_000
     s = run.summary(res)
     assert s["algorithm"] == "insitu" and s["measurements"] == int(h["measurements"].sel(algorithm="insitu")[-1])
+
+
+# -- the issue-6 claim over many dies (make test-slow; benchmarks/bench_training.py prints the table) ----
+
+TUNED = alg.TrainConfig()  # the defaults are the tuned schedule
+
+
+def _compare(dataset):
+    res = run.compare([dataset], list(range(10)), "ideal,offline,insitu", "attenuator", "realistic", TUNED)
+    return {a: 100 * res["test_accuracy"].sel(dataset=dataset, algorithm=a).values
+            for a in ("ideal", "offline", "insitu")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", ["xor", "circles"])
+def test_insitu_matches_ideal_on_realistic_dies(dataset):
+    acc = _compare(dataset)
+    msg = {k: f"{v.mean():.1f} ± {v.std():.1f}" for k, v in acc.items()}
+    assert acc["insitu"].mean() >= 90, msg
+    assert acc["insitu"].mean() >= acc["ideal"].mean() - 2, msg
+    assert acc["offline"].mean() <= acc["insitu"].mean() - 10, msg
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="moons on realistic attenuator dies: insitu ~84 % vs ideal ~98 % — the die's "
+                   "~2 dB forward loss lowers the neurons' effective gain with |w| <= 1 (ideal model with full_scale "
+                   "1.6 also reaches ~85 %); needs a per-die driver-gain calibration in pipeline.chip.attenuator")
+def test_insitu_matches_ideal_on_moons():
+    acc = _compare("moons")
+    assert acc["insitu"].mean() >= 90 and acc["insitu"].mean() >= acc["ideal"].mean() - 2
