@@ -194,3 +194,16 @@ def test_insitu_matches_ideal_on_realistic_dies(dataset):
 def test_insitu_matches_ideal_on_moons():
     acc = _compare("moons")
     assert acc["insitu"].mean() >= 90 and acc["insitu"].mean() >= acc["ideal"].mean() - 2
+
+
+def test_mesh_architecture_through_the_registry():
+    from pipeline.training import datasets
+
+    data = datasets.load("xor", n_samples=120)
+    arch = run.architecture("mesh", data.n_features, data.n_outputs)
+    assert (arch.n_in, arch.n_out) == (2, 1)
+    cfg = alg.TrainConfig(epochs=3)
+    ideal = alg.train_ideal(arch, data, cfg)
+    ins = alg.train_insitu(arch.sample_die("ideal", 0), data, cfg)
+    np.testing.assert_allclose(ins.trajectory, ideal.trajectory, atol=1e-6)
+    assert ins.metrics["measurements"][-1] > 0
