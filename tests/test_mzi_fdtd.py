@@ -234,7 +234,8 @@ def test_figures_of_merit_of_an_mzi_entry(coupler, tmp_path):
 @pytest.mark.meep
 @pytest.mark.parametrize("phase_pi", [0.0, 0.5, 1.0])
 def test_whole_mzi_fdtd_agrees_with_the_composed_mzi(phase_pi, coupler, tmp_path):
-    """One FDTD cell holding coupler – arms – coupler (~3.5 min per phase on one core:
+    """One FDTD cell holding coupler – arms – coupler (3–4 min per phase on one core,
+    11 min for all three on the shared 2-core machine:
     ~30 s MPB calibration once per process, two 85 s source-port runs) vs the composition of
     the SAME shipped coupler entry (read from cache/, unchanged, never recomputed) with
     exact-slab arms: every transmission |S|² within TOL over the band (see TOL for why
