@@ -77,7 +77,7 @@ arms), the MZM's free-carrier loss, thermal crosstalk beyond the simulated 200 �
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import xarray as xr
@@ -145,6 +145,9 @@ class AttenuatorSpec(Spec):
                                                 "responsivity (None: use detector.responsivity)", gt=0, le=200.0)
     detector_collection_efficiency: float = quantity(0.8, "1", "electrons collected per photon absorbed in the Ge "
                                                      "(library_figures doc: source)", gt=0, le=1.0)
+    gain_calibration: bool = quantity(True, "1", "calibrate every node's gain and the backward sources on the "
+                                      "die before training (module doc); False: nominal lossless normalisation")
+    calibration_samples: int = quantity(64, "1", "readings averaged per calibration setting", ge=1, le=100000)
 
 
 def _check_array(name: str, value: object, shape: tuple, lo: float | None = None, hi: float | None = None,
@@ -201,12 +204,16 @@ class AttenuatorArchitecture:
 
     # -- the Architecture protocol ---------------------------------------------------------------
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
-        """Hidden weights uniform in [−1, 1], hidden biases in [0, 0.5]; output weights
-        uniform in ±1/√n_hidden and output biases in [0, 0.25], so that neurons start in
-        the rising part of the activation rather than clipped at 0 or saturated at 1."""
-        w1 = rng.uniform(-1, 1, self.shape1)
+        """Data-aware start: each hidden neuron a random hyperplane through the data region —
+        direction d uniform on the unit sphere (n_in dims), a point q uniform in
+        [0.2, 0.8]^n_in, weights d and bias −d·q (clipped to [−1, 1]), so z = d·(x − q) is
+        active on one side of the plane; output weights uniform in ±1/√n_hidden, output
+        biases in [0, 0.25]."""
+        d = rng.standard_normal((self.n_hidden, self.n_in))
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        q = rng.uniform(0.2, 0.8, (self.n_hidden, self.n_in))
+        w1 = np.concatenate([d, np.clip(-(d * q).sum(1), -1, 1)[:, None]], 1)
         w2 = rng.uniform(-1, 1, self.shape2) / np.sqrt(self.n_hidden)
-        w1[:, -1] = rng.uniform(0, 0.5, self.n_hidden)
         w2[:, -1] = rng.uniform(0, 0.25, self.n_out)
         return np.concatenate([w1.ravel(), w2.ravel()])
 
@@ -235,6 +242,16 @@ class AttenuatorArchitecture:
 
     def sample_die(self, impairments: ImpairmentSpec | str = "realistic", seed: int = 0) -> "AttenuatorDie":
         return AttenuatorDie(self, _impairments(impairments), int(seed))
+
+
+_STEPS = np.array([0.0, 0.5, 1.0])  # phase-step heater increments [P_π]
+_BISECTIONS = 6  # bisection steps of the calibration's mid-drive search
+
+
+def _amplitude(w: np.ndarray) -> np.ndarray:
+    """B of w = A − B cos(θ + φ) from readings at heater steps 0, P_π/2, P_π (axis 0):
+    |((w₂ − w₀)/2, w₁ − (w₀ + w₂)/2)|."""
+    return np.hypot(0.5 * (w[2] - w[0]), w[1] - 0.5 * (w[0] + w[2]))
 
 
 def splitter_stages(n: int) -> int:
@@ -325,7 +342,13 @@ class AttenuatorDie:
         g = lambda *sh: 1 + imp.detector_gain_sigma * fab.standard_normal(sh)  # noqa: E731
         self.gain_forward, self.gain_backward = g(nw, 2), g(no, nh)
         self.gain_derivative, self.gain_readout = g(nn, 2), g(nn)
+        # electronics gains (1: nominal lossless normalisation) until calibrate() sets them
+        self.cal_node, self.cal_readout, self.cal_derivative = np.ones(nn), np.ones(nn), np.ones(nn)
+        self.cal_backward, self.cal_source = np.ones(nh), np.ones(no)
+        self.calibration_measurements = 0
         self.program(np.zeros(nw))
+        if s.gain_calibration:
+            self.calibrate()
 
     def __repr__(self) -> str:
         return f"AttenuatorDie({self.architecture!r}, seed={self.seed})"
@@ -402,27 +425,28 @@ class AttenuatorDie:
               / nh * self._eta_fwd[:n1].reshape(nh, ni + 1))
         ip = r * pw * tp[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 0].reshape(nh, ni + 1)
         im = r * pw * tm[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 1].reshape(nh, ni + 1)
-        z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy) / (r * p0 / nh)
+        z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy) / (r * p0 / nh) * self.cal_node[:nh]
         # hidden modulators on fresh supply light: monitor tap, derivative pair, next layer
         sup = p0 * self._laser(nb, noisy)
         f, dp, dm = nr.modulator_transmissions(z1, self.mod_a[:nh], self.mod_b[:nh], self.mod_bias[:nh], self.fs)
         er, gd = self._eta_read[:nh], self.gain_derivative[:nh]
         imon = r * sup * tap * f * er * self.gain_readout[:nh]
-        h = self._read(imon, imon, 1, noisy) / (r * p0 * tap)
+        h = self._read(imon, imon, 1, noisy) / (r * p0 * tap) * self.cal_readout[:nh]
         idp, idm = r * sup * dp * er * gd[:, 0], r * sup * dm * er * gd[:, 1]
-        dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs)
+        dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs) * self.cal_derivative[:nh]
         # layer 2
         a1 = np.concatenate([f, np.ones((nb, 1))], 1) * (sup * (1 - tap))
         pw2 = self._launched(a1, self._leak2, no) / no * self._eta_fwd[n1:].reshape(no, nh + 1)
         ip2 = r * pw2 * tp[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 0].reshape(no, nh + 1)
         im2 = r * pw2 * tm[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 1].reshape(no, nh + 1)
-        z2 = self._read((ip2 - im2).sum(-1), (ip2 + im2).sum(-1), 2 * (nh + 1), noisy) / (r * p0 * (1 - tap) / no)
+        z2 = (self._read((ip2 - im2).sum(-1), (ip2 + im2).sum(-1), 2 * (nh + 1), noisy) / (r * p0 * (1 - tap) / no)
+              * self.cal_node[nh:])
         fo, dpo, dmo = nr.modulator_transmissions(z2, self.mod_a[nh:], self.mod_b[nh:], self.mod_bias[nh:], self.fs)
         eo, go = self._eta_read[nh:], self.gain_derivative[nh:]
         iy = r * sup * fo * eo * self.gain_readout[nh:]
-        y = self._read(iy, iy, 1, noisy) / (r * p0)
+        y = self._read(iy, iy, 1, noisy) / (r * p0) * self.cal_readout[nh:]
         idp, idm = r * sup * dpo * eo * go[:, 0], r * sup * dmo * eo * go[:, 1]
-        dy = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs)
+        dy = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs) * self.cal_derivative[nh:]
         return {"z1": z1, "h": h, "dh": dh, "z2": z2, "y": y, "dy": dy}
 
     def _backward(self, heater_power: np.ndarray, delta: np.ndarray, noisy: bool) -> np.ndarray:
@@ -431,7 +455,7 @@ class AttenuatorDie:
         nh, no, n1 = a.n_hidden, a.n_out, a.n1
         nb, r, p0 = len(delta), self.det.responsivity, self.impairments.optical_power
         dfs = 0.5 * np.pi / self.fs
-        mag = np.clip(np.abs(delta) / dfs, 0.0, 1.0)
+        mag = np.clip(self.cal_source * np.abs(delta) / dfs, 0.0, 1.0)
         pos = (delta > 0)[:, :, None]
         pw = (p0 * self._laser(nb, noisy) * mag)[:, :, None] / nh * self._eta_bwd  # (nb, no, nh)
         reads = []
@@ -441,45 +465,114 @@ class AttenuatorDie:
             t = np.where(pos == first, tp, 1 - tp)
             cur = r * (pw * t * self.gain_backward).sum(1)
             reads.append(self._read(cur, cur, no, noisy))
-        return (reads[0] - reads[1]) / (r * p0 / (dfs * nh))
+        return (reads[0] - reads[1]) / (r * p0 / (dfs * nh)) * self.cal_backward
+
+    def _mzi_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat MZI indices: layer 1 (n_hidden, n_in + 1), layer 2 (n_out, n_hidden + 1)."""
+        a = self.architecture
+        return (np.arange(a.n1).reshape(a.shape1),
+                a.n1 + np.arange(a.n_params - a.n1).reshape(a.shape2))
+
+    def _step_configs(self, base: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+        """(3·len(groups), n_params) heater powers: ``base`` with group g's heaters stepped by
+        0, P_π/2, P_π (rows 3g … 3g + 2), DAC-quantised."""
+        hp = np.repeat(np.asarray(base, float)[None], 3 * len(groups), 0)
+        for g, idx in enumerate(groups):
+            for k, st in enumerate(_STEPS):
+                hp[3 * g + k, idx] = self._quantise(base[idx] + st * self.p_pi)
+        return hp
 
     def _slopes(self, noisy: bool = True) -> np.ndarray:
         """In-situ three-point phase-step measurement of B = dw/dp of every MZI (module doc)."""
         a = self.architecture
-        ni, nh, no, n1, nw = a.n_in, a.n_hidden, a.n_out, a.n1, a.n_params
-        steps = np.array([0.0, 0.5, 1.0]) * self.p_pi
-        base = self.heater_power
-        w = np.empty((3, nw))
+        ni, nh, no, n1 = a.n_in, a.n_hidden, a.n_out, a.n1
+        base, dfs = self.heater_power, 0.5 * np.pi / self.fs
+        idx1, idx2 = self._mzi_index()
         # layer 1: channel i lit, heaters (·, i) stepped; node j reads MZI (j, i)
-        idx1 = np.arange(n1).reshape(nh, ni + 1)
-        hp = np.repeat(base[None], 3 * (ni + 1), 0)
-        a0 = np.zeros((3 * (ni + 1), ni + 1))
-        for i in range(ni + 1):
-            for k, st in enumerate(steps):
-                hp[3 * i + k, idx1[:, i]] = self._quantise(base[idx1[:, i]] + st)
-                a0[3 * i + k, i] = 1.0
-        z1 = self._forward(hp, a0, noisy)["z1"]
-        for i in range(ni + 1):
-            w[:, idx1[:, i]] = z1[3 * i:3 * i + 3]
+        z1 = self._forward(self._step_configs(base, list(idx1.T)), np.repeat(np.eye(ni + 1), 3, 0), noisy)["z1"]
+        w1 = z1.reshape(ni + 1, 3, nh).transpose(1, 2, 0)
         # layer 2, hidden columns: backward light of output o only, heaters (o, ·) stepped
-        idx2 = n1 + np.arange(no * (nh + 1)).reshape(no, nh + 1)
-        hp = np.repeat(base[None], 3 * no, 0)
-        delta = np.zeros((3 * no, no))
-        for o in range(no):
-            for k, st in enumerate(steps):
-                hp[3 * o + k, idx2[o]] = self._quantise(base[idx2[o]] + st)
-                delta[3 * o + k, o] = 0.5 * np.pi / self.fs
-        b = self._backward(hp, delta, noisy) / (0.5 * np.pi / self.fs)
-        for o in range(no):
-            w[:, idx2[o, :nh]] = b[3 * o:3 * o + 3]
+        w2 = np.empty((3, no, nh + 1))
+        b = self._backward(self._step_configs(base, list(idx2)), np.repeat(np.eye(no), 3, 0) * dfs, noisy) / dfs
+        w2[:, :, :nh] = b.reshape(no, 3, nh).transpose(1, 0, 2)
         # layer 2, bias column: only the output bias channel lit, output nodes read
-        hp = np.repeat(base[None], 3, 0)
-        for k, st in enumerate(steps):
-            hp[k, idx2[:, nh]] = self._quantise(base[idx2[:, nh]] + st)
-        fw = self._forward_bias_only(hp, noisy)
-        w[:, idx2[:, nh]] = fw
+        w2[:, :, nh] = self._forward_bias_only(self._step_configs(base, [idx2[:, nh]]), noisy)
         self.measurements += 3 * (ni + 1) * nh + 3 * no * 2 * nh + 3 * no
-        return np.hypot(0.5 * (w[2] - w[0]), w[1] - 0.5 * (w[0] + w[2]))
+        return np.concatenate([_amplitude(w1).ravel(), _amplitude(w2).ravel()])
+
+    def calibrate(self) -> None:
+        """Per-node gain calibration with known light (module doc, "Gain calibration"): sets
+        ``cal_node``, ``cal_readout``, ``cal_derivative`` (hidden then output neurons),
+        ``cal_backward`` (hidden) and ``cal_source`` (outputs) from averaged noisy readings,
+        counted in ``calibration_measurements``.  Uses its own noise stream, so a die's
+        training noise does not depend on whether it was calibrated."""
+        a = self.architecture
+        ni, nh, no, n1, nw = a.n_in, a.n_hidden, a.n_out, a.n1, a.n_params
+        n, fs, dfs = a.spec.calibration_samples, self.fs, 0.5 * np.pi / self.fs
+        idx1, idx2 = self._mzi_index()
+        base = self.heater_powers(np.zeros(nw))
+        lit = np.ones((1, ni + 1))
+
+        def fwd(hp: np.ndarray, a0: np.ndarray) -> dict[str, np.ndarray]:  # (config, sample, node)
+            out = self._forward(np.repeat(hp, n, 0), np.repeat(a0, n, 0), True)
+            return {k: v.reshape(len(hp), n, -1) for k, v in out.items()}
+
+        def setting(w1: float, w2: float) -> np.ndarray:  # every weight of a layer the same
+            return self.heater_powers(np.r_[np.full(n1, w1), np.full(nw - n1, w2)])[None]
+
+        def two_point(z: np.ndarray, reading: np.ndarray) -> np.ndarray:  # nominal swing / read swing
+            act, rd = nr.activation(z, fs).mean(1), reading.mean(1)
+            return (act[0] - act[1]) / (rd[0] - rd[1])
+
+        def mid_drive(k: int, params: Callable[[np.ndarray], np.ndarray], node: str, pair: str) -> np.ndarray:
+            lo, hi = -np.ones(k), np.ones(k)
+            for it in range(_BISECTIONS + 1):
+                m = 0.5 * (lo + hi)
+                out = fwd(self.heater_powers(params(m))[None], lit)
+                below = out[node][0].mean(0) < 0.5 * fs
+                lo, hi = np.where(below, m, lo), np.where(below, hi, m)
+            return nr.activation_derivative(out[node][0], fs).mean(0) / out[pair][0].mean(0)
+
+        for g in (self.cal_node, self.cal_readout, self.cal_derivative, self.cal_backward, self.cal_source):
+            g[:] = 1.0
+        rng, self._rng = self._rng, np.random.default_rng([self.seed, 2])
+        try:
+            # 1. hidden nodes: layer-1 phase steps (channel i alone) → mean full scale per node
+            z1 = fwd(self._step_configs(base, list(idx1.T)), np.repeat(np.eye(ni + 1), 3, 0))["z1"].mean(1)
+            b1 = _amplitude(z1.reshape(ni + 1, 3, nh).transpose(1, 2, 0))
+            self.cal_node[:nh] = 1 / b1.mean(1)
+            # 2. hidden monitors: drive at the rails (all layer weights ±1, inputs lit)
+            rails = np.concatenate([setting(1.0, 1.0), setting(-1.0, -1.0)])
+            r = fwd(rails, np.repeat(lit, 2, 0))
+            self.cal_readout[:nh] = two_point(r["z1"], r["h"])
+            h_hi = self.cal_readout[:nh] * r["h"][0].mean(0)
+            # 3. output nodes: layer-2 column phase steps, hidden neurons at the high rail
+            hp = self._step_configs(setting(1.0, 0.0)[0], list(idx2.T))
+            z2 = fwd(hp, np.repeat(lit, len(hp), 0))["z2"].mean(1)
+            b2 = _amplitude(z2.reshape(nh + 1, 3, no).transpose(1, 2, 0)) / np.r_[h_hi, 1.0]
+            self.cal_node[nh:] = 1 / b2.mean(1)
+            b2 = b2 * self.cal_node[nh:, None]
+            # 4. output readouts at the rails
+            r = fwd(rails, np.repeat(lit, 2, 0))
+            self.cal_readout[nh:] = two_point(r["z2"], r["y"])
+            # 5. derivative pairs at mid drive z ≈ full_scale/2 (the derivative's peak), found
+            #    per node by bisecting its row's common weight on the node reading (7 settings)
+            self.cal_derivative[:nh] = mid_drive(nh, lambda m: np.r_[np.repeat(m, ni + 1), np.zeros(nw - n1)],
+                                                 "z1", "dh")
+            self.cal_derivative[nh:] = mid_drive(no, lambda m: np.r_[np.ones(n1), np.repeat(m, nh + 1)], "z2", "dy")
+            # 6. backward: row phase steps with output o's light → per-path backward slopes;
+            #    source × node gains fitted (in log) to forward slope / backward slope
+            hp, delta = self._step_configs(base, list(idx2)), np.repeat(np.eye(no), 3, 0) * dfs
+            bb = self._backward(np.repeat(hp, n, 0), np.repeat(delta, n, 0), True).reshape(3 * no, n, nh).mean(1)
+            b_bwd = _amplitude((bb / dfs).reshape(no, 3, nh).transpose(1, 0, 2))
+            log_m = np.log(b2[:, :nh] / b_bwd)
+            row, col = log_m.mean(1), log_m.mean(0)
+            self.cal_source[:] = np.exp(row - row.max())
+            self.cal_backward[:] = np.exp(col - log_m.mean() + row.max())
+        finally:
+            self._rng = rng
+        self.calibration_measurements += n * (3 * (ni + 1) * nh + 4 * nh + 3 * (nh + 1) * no + 4 * no
+                                              + (_BISECTIONS + 2) * (nh + no) + 6 * no * nh)
 
     def _forward_bias_only(self, heater_power: np.ndarray, noisy: bool) -> np.ndarray:
         """Output-node readings with all inputs and the hidden bias dark (hidden neurons at
