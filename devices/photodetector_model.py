@@ -1,0 +1,285 @@
+"""Ge photodetector compact model: responsivity R(L_Ge, λ) from a cached FDTD length sweep.
+
+Sweep (:class:`PhotodetectorSweepSpec`).  The library's vertical Ge-on-Si detector
+(:mod:`devices.photodetector`, 2D side view, Ge α = 4000 /cm at 1.55 µm, 50 px/µm) is
+simulated at several Ge lengths (default 2.5, 5, 7.5, 10, 15 µm) over the band; one
+length (12 µm) is simulated the same way and never fitted.  Each run gives the absorbed
+fraction A(λ) from the closed flux box around the Ge.
+
+Physics of the model.  Light enters the Ge-loaded section from the Si slab; the part
+that couples into the lossy Ge/Si hybrid mode (fraction A_∞, the rest is reflected or
+radiated at the junction) is absorbed at the modal rate 1/L_abs:
+
+    A(L, λ) = A_∞(λ) · (1 − exp(−L / L_abs(λ))),
+
+exact for one dominant hybrid mode; the beating with the weaker ones shows up as the
+fit residual.  A_∞ and ln L_abs are each quadratic in the scaled wavelength (6
+coefficients, fitted jointly by nonlinear least squares to every (L, λ) of the fit grid;
+A_∞ is clipped to ≤ 1 so A ≤ 1).  Then R = η_c · A · qλ/(hc) ≤ qλ/(hc) (η_c: collection
+efficiency ≤ 1).  The 2D FDTD uses a wavelength-independent α, so the band edge of
+real Ge beyond ~1.56 µm is not in the model (see :mod:`devices.photodetector`).
+
+Accuracy against the held-out run (|ΔA| over the band) and the grid residual are
+measured when the model is built and stored with it (:attr:`PhotodetectorModel.dataset`,
+``compact_models/photodetector_model-<hash>.nc`` next to the entries).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from pydantic import model_validator
+
+from pipeline.errors import CacheError, ExtrapolationError, SpecError
+from pipeline.specs import Spec, WavelengthBand, quantity
+
+#: hc/q [V·µm] (CODATA exact): qλ/(hc) = λ[µm] / HC_OVER_Q A/W.
+HC_OVER_Q = 1.2398419843320025
+#: coefficients: A_∞ = Σ a_k z^k, ln(L_abs/µm) = Σ b_k z^k, z = (λ − λc)/s_λ, k = 0, 1, 2.
+COEFFICIENTS = ("a_inf_0", "a_inf_1", "a_inf_2", "log_labs_0", "log_labs_1", "log_labs_2")
+
+
+class PhotodetectorSweepSpec(Spec):
+    """Ge-length sweep of the default vertical Ge-on-Si photodetector (2D FDTD, cached)."""
+
+    ge_lengths: tuple[float, ...] = quantity((2.5, 5.0, 7.5, 10.0, 15.0), "um",
+                                             "Ge lengths of the fit grid (ascending)")
+    holdout: tuple[float, ...] = quantity((12.0,), "um", "Ge lengths simulated for validation, never fitted")
+    band: WavelengthBand = quantity(WavelengthBand(start=1.50, stop=1.60, points=11), "um",
+                                    "wavelengths of every run")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PhotodetectorSweepSpec":
+        v = self.ge_lengths
+        if len(set(v)) < 3 or list(v) != sorted(v) or min(v) <= 0:
+            raise ValueError(f"ge_lengths = {v} um: the fit needs >= 3 distinct ascending positive lengths. "
+                             "Fix: e.g. ge_lengths=(2.5, 5.0, 7.5, 10.0, 15.0).")
+        if self.band.points < 3:
+            raise ValueError(f"band.points = {self.band.points}: a quadratic in wavelength needs >= 3. "
+                             "Fix: band=WavelengthBand(start=1.50, stop=1.60, points=11).")
+        return self
+
+    def device(self, ge_length: float) -> Any:
+        """The PhotodetectorSpec of one sweep point (other fields: the library defaults)."""
+        from devices.photodetector import PhotodetectorSpec
+
+        return PhotodetectorSpec(ge_length=round(float(ge_length), 9), band=self.band)
+
+    def runs(self) -> list[tuple[str, float]]:
+        """Every FDTD run: (role, L_Ge) — fit grid first, then held-out lengths."""
+        return [("fit", float(v)) for v in self.ge_lengths] + [("holdout", float(v)) for v in self.holdout]
+
+
+def default_solver() -> Any:
+    """The sweep's solver: 2D calibrated Meep at 50 px/µm (the library's detector entries)."""
+    from pipeline.fdtd.specs import Meep2DSpec
+
+    return Meep2DSpec(resolution=50)
+
+
+def absorbed_fraction_curve(ge_length: Any, wavelength: Any, coefficients: np.ndarray, centre: float,
+                            scale: float) -> np.ndarray:
+    """A(L, λ) = A_∞(λ)(1 − exp(−L/L_abs(λ))) for the 6 :data:`COEFFICIENTS` (broadcast)."""
+    z = (np.asarray(wavelength, dtype=float) - centre) / scale
+    c = np.asarray(coefficients, dtype=float)
+    a_inf = np.clip(c[0] + c[1] * z + c[2] * z * z, 0.0, 1.0)
+    l_abs = np.exp(c[3] + c[4] * z + c[5] * z * z)
+    return a_inf * (1.0 - np.exp(-np.asarray(ge_length, dtype=float) / l_abs))
+
+
+@dataclass(frozen=True)
+class PhotodetectorModel:
+    """Fitted coefficients of A(L, λ) (read from a stored Dataset or fitted from the cache)."""
+
+    coefficients: np.ndarray  # (6,) see COEFFICIENTS
+    centre: float  # band centre [µm]
+    scale: float  # band half width [µm]
+    length_range: tuple[float, float]  # fitted Ge lengths [µm]
+    dataset: xr.Dataset
+
+    def absorbed_fraction(self, *, ge_length: Any, wavelength: Any) -> np.ndarray:
+        """Absorbed fraction A (0..1) of the guided power (broadcast over the arguments)."""
+        lam = np.asarray(wavelength, dtype=float)
+        length = np.asarray(ge_length, dtype=float)
+        lo, hi = self.centre - self.scale, self.centre + self.scale
+        for name, v, a, b, fix in (("wavelength", lam, lo, hi, "band"), ("ge_length", length, *self.length_range,
+                                                                         "ge_lengths")):
+            bad = (v < a - 1e-9) | (v > b + 1e-9)
+            if np.any(bad):
+                raise ExtrapolationError(
+                    f"{name} = {v[bad].ravel()[0]:.6g} um is outside the swept range {a:.6g}..{b:.6g} um of the "
+                    f"photodetector model. Fix: stay inside it, or widen PhotodetectorSweepSpec.{fix} and rebuild.")
+        return absorbed_fraction_curve(length, lam, self.coefficients, self.centre, self.scale)
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> "PhotodetectorModel":
+        if list(ds.coefficient.values) != list(COEFFICIENTS):
+            raise CacheError(f"photodetector model dataset has coefficients {list(ds.coefficient.values)}, "
+                             f"expected {list(COEFFICIENTS)}. Fix: rebuild it (devices.photodetector_model.build_model).")
+        return cls(np.asarray(ds.coefficients.values, dtype=float), float(ds.attrs["centre_um"]),
+                   float(ds.attrs["scale_um"]), tuple(ds.attrs["ge_length_range_um"]), ds)
+
+    @classmethod
+    def load(cls, path: Path | str) -> "PhotodetectorModel":
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return cls.from_dataset(ds.load())
+
+
+def fit(sweep: PhotodetectorSweepSpec, absorbed: dict[tuple[str, float], np.ndarray],
+        provenance: dict[str, Any] | None = None) -> PhotodetectorModel:
+    """Fit :data:`COEFFICIENTS` to the fit runs' A(λ) (``absorbed[(role, L)]``, on the band
+    grid) and measure the held-out error.  Pure: no cache access."""
+    from scipy.optimize import least_squares
+
+    lam = np.asarray(sweep.band.wavelengths())
+    centre, scale = 0.5 * (lam.min() + lam.max()), 0.5 * (lam.max() - lam.min())
+    fit_l = [float(v) for v in sweep.ge_lengths]
+    a_fit = np.array([absorbed[("fit", v)] for v in fit_l])  # (length, wavelength)
+    if np.any(a_fit <= 0) or np.any(a_fit >= 1):
+        raise SpecError(f"absorbed fractions outside (0, 1): {a_fit.min():.3g}..{a_fit.max():.3g}. "
+                        "Fix: check the sweep's entries (energy balance) before fitting.")
+    ll, zz = np.meshgrid(fit_l, lam, indexing="ij")
+    # start: per-wavelength-independent guess from the two longest lengths
+    a_long = float(a_fit[-1].mean())
+    x0 = np.array([min(a_long * 1.02, 0.999), 0, 0, np.log(fit_l[-1] / 4), 0, 0])
+
+    def resid(c: np.ndarray) -> np.ndarray:
+        return (absorbed_fraction_curve(ll, zz, c, centre, scale) - a_fit).ravel()
+
+    sol = least_squares(resid, x0, method="lm")
+    coef = sol.x
+    model_fit = absorbed_fraction_curve(ll, zz, coef, centre, scale)
+    ds = xr.Dataset(
+        {"coefficients": (("coefficient",), coef),
+         "fit_absorbed_fdtd": (("fit_length", "wavelength"), a_fit),
+         "fit_absorbed_error": (("fit_length", "wavelength"), model_fit - a_fit)},
+        coords={"coefficient": list(COEFFICIENTS), "fit_length": fit_l, "wavelength": lam})
+    hold = [float(v) for v in sweep.holdout]
+    if hold:
+        a_h = np.array([absorbed[("holdout", v)] for v in hold])
+        lh, zh = np.meshgrid(hold, lam, indexing="ij")
+        err = absorbed_fraction_curve(lh, zh, coef, centre, scale) - a_h
+        ds["holdout_absorbed_fdtd"] = (("holdout_length", "wavelength"), a_h)
+        ds["holdout_absorbed_error"] = (("holdout_length", "wavelength"), err)
+        ds["holdout_responsivity_error_a_per_w"] = (("holdout_length", "wavelength"), err * lam / HC_OVER_Q)
+        ds = ds.assign_coords(holdout_length=hold)
+    summary = {"fit_rms_absorbed_error": float(np.sqrt(np.mean((model_fit - a_fit) ** 2))),
+               "fit_max_abs_absorbed_error": float(np.abs(model_fit - a_fit).max())}
+    if hold:
+        summary["holdout_max_abs_absorbed_error"] = float(np.abs(ds["holdout_absorbed_error"]).max())
+        summary["holdout_max_abs_responsivity_error_a_per_w"] = float(
+            np.abs(ds["holdout_responsivity_error_a_per_w"]).max())
+    ds.attrs.update(
+        centre_um=float(centre), scale_um=float(scale), ge_length_range_um=[min(fit_l), max(fit_l)],
+        sweep_spec=sweep.canonical_json(), description=__doc__.split("\n\n")[0], accuracy=json.dumps(summary),
+        model="A = clip(a_inf_0 + a_inf_1 z + a_inf_2 z^2, 0, 1) (1 - exp(-L / exp(log_labs_0 + log_labs_1 z + "
+              "log_labs_2 z^2))), z = (wavelength - centre_um)/scale_um, L and L_abs in um",
+        **{k: json.dumps(v) if not isinstance(v, str) else v for k, v in (provenance or {}).items()})
+    return PhotodetectorModel(coef, float(centre), float(scale), (min(fit_l), max(fit_l)), ds)
+
+
+# -- building from the cache -----------------------------------------------------------------
+def model_path(cache: Any = None, sweep: PhotodetectorSweepSpec | None = None, solver: Any = None) -> Path:
+    """``<cache root>/compact_models/photodetector_model-<hash>.nc``; the hash covers the sweep,
+    the solver, the model form and every run's cache key (so stale models are never read)."""
+    from pipeline.cache import DeviceCache
+    from pipeline.specs import SCHEMA_VERSION
+
+    cache = cache if cache is not None else DeviceCache()
+    sweep = sweep or PhotodetectorSweepSpec()
+    solver = solver or default_solver()
+    keys = [cache.key(sweep.device(v), solver) for _, v in sweep.runs()]
+    text = json.dumps([sweep.canonical_json(), solver.canonical_json(), SCHEMA_VERSION, COEFFICIENTS, keys])
+    name = f"photodetector_model-{hashlib.sha256(text.encode()).hexdigest()[:16]}.nc"
+    return Path(cache.root) / "compact_models" / name
+
+
+def build_model(sweep: PhotodetectorSweepSpec | None = None, solver: Any = None, *, cache: Any = None,
+                write: bool = True) -> PhotodetectorModel:
+    """Fit the model from the sweep's cached entries (never simulates) and, with ``write``,
+    store it atomically at :func:`model_path`."""
+    from devices.photodetector import absorbed
+    from pipeline.cache import DeviceCache
+
+    sweep = sweep or PhotodetectorSweepSpec()
+    solver = solver or default_solver()
+    cache = cache if cache is not None else DeviceCache()
+    entries = {run: cache.get(sweep.device(run[1]), solver) for run in sweep.runs()}
+    missing = [run for run, e in entries.items() if e is None]
+    if missing:
+        raise CacheError(f"{len(missing)} of {len(entries)} photodetector sweep runs are not in {cache.root} "
+                         f"(first: {missing[0]}). Fix: `photoprop library build --devices photodetector`.")
+    data = {run: np.asarray(absorbed(e).values, dtype=float) for run, e in entries.items()}
+    model = fit(sweep, data, provenance={"solver_spec": solver.canonical_json(), "entries": {
+        f"{r[0]} ge_length={r[1]:g}": e.key for r, e in entries.items()}})
+    if write:
+        write_dataset(model.dataset, model_path(cache, sweep, solver))
+    return model
+
+
+def write_dataset(ds: xr.Dataset, path: Path) -> None:
+    """Write ``ds`` as netCDF atomically (temporary file in the same folder, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@functools.lru_cache(maxsize=4)
+def _default_model(root: str) -> PhotodetectorModel:
+    from pipeline.cache import DeviceCache
+
+    cache = DeviceCache(root)
+    path = model_path(cache)
+    if path.exists():
+        return PhotodetectorModel.load(path)
+    return build_model(cache=cache, write=False)
+
+
+def default_model() -> PhotodetectorModel:
+    """The model of the default sweep from the default library (its stored netCDF, else
+    fitted in memory from the cached entries)."""
+    from pipeline.cache.store import default_root
+
+    return _default_model(str(default_root()))
+
+
+# -- public compact model ----------------------------------------------------------------------
+def absorbed_fraction(*, ge_length: Any = 10.0, wavelength: Any = 1.55,
+                      model: PhotodetectorModel | None = None) -> np.ndarray:
+    """Absorbed fraction A of the guided power in a Ge absorber of ``ge_length`` [µm] at
+    ``wavelength`` [µm] (numpy-broadcast)."""
+    return (model or default_model()).absorbed_fraction(ge_length=ge_length, wavelength=wavelength)
+
+
+def responsivity(*, ge_length: Any = 10.0, wavelength: Any = 1.55, collection_efficiency: Any = 1.0,
+                 model: PhotodetectorModel | None = None) -> np.ndarray:
+    """Responsivity R = η_c · A(L, λ) · qλ/(hc) [A/W] (≤ qλ/(hc): A ≤ 1, η_c ≤ 1), broadcast
+    over ``ge_length`` [µm], ``wavelength`` [µm] and ``collection_efficiency`` (0..1)."""
+    eta = np.asarray(collection_efficiency, dtype=float)
+    if np.any((eta <= 0) | (eta > 1)) or not np.all(np.isfinite(eta)):
+        raise SpecError(f"collection_efficiency = {collection_efficiency!r}: must lie in (0, 1] "
+                        "(collected electrons per absorbed photon). Fix: e.g. collection_efficiency=0.9.")
+    lam = np.asarray(wavelength, dtype=float)
+    return eta * absorbed_fraction(ge_length=ge_length, wavelength=lam, model=model) * lam / HC_OVER_Q
+
+
+def library_specs(sweep: PhotodetectorSweepSpec | None = None) -> list[Any]:
+    """Every PhotodetectorSpec of the default sweep (fit and held out), for the library build
+    (``generator`` in workflows/library.toml)."""
+    sweep = sweep or PhotodetectorSweepSpec()
+    return [sweep.device(length) for _, length in sweep.runs()]
