@@ -526,3 +526,92 @@ def test_detector_responsivity_from_the_library_photodetector():
         AttenuatorArchitecture(detector_ge_length=7.0).sample_die("ideal", 0)
     with pytest.raises(SpecError, match="detector_collection_efficiency"):
         AttenuatorArchitecture(detector_collection_efficiency=1.2)
+
+
+# -- gain calibration and the data-aware initialisation ----------------------------------------
+LOSSY_CLEAN = impairments("realistic", thermal_crosstalk_scale=0, modulator_bias_sigma=0, detector_gain_sigma=0,
+                          detector_noise=False, laser_rin=None, phase_noise=0, dac_bits=0)
+
+
+def test_calibration_off_is_the_nominal_normalisation():
+    die = AttenuatorArchitecture(gain_calibration=False).sample_die("realistic", 0)
+    for g in (die.cal_node, die.cal_readout, die.cal_derivative, die.cal_backward, die.cal_source):
+        assert np.all(g == 1.0)
+    assert die.calibration_measurements == 0 and die.to_dataset().attrs["gain_calibration"] == 0
+    on = AttenuatorArchitecture().sample_die("realistic", 0)
+    np.testing.assert_array_equal(on.kappa2, die.kappa2)  # same fabrication
+    nh, no, ni = 8, 1, 2
+    n = on.architecture.spec.calibration_samples
+    expect = n * (3 * (ni + 1) * nh + 4 * nh + 3 * (nh + 1) * no + 4 * no + 8 * (nh + no) + 6 * no * nh)
+    assert on.calibration_measurements == expect and on.measurements == 0
+    assert on.summary()["calibration_measurements"] == expect
+
+
+def test_calibration_restores_the_nominal_gain_of_a_lossy_die():
+    """Effective gain of the hidden nodes, z1(die) vs z1(ideal model) over random weights and
+    inputs (least-squares slope): without calibration the mean path transmission
+    10^(−loss/10) of the loss budget, with it 1 (within the path spread)."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, (64, 2))
+    slopes = {}
+    for cal in (False, True):
+        arch = AttenuatorArchitecture(gain_calibration=cal)
+        die = arch.sample_die(LOSSY_CLEAN, 1)
+        num = den = 0.0
+        for _ in range(8):
+            p = rng.uniform(-1, 1, arch.n_params)
+            z_die = die._forward(die.heater_powers(p), die._inputs(x), False)["z1"]
+            z_ideal = arch._ideal(p, x)["z1"]
+            num, den = num + np.sum(z_die * z_ideal), den + np.sum(z_ideal ** 2)
+        slopes[cal] = num / den
+    eta = np.mean(10 ** (-die.loss_forward_db[:arch.n1] / 10))
+    assert 0.55 < eta < 0.7  # ~2 dB
+    assert abs(slopes[False] / eta - 1) < 0.03, (slopes, eta)
+    assert abs(slopes[True] - 1) < 0.03, slopes
+
+
+def test_calibrated_lossy_die_with_one_output_has_exact_insitu_gradient(batch):
+    """Loss (forward ≠ backward paths), off-nominal couplers, no crosstalk / bias errors /
+    gain spread / noise: with one output the backward fit is exact (module doc), so the
+    in-situ gradient is the FD gradient of the die's own loss; uncalibrated it is biased."""
+    p, x, t = batch
+    for cal, check in ((True, lambda r: r < 1e-6), (False, lambda r: r > 1e-3)):
+        die = AttenuatorArchitecture(gain_calibration=cal).sample_die(LOSSY_CLEAN, 4)
+        die.program(p)
+        g = die.insitu_gradient(x, t)[1]
+        g_fd = fd_grad(lambda q: die.true_loss(q, x, t), p)
+        assert check(rel(g, g_fd)), (cal, rel(g, g_fd))
+
+
+def test_calibration_noise_falls_as_one_over_sqrt_samples():
+    """Gains from noisy readings scatter around the noise-free calibration of the same die by
+    σ/√N: the rms error ratio between N = 16 and N = 256 is √16 = 4 (statistical band)."""
+    low = impairments("realistic", optical_power=3e-6, thermal_crosstalk_scale=0)
+    clean = low.scaled(detector_noise=False, laser_rin=None, phase_noise=0)
+
+    def gains(die):
+        return np.concatenate([die.cal_node, die.cal_readout, die.cal_derivative, die.cal_backward])
+
+    err = {}
+    for n in (16, 256):
+        arch = AttenuatorArchitecture(calibration_samples=n)
+        ref = gains(arch.sample_die(clean, 0))
+        err[n] = np.sqrt(np.mean((gains(arch.sample_die(low, 0)) - ref) ** 2))
+    assert 2.5 < err[16] / err[256] < 6.5, err
+    assert err[256] > 1e-4  # the noise is really there
+
+
+def test_data_aware_init_hyperplanes_cross_the_data_region():
+    arch = AttenuatorArchitecture(n_hidden=64)
+    rng = np.random.default_rng(0)
+    w1, w2 = (np.concatenate(v) for v in zip(*(arch.split(arch.init_params(rng)) for _ in range(32))))
+    d, b = w1[:, :2], w1[:, 2]
+    np.testing.assert_allclose(np.linalg.norm(d, axis=1), 1, atol=1e-12)
+    # −b = d·q for q in [0.2, 0.8]²: between the extremes of d·q over the box corners
+    corners = np.array([[0.2, 0.2], [0.2, 0.8], [0.8, 0.2], [0.8, 0.8]]) @ d.T
+    assert np.all((corners.min(0) - 1e-12 <= -b) & (-b <= corners.max(0) + 1e-12))
+    # directions uniform on the circle (KS), q uniform: mean of d·q = 0.5·Σd
+    angle = np.arctan2(d[:, 1], d[:, 0])
+    assert stats.kstest(angle, stats.uniform(-np.pi, 2 * np.pi).cdf).pvalue > 1e-3
+    assert abs(np.mean(-b - 0.5 * d.sum(1))) < 5 * 0.18 / np.sqrt(len(b))
+    assert np.all(np.abs(w2[:, :-1]) <= 1 / np.sqrt(64)) and np.all((w2[:, -1] >= 0) & (w2[:, -1] <= 0.25))

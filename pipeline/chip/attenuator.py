@@ -15,9 +15,10 @@ weight is an MZI (coupler – heater – coupler, :mod:`devices.coupler_model`,
 w = T_bar − T_cross; a neuron's pairs share one node, so currents sum.  The node drives
 the neuron's modulators on a fresh supply light P_s = P0.  A 5 % tap on each hidden
 neuron's output (``monitor_tap``) feeds a monitor photodiode; the output layer's bias
-channel passes an identical tap so its weight is in the same units.  Global scale: none —
-every reading is divided by its *nominal lossless* full scale (R·P/N), so the die with
-``impairments('ideal')`` reproduces the ideal model exactly.
+channel passes an identical tap so its weight is in the same units.  Every reading is
+divided by its nominal lossless full scale (R·P/N) and multiplied by its node's calibrated
+gain (below; 1 with ``gain_calibration=False``), so the die with ``impairments('ideal')``
+reproduces the ideal model exactly.
 
 Programming.  ``program(p)``: θ = arccos(−p) ∈ [0, π] (nominal: 3-dB couplers), heater
 power P = θ/π · P_π (nominal P_π at 1550 nm), quantised by the DAC over 0..2 P_π; the
@@ -49,6 +50,46 @@ On-chip backpropagation (``insitu_gradient``), what is read:
 
 A reading is one ADC sample of one detector node (a balanced pair or summed node counts
 once); ``measurements`` counts them.
+
+Gain calibration (``AttenuatorSpec.gain_calibration``, :meth:`AttenuatorDie.calibrate`, at
+``sample_die``).  Without it ~2 dB of path loss shrinks every effective weight, the
+activation gain and the outputs by ~0.63 (weights clip at ±1: lost capacity).  As in a lab,
+each node's transimpedance / driver gain and each readout's ADC full scale are set once,
+with known light, from averaged noisy readings (``calibration_samples`` = N per setting,
+detector noise, RIN and phase noise included; own noise stream), counted separately in
+``calibration_measurements`` (not in ``measurements``):
+
+1. hidden node j: the layer-1 phase step (channel i alone) gives B_ji = G η_ji 2b_ji ĝ_ji
+   (path transmission η, MZI b, mean pair responsivity ĝ); gain 1 / mean_i B_ji;
+2. hidden monitor: drive at the rails (all weights of the layer ±1, inputs lit, z clipped
+   at 0 and full scale), gain = nominal swing / read swing [σ(z_hi) − σ(z_lo)] / (h_hi − h_lo)
+   → h = f / (2b η_r g_r cos β_f) · η_r g_r = f/(2b) for bias error β_f = 0;
+3. output node o: layer-2 phase step of column j with the hidden neurons at the high rail,
+   per unit monitored activation: B̃_oj = B_oj / h_j (bias column: / 1); gain 1 / mean_j B̃_oj;
+4. output readout: as 2, on the output rails;
+5. derivative pairs: drive bisected per node to z ≈ fs/2 (7 settings), gain =
+   σ'(z) / pair reading; with β = 0 and matched detectors the pair then reads
+   π sin θ /(2fs) = ∂(f/2b)/∂z — the derivative of the calibrated readout, exactly;
+6. backward: row phase steps with output o's light give the backward slopes B^b_oj;
+   M_oj = B̃_oj (calibrated) / B^b_oj is what the backward reading of path (o, j) must be
+   multiplied by to equal the forward's ∂z_o/∂h_j.  One gain per backward node j (G_b)
+   and per backward source o (S_o, an attenuation: max_o S_o = 1) is fitted, additively in
+   log: log S_o + log G_b(j) = row mean + column mean − grand mean of log M.
+
+What remains is the spread *between* paths of one node (coupler and crossing loss, detector
+gain spread, bias errors, thermal crosstalk), which in-situ training absorbs.  Closed forms
+(noise-free; tests): on a die whose M is additive in log — any die with one output, and any
+lossless die with equal detectors and no bias errors — the in-situ gradient equals the FD
+gradient of the die's own loss, *including* forward/backward loss asymmetry; with n_out > 1
+on the optical-crossing layout the layer-2 ratio in-situ / true is 10^(ρ/10),
+ρ = −2·IL·(j − j̄)(o − ō) dB (the non-additive part of the crossing count, test doc).
+N = 64: 16 320 readings for the default 2-8-1 die (in-situ training on 200 samples with
+batches of 10 reads ~9 600 per epoch).
+
+Measured (``TrainConfig(epochs=60, learning_rate=0.03, batch_size=10)``, realistic dies
+0–5, test accuracy; command in benchmarks/bench_gradient_noise.py's doc):
+
+    MEASURED_TABLE
 
 Crossings (:mod:`pipeline.chip.fanout`, rule in :class:`AttenuatorLayout`).  The forward
 fan-out of each layer is a planar transpose: the path of channel c to neuron d passes
@@ -425,7 +466,8 @@ class AttenuatorDie:
               / nh * self._eta_fwd[:n1].reshape(nh, ni + 1))
         ip = r * pw * tp[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 0].reshape(nh, ni + 1)
         im = r * pw * tm[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 1].reshape(nh, ni + 1)
-        z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy) / (r * p0 / nh) * self.cal_node[:nh]
+        z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy) / (r * p0 / nh)
+        z1 = z1 * self.cal_node[:nh]
         # hidden modulators on fresh supply light: monitor tap, derivative pair, next layer
         sup = p0 * self._laser(nb, noisy)
         f, dp, dm = nr.modulator_transmissions(z1, self.mod_a[:nh], self.mod_b[:nh], self.mod_bias[:nh], self.fs)
@@ -433,7 +475,8 @@ class AttenuatorDie:
         imon = r * sup * tap * f * er * self.gain_readout[:nh]
         h = self._read(imon, imon, 1, noisy) / (r * p0 * tap) * self.cal_readout[:nh]
         idp, idm = r * sup * dp * er * gd[:, 0], r * sup * dm * er * gd[:, 1]
-        dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs) * self.cal_derivative[:nh]
+        dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs)
+        dh = dh * self.cal_derivative[:nh]
         # layer 2
         a1 = np.concatenate([f, np.ones((nb, 1))], 1) * (sup * (1 - tap))
         pw2 = self._launched(a1, self._leak2, no) / no * self._eta_fwd[n1:].reshape(no, nh + 1)
@@ -446,7 +489,8 @@ class AttenuatorDie:
         iy = r * sup * fo * eo * self.gain_readout[nh:]
         y = self._read(iy, iy, 1, noisy) / (r * p0) * self.cal_readout[nh:]
         idp, idm = r * sup * dpo * eo * go[:, 0], r * sup * dmo * eo * go[:, 1]
-        dy = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs) * self.cal_derivative[nh:]
+        dy = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy) / (r * p0), self.fs)
+        dy = dy * self.cal_derivative[nh:]
         return {"z1": z1, "h": h, "dh": dh, "z2": z2, "y": y, "dy": dy}
 
     def _backward(self, heater_power: np.ndarray, delta: np.ndarray, noisy: bool) -> np.ndarray:
@@ -656,6 +700,11 @@ class AttenuatorDie:
              "loss_readout": u((("neuron",), self.loss_readout_db), "dB", "modulator to its detectors"),
              "gain_derivative": u((("neuron", "side"), self.gain_derivative), "1"),
              "gain_readout": u((("neuron",), self.gain_readout), "1", "output detector / hidden monitor"),
+             "calibration_gain_node": u((("neuron",), self.cal_node), "1", "weighted-sum node gain (calibrated)"),
+             "calibration_gain_readout": u((("neuron",), self.cal_readout), "1", "monitor / output ADC gain"),
+             "calibration_gain_derivative": u((("neuron",), self.cal_derivative), "1", "derivative-pair gain"),
+             "calibration_gain_backward": u((("neuron",), np.r_[self.cal_backward, self.cal_source]), "1",
+                                            "hidden: backward node gain; output: backward source attenuation"),
              "node_noise_floor": u(((), floor), "A", "rms dark + thermal noise of a hidden node"),
              "node_full_scale": u(((), full_scale_current), "A", "hidden node current at z = 1"),
              "relative_noise_floor": u(((), floor / full_scale_current), "1"),
@@ -671,7 +720,8 @@ class AttenuatorDie:
         ds.attrs.update(architecture="attenuator", seed=self.seed, impairments=imp.canonical_json(),
                         spec=a.spec.canonical_json(), wavelength_um=self.wavelength, p_pi_w=self.p_pi,
                         dphase_dpower_rad_per_w=self.dphase_dpower, coupling_length_um=self.coupling_length,
-                        measurements=self.measurements,
+                        measurements=self.measurements, calibration_measurements=self.calibration_measurements,
+                        gain_calibration=int(a.spec.gain_calibration), calibration_samples=a.spec.calibration_samples,
                         crossing_insertion_loss_db=self.crossing_figures.insertion_loss_db,
                         crossing_crosstalk_db=self.crossing_figures.crosstalk_db,
                         crossing_leak_fraction=self.crossing_leak, crossing_entry=self.crossing_figures.key)
@@ -703,4 +753,6 @@ class AttenuatorDie:
                 "crossing_loss_db_max": float(ds.crossing_loss.max()),
                 "crossing_loss_db_mean": float(ds.crossing_loss.mean()),
                 "crossing_leak_max": float(ds.crossing_leak.max()),
-                "responsivity_a_per_w": float(self.det.responsivity)}
+                "responsivity_a_per_w": float(self.det.responsivity),
+                "calibration_gain_node_mean": float(ds.calibration_gain_node.mean()),
+                "calibration_measurements": float(self.calibration_measurements)}
