@@ -179,22 +179,21 @@ def _compare(dataset):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset", ["xor", "circles"])
+@pytest.mark.parametrize("dataset", ["moons", "circles"])
 def test_insitu_matches_ideal_on_realistic_dies(dataset):
     acc = _compare(dataset)
     msg = {k: f"{v.mean():.1f} ± {v.std():.1f}" for k, v in acc.items()}
-    assert acc["insitu"].mean() >= 90, msg
+    assert acc["insitu"].min() >= 90, msg
     assert acc["insitu"].mean() >= acc["ideal"].mean() - 2, msg
     assert acc["offline"].mean() <= acc["insitu"].mean() - 10, msg
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="moons on realistic attenuator dies: insitu ~84 % vs ideal ~98 % — the die's "
-                   "~2 dB forward loss lowers the neurons' effective gain with |w| <= 1 (ideal model with full_scale "
-                   "1.6 also reaches ~85 %); needs a per-die driver-gain calibration in pipeline.chip.attenuator")
-def test_insitu_matches_ideal_on_moons():
-    acc = _compare("moons")
-    assert acc["insitu"].mean() >= 90 and acc["insitu"].mean() >= acc["ideal"].mean() - 2
+@pytest.mark.xfail(strict=True, reason="xor on realistic attenuator dies: insitu 94.1 ± 11.8 % vs ideal 99.9 % "
+                   "(dies 0-9; two dies stop near 70 %), see benchmarks/results/training.txt")
+def test_insitu_matches_ideal_on_xor():
+    acc = _compare("xor")
+    assert acc["insitu"].min() >= 90 and acc["insitu"].mean() >= acc["ideal"].mean() - 2
 
 
 def test_mesh_architecture_through_the_registry():
