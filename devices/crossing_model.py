@@ -19,7 +19,12 @@ exactly reciprocal; the FDTD's own ‖S − Sᵀ‖ is recorded in the entries' 
 
 Accuracy against the held-out run (max |ΔS| over all elements, insertion-loss and
 crosstalk error in dB, through-phase error) is measured when the model is built and
-stored with it (``compact_models/crossing_model-<hash>.nc``).
+stored with it (``compact_models/crossing_model-<hash>.nc``).  Default sweep, held out
+δw = +10 nm over 1.50–1.60 µm: max |ΔS| 0.009, insertion loss within 0.011 dB (IL
+0.66–0.77 dB), through phase within 0.010 rad, crosstalk within 2.0 dB at its −49 dB dip
+(≤ 0.9 dB elsewhere).  λ interpolation, tested by tabulating every other wavelength
+(20 nm) and predicting the rest: |Δ|S31|²| ≤ 0.0034, phase ≤ 0.0073 rad.  Trend: IL 0.76 /
+0.77 / 0.67 dB and XT −39.5 / −41.9 / −48.6 dB at δw = −20 / 0 / +20 nm (1.55 µm).
 """
 
 from __future__ import annotations
