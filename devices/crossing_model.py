@@ -257,7 +257,8 @@ def fit(sweep: CrossingSweepSpec, smatrices: dict[tuple[str, float], xr.DataArra
                                              np.abs(np.angle(np.exp(1j * (fm["through_phase"] - fd["through_phase"])))))
         ds = ds.assign_coords(holdout_dw=("holdout_point", hold))
         summary = {"holdout_max_abs_ds": float(ds["holdout_max_abs_ds"].max()),
-                   "holdout_max_abs_insertion_loss_error_db": float(np.abs(ds["holdout_insertion_loss_db_error"]).max()),
+                   "holdout_max_abs_insertion_loss_error_db": float(
+                       np.abs(ds["holdout_insertion_loss_db_error"]).max()),
                    "holdout_max_abs_crosstalk_error_db": float(np.abs(ds["holdout_crosstalk_db_error"]).max()),
                    "holdout_max_through_phase_error_rad": float(ds["holdout_through_phase_error"].max())}
     ds.attrs.update(sweep_spec=sweep.canonical_json(), description=__doc__.split("\n\n")[0],

@@ -27,7 +27,8 @@ real Ge beyond ~1.56 µm is not in the model (see :mod:`devices.photodetector`).
 
 Accuracy against the held-out run (|ΔA| over the band) and the grid residual are
 measured when the model is built and stored with it (default sweep: held-out 12 µm
-|ΔA| ≤ 0.0071, |ΔR| ≤ 0.009 A/W over 1.50–1.60 µm; grid rms 0.004, max 0.014) (:attr:`PhotodetectorModel.dataset`,
+|ΔA| ≤ 0.0071, |ΔR| ≤ 0.009 A/W over 1.50–1.60 µm; grid rms 0.004, max 0.014)
+(:attr:`PhotodetectorModel.dataset`,
 ``compact_models/photodetector_model-<hash>.nc`` next to the entries).
 """
 
@@ -135,7 +136,8 @@ class PhotodetectorModel:
     def from_dataset(cls, ds: xr.Dataset) -> "PhotodetectorModel":
         if list(ds.coefficient.values) != list(COEFFICIENTS):
             raise CacheError(f"photodetector model dataset has coefficients {list(ds.coefficient.values)}, "
-                             f"expected {list(COEFFICIENTS)}. Fix: rebuild it (devices.photodetector_model.build_model).")
+                             f"expected {list(COEFFICIENTS)}. "
+                             "Fix: rebuild it (devices.photodetector_model.build_model).")
         return cls(np.asarray(ds.coefficients.values, dtype=float), float(ds.attrs["centre_um"]),
                    float(ds.attrs["scale_um"]), tuple(ds.attrs["ge_length_range_um"]), ds)
 
