@@ -15,7 +15,10 @@ between the simulated wavelengths (10 nm apart: the through phase moves by ~0.6 
 step, almost linearly in λ) and by the Lagrange polynomial through the δw nodes
 (quadratic for 3 nodes: the lowest order with curvature; exact at the nodes).  The
 sweep's S-matrices are symmetrised, (S + Sᵀ)/2, before tabulation, so the rebuilt S is
-exactly reciprocal; the FDTD's own ‖S − Sᵀ‖ is recorded in the entries' checks.
+exactly reciprocal; the FDTD's own ‖S − Sᵀ‖ is recorded in the entries' checks.  The
+rebuilt S is projected onto passive matrices (:func:`passive`: singular values clipped
+at 1), and tabulation refuses a wavelength grid too coarse for the transmission phases
+(a strong path's unwrapped phase must fall with λ: positive group delay).
 
 Accuracy against the held-out run (max |ΔS| over all elements, insertion-loss and
 crosstalk error in dB, through-phase error) is measured when the model is built and
@@ -50,6 +53,38 @@ AMPLITUDE_FLOOR = 1e-8
 
 
 # -- the interpolation table (shared with the MMI model) ---------------------------------------
+def passive(s: np.ndarray) -> np.ndarray:
+    """The nearest passive S (..., n, n): singular values above 1 clipped to 1 (S = U Σ Vᴴ →
+    U min(Σ, 1) Vᴴ), then the reciprocal part (S + Sᵀ)/2 (its norm is ≤ 1 again).  A no-op
+    for passive S; corrects the FDTD's own passivity error (≤ ~3e-3) and interpolation
+    between wavelengths of elements whose relative phases the table does not tie together."""
+    sv = np.linalg.svd(s, compute_uv=False)[..., 0]
+    if not np.any(sv > 1.0):
+        return s
+    u, sig, vh = np.linalg.svd(s)
+    c = np.einsum("...ik,...k,...kj->...ij", u, np.minimum(sig, 1.0), vh)
+    return np.where((sv > 1.0)[..., None, None], 0.5 * (c + np.swapaxes(c, -1, -2)), s)
+
+
+#: Elements with |S| above this everywhere in the band are propagating paths whose phase
+#: must fall with λ (positive group delay): the unwrapping check of :class:`OffsetTable`.
+GROUP_DELAY_AMPLITUDE = 0.1
+
+
+def _check_group_delay(phase: np.ndarray, amp: np.ndarray, ports: tuple[str, ...]) -> None:
+    """Transmission phases unwrapped along λ must decrease (exp(−iωt): φ = βL, dφ/dλ < 0);
+    an increase means the λ grid is too coarse (steps beyond π alias)."""
+    strong = amp.min(axis=1) > GROUP_DELAY_AMPLITUDE  # (n_dw, out, in)
+    slope = (phase[:, -1] - phase[:, 0])
+    bad = strong & (slope >= 0)
+    if np.any(bad):
+        i, o, j = (int(v[0]) for v in np.nonzero(bad))
+        step = float(np.mean(np.diff(phase[i, :, o, j])))
+        raise SpecError(f"the phase of S[{ports[o]}, {ports[j]}] rises with wavelength (mean step {step:+.2f} rad): "
+                        "the wavelength grid is too coarse to unwrap a transmission phase (steps beyond π alias). "
+                        "Fix: more band points (band.points).")
+
+
 @dataclass(frozen=True)
 class OffsetTable:
     """ln|S| and unwrapped phase on a (δw node, wavelength) grid: see the module doc."""
@@ -77,6 +112,7 @@ class OffsetTable:
             s.append(0.5 * (v + np.swapaxes(v, -1, -2)))  # reciprocal part
         s = np.array(s)
         phase = np.unwrap(np.angle(s), axis=1)
+        _check_group_delay(phase, np.abs(s), ports)
         kc = lam.size // 2
         i0 = int(np.argmin(np.abs(dw_arr)))  # branch of the node nearest δw = 0 at the band centre
         phase -= 2 * np.pi * np.round((phase[:, kc:kc + 1] - phase[i0:i0 + 1, kc:kc + 1]) / (2 * np.pi))
@@ -113,7 +149,7 @@ class OffsetTable:
             hi = np.moveaxis(tab[:, k + 1], 0, -3)
             v = (1 - t[..., None, :, :]) * lo + t[..., None, :, :] * hi
             out.append(np.einsum("...d,...dij->...ij", lw, v))
-        return np.exp(out[0] + 1j * out[1])
+        return passive(np.exp(out[0] + 1j * out[1]))
 
     def to_dataset(self, ports: tuple[str, ...]) -> xr.Dataset:
         dims = ("dw_node", "wavelength", "port_out", "port_in")
