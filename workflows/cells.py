@@ -39,14 +39,17 @@ def impairment_spec(preset: str, knobs: dict[str, Any]) -> ImpairmentSpec:
 
 
 def train_cell(dataset: str = "moons", seed: int = 0, architecture: str = "attenuator",
-               algorithms: str = "ideal,offline,insitu", preset: str = "realistic", epochs: int = 30,
-               learning_rate: float = 0.05, batch_size: int = 20, n_samples: int = 300, **knobs: Any) -> xr.Dataset:
-    """Train die ``seed`` with ``algorithms`` on ``dataset`` (module doc) → results Dataset."""
+               algorithms: str = "ideal,offline,insitu", preset: str = "realistic", epochs: int | None = None,
+               learning_rate: float | None = None, batch_size: int | None = None, n_samples: int = 300,
+               **knobs: Any) -> xr.Dataset:
+    """Train die ``seed`` with ``algorithms`` on ``dataset`` (module doc) → results Dataset.
+    ``epochs``, ``learning_rate``, ``batch_size``: None keeps the TrainConfig defaults."""
     from pipeline.training import algorithms as alg
     from pipeline.training.run import predictor, train
 
     spec = impairment_spec(preset, knobs)
-    cfg = alg.TrainConfig(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed)
+    given = {"epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size}
+    cfg = alg.TrainConfig(seed=seed, **{k: v for k, v in given.items() if v is not None})
     res = train(dataset, architecture, algorithms, spec, seed=seed, config=cfg, plots_wanted=False,
                 n_samples=n_samples)
     hist = res["history"].drop_vars(["params", "param"], errors="ignore")
