@@ -99,3 +99,46 @@ def test_errors_name_the_field(shipped):
 def test_library_specs_cover_fit_and_holdout():
     specs = pm.library_specs()
     assert sorted(s.ge_length for s in specs) == [2.5, 5.0, 7.5, 10.0, 12.0, 15.0]
+
+
+def _stack_modes(lam=1.55, n_si=3.476, n_ox=1.444, n_ge=4.27, alpha_per_um=0.40, t=0.22, tg=0.5):
+    """Independent 1D finite-difference TE modes (E parallel to the layers, as the 2D side
+    view's out-of-plane field) of the SiO2 / Si / Ge(α) / SiO2 stack, and the Si slab mode:
+    complex n_eff of the 4 highest modes and the input mode's power overlap with each."""
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as sla
+
+    k0, dz = 2 * np.pi / lam, 0.002
+    z = np.arange(-2.5, 3.0, dz)
+
+    def solve(ge):
+        n = np.full(z.shape, n_ox, complex)
+        n[(z >= -t / 2) & (z < t / 2)] = n_si
+        if ge:
+            n[(z >= t / 2) & (z < t / 2 + tg)] = n_ge + 1j * alpha_per_um * lam / (4 * np.pi)
+        lap = sp.diags([np.ones(z.size - 1), -2 * np.ones(z.size), np.ones(z.size - 1)], [-1, 0, 1]).astype(complex)
+        vals, vecs = sla.eigs((lap / dz**2 + sp.diags(k0**2 * n**2)).tocsc(), k=4, sigma=(k0 * n_ge) ** 2)
+        order = np.argsort(-np.sqrt(vals).real)
+        return np.sqrt(vals[order]) / k0, vecs[:, order]
+
+    neff, v = solve(True)
+    n0, v0 = solve(False)
+    e_in = v0[:, 0]
+    overlap = np.abs([(v[:, i] @ e_in) ** 2 / ((v[:, i] @ v[:, i]) * (e_in @ e_in)) for i in range(4)])
+    return neff, overlap
+
+
+def test_absorption_against_the_stack_modes(shipped):
+    """The Si mode launches the Ge/Si stack's modes (1D mode solve above); each absorbs at
+    α_i = 4π Im(n_i)/λ.  The fitted absorption length must lie within their range, and for
+    long absorbers (transients gone) A(L) must match the incoherent modal sum Σ c_i (1 − e^{−α_i L})."""
+    model, _ = shipped
+    neff, c = _stack_modes()
+    l_i = 1.55 / (4 * np.pi * neff.imag)
+    main = c > 0.05
+    coef = model.coefficients
+    l_abs = np.exp(coef[3])  # at the band centre (z = 0)
+    assert l_i[main].min() <= l_abs <= l_i[main].max()
+    for length in (10.0, 12.0, 15.0):
+        modal = float(np.sum(c * (1 - np.exp(-length / l_i))))
+        assert model.absorbed_fraction(ge_length=length, wavelength=1.55) == pytest.approx(modal, abs=0.03)
