@@ -119,7 +119,9 @@ def run_main(out: str | Path = "results/paper", *, config: str | Path = DEFAULT_
                         cluster_config=cluster_config, progress=progress)
     if lib["failed"]:
         raise SpecError(f"device library: {len(lib['failed'])} entries failed to build: {lib['failed'][:2]}")
-    say(f"device library {cache.root}: {len(cache.entry_paths())} entries, {len(lib['built'])} built now")
+    root = cache.root.resolve()
+    shown = root.relative_to(Path.cwd()) if root.is_relative_to(Path.cwd()) else root
+    say(f"device library {shown}: {len(cache.entry_paths())} entries, {len(lib['built'])} built now")
     cell_list = cells(doc, dies)
     seeds = sorted({c["seed"] for c in cell_list})
     dies_ds = die_summaries(doc, seeds)
