@@ -32,7 +32,12 @@ Realistic defaults and their sources:
 * ``optical_power`` 100 µW per input channel at the chip (after coupling loss), detector
   noise from :mod:`devices.photodetector_electrical` at ``measurement_bandwidth`` 100 MHz.
 * ``laser_rin`` −150 dB/Hz: DFB lasers, −145 to −160 dB/Hz.
-* ``wavelength_offset`` 0 nm and ``temperature_offset`` 0 K (a user sweeps them).
+* ``wavelength_offset`` 0 nm and ``temperature_offset`` 0 K (a user sweeps them).  A uniform
+  temperature offset is common-mode in both shipped architectures (balanced MZI arms,
+  equal-length mesh paths: dn_eff/dT from devices.waveguide_model shifts every arm alike),
+  so it changes no weight; it matters for unbalanced layouts, which must apply it.
+* ``crossing_crosstalk_scale`` acts only where a layout has crossings (the attenuator's
+  ``fanout_routing = "optical"``; the default metal fan-out and Clements meshes have none).
 """
 
 from __future__ import annotations
