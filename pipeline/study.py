@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from pipeline.cache.store import _pid_alive
 from pipeline.errors import CacheError, PhotopropError, SpecError
 
 #: Bump when the cell file layout or key recipe changes.
@@ -146,16 +147,6 @@ def read_cell(path: str | Path) -> tuple[dict[str, Scalar], xr.Dataset]:
     ds.attrs = {k: v for k, v in ds.attrs.items()
                 if k not in ("params", "key", "content_sha256", "photoprop_study_schema")}
     return params, ds
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def clean_stale_temporaries(out_dir: str | Path) -> list[Path]:
