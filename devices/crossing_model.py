@@ -398,26 +398,37 @@ def model_path(cache: Any = None, sweep: CrossingSweepSpec | None = None, solver
     from pipeline.cache import DeviceCache
 
     cache = cache if cache is not None else DeviceCache()
-    sweep = sweep or CrossingSweepSpec()
-    solver = solver or default_solver()
-    return model_hash("crossing_model", sweep, solver,
-                      [cache.key(sweep.device(a, b), solver) for _, a, b in sweep.runs()], cache)
+    return offset_model_path("crossing_model", sweep or CrossingSweepSpec(), solver or default_solver(), cache)
+
+
+def offset_model_path(name: str, sweep: Any, solver: Any, cache: Any) -> Path:
+    """Where the model ``name`` of (sweep, solver) is stored: hashed over the sweep's entry keys
+    (shared by the crossing and MMI models)."""
+    return model_hash(name, sweep, solver, [cache.key(sweep.device(a, b), solver) for _, a, b in sweep.runs()],
+                      cache)
 
 
 def build_model(sweep: CrossingSweepSpec | None = None, solver: Any = None, *, cache: Any = None,
                 write: bool = True) -> OffsetModel:
     """Fit from the cached sweep (never simulates) and, with ``write``, store it at :func:`model_path`."""
-    from devices.photodetector_model import write_dataset
     from pipeline.cache import DeviceCache
 
-    sweep = sweep or CrossingSweepSpec()
-    solver = solver or default_solver()
     cache = cache if cache is not None else DeviceCache()
-    smatrices, keys, priors = read_runs(sweep, solver, cache, "crossing")
-    model = fit(sweep, smatrices, provenance={"solver_spec": solver.canonical_json(), "entries": keys,
-                                              "phase_branch_priors": priors_json(priors)}, priors=priors)
+    return build_offset_model("crossing", "crossing_model", fit, sweep or CrossingSweepSpec(),
+                              solver or default_solver(), cache, write)
+
+
+def build_offset_model(family: str, name: str, fit_fn: Any, sweep: Any, solver: Any, cache: Any,
+                       write: bool) -> OffsetModel:
+    """Fit ``fit_fn`` to the cached runs of ``sweep`` (never simulates); with ``write`` store it
+    at :func:`offset_model_path` (shared by the crossing and MMI models)."""
+    from devices.photodetector_model import write_dataset
+
+    smatrices, keys, priors = read_runs(sweep, solver, cache, family)
+    model = fit_fn(sweep, smatrices, provenance={"solver_spec": solver.canonical_json(), "entries": keys,
+                                                 "phase_branch_priors": priors_json(priors)}, priors=priors)
     if write:
-        write_dataset(model.dataset, model_path(cache, sweep, solver))
+        write_dataset(model.dataset, offset_model_path(name, sweep, solver, cache))
     return model
 
 

@@ -45,8 +45,8 @@ import numpy as np
 import xarray as xr
 from pydantic import model_validator
 
-from devices.crossing_model import (PORTS, OffsetModel, OffsetTable, check_nodes, grid_runs, instances,  # noqa: F401
-                                    model_hash, priors_json, read_runs, tabulate)
+from devices.crossing_model import (PORTS, OffsetModel, OffsetTable, build_offset_model,  # noqa: F401
+                                    check_nodes, grid_runs, instances, offset_model_path, tabulate)
 from pipeline.specs import Spec, WavelengthBand, quantity
 
 
@@ -135,27 +135,17 @@ def model_path(cache: Any = None, sweep: MMISweepSpec | None = None, solver: Any
     from pipeline.cache import DeviceCache
 
     cache = cache if cache is not None else DeviceCache()
-    sweep = sweep or MMISweepSpec()
-    solver = solver or default_solver()
-    return model_hash("mmi_model", sweep, solver,
-                      [cache.key(sweep.device(a, b), solver) for _, a, b in sweep.runs()], cache)
+    return offset_model_path("mmi_model", sweep or MMISweepSpec(), solver or default_solver(), cache)
 
 
 def build_model(sweep: MMISweepSpec | None = None, solver: Any = None, *, cache: Any = None,
                 write: bool = True) -> OffsetModel:
     """Fit from the cached sweep (never simulates) and, with ``write``, store it."""
-    from devices.photodetector_model import write_dataset
     from pipeline.cache import DeviceCache
 
-    sweep = sweep or MMISweepSpec()
-    solver = solver or default_solver()
     cache = cache if cache is not None else DeviceCache()
-    smatrices, keys, priors = read_runs(sweep, solver, cache, "mmi")
-    model = fit(sweep, smatrices, provenance={"solver_spec": solver.canonical_json(), "entries": keys,
-                                              "phase_branch_priors": priors_json(priors)}, priors=priors)
-    if write:
-        write_dataset(model.dataset, model_path(cache, sweep, solver))
-    return model
+    return build_offset_model("mmi", "mmi_model", fit, sweep or MMISweepSpec(), solver or default_solver(), cache,
+                              write)
 
 
 @functools.lru_cache(maxsize=4)
