@@ -8,16 +8,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from pipeline.training.plots import pyplot, save
+
 COLORS = {"ideal": "tab:green", "offline": "tab:red", "insitu": "tab:blue", "forward-only": "tab:purple"}
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _at_base(res: xr.Dataset, doc: dict[str, Any]) -> xr.Dataset:
@@ -34,7 +27,7 @@ def decision_boundaries(res: xr.Dataset, doc: dict[str, Any], path: Path, seed: 
     the test points of the dataset."""
     from pipeline.training.datasets import load
 
-    plt = _plt()
+    plt = pyplot()
     base = _at_base(res, doc)
     seed = int(base.seed.values[0]) if seed is None else seed
     algs = [str(a) for a in base.algorithm.values]
@@ -54,16 +47,12 @@ def decision_boundaries(res: xr.Dataset, doc: dict[str, Any], path: Path, seed: 
             acc = float(base["final_test_accuracy"].sel(dataset=d, seed=seed, algorithm=a))
             ax.set_title(f"{d} · {a} · {100 * acc:.1f} %", fontsize=9)
             ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle(f"decision boundaries on die {seed} (test points)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path, f"decision boundaries on die {seed} (test points)")
 
 
 def training_curves(res: xr.Dataset, doc: dict[str, Any], path: Path) -> Path:
     """Test accuracy vs epoch, mean ± std over dies, per dataset and algorithm."""
-    plt = _plt()
+    plt = pyplot()
     base = _at_base(res, doc)
     datasets = [str(d) for d in base.dataset.values]
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.4), squeeze=False)
@@ -76,16 +65,12 @@ def training_curves(res: xr.Dataset, doc: dict[str, Any], path: Path) -> Path:
         ax.axhline(100 * doc["claims"]["min_accuracy"], color="k", ls=":", lw=0.8)
         ax.set_xlabel("epoch"), ax.set_ylabel("test accuracy [%]"), ax.set_title(d)
         ax.legend(fontsize=8)
-    fig.suptitle(f"mean ± std over {base.sizes['seed']} dies", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path, f"mean ± std over {base.sizes['seed']} dies")
 
 
 def accuracy_vs_impairment(res: xr.Dataset, doc: dict[str, Any], path: Path) -> Path:
     """Final test accuracy vs the swept knob (mean ± std over the sweep's dies)."""
-    plt = _plt()
+    plt = pyplot()
     knob = doc["sweep"]["knob"]
     acc = res["final_test_accuracy"].sel(dataset=doc["study"]["datasets"][0])
     acc = acc.dropna("seed", how="all")
@@ -103,10 +88,7 @@ def accuracy_vs_impairment(res: xr.Dataset, doc: dict[str, Any], path: Path) -> 
     ax.axhline(100 * doc["claims"]["min_accuracy"], color="k", ls=":", lw=0.8)
     ax.set_title(f"{doc['study']['datasets'][0]}: accuracy vs {knob}", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_all(res: xr.Dataset, doc: dict[str, Any], out: Path) -> dict[str, str]:

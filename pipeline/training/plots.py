@@ -11,7 +11,8 @@ import xarray as xr
 from pipeline.training.datasets import TrainingData
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,11 +21,23 @@ def _plt():
     return plt
 
 
+def save(fig, path: str | Path, title: str = "") -> Path:
+    """Title, tight layout, write PNG (folder created, 110 dpi), close; returns the path."""
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+    return path
+
+
 def decision_boundaries(data: TrainingData, predictors: dict[str, Callable[[np.ndarray], np.ndarray]],
                         path: str | Path, grid: int = 60, title: str = "") -> Path:
     """One panel per algorithm: predicted class over the chip's input square [0, 1]²
     (``predictor(x) -> (batch, n_outputs)``), with train (o) and test (x) points."""
-    plt = _plt()
+    plt = pyplot()
     u = np.linspace(0.0, 1.0, grid)
     gx, gy = np.meshgrid(u, u)
     pts = np.column_stack([gx.ravel(), gy.ravel()])
@@ -48,19 +61,12 @@ def decision_boundaries(data: TrainingData, predictors: dict[str, Callable[[np.n
         ax.set_ylim(0, 1)
         ax.set_xlabel("input 1 (scaled)")
     axes[0][0].set_ylabel("input 2 (scaled)")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path, title)
 
 
 def training_curves(history: xr.Dataset, path: str | Path, title: str = "") -> Path:
     """Test accuracy and train loss vs epoch, and test accuracy vs training detector reads."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for i, alg in enumerate(history["algorithm"].values):
         h, style = history.sel(algorithm=alg), {"label": str(alg), "color": f"C{i}"}
@@ -75,11 +81,4 @@ def training_curves(history: xr.Dataset, path: str | Path, title: str = "") -> P
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path, title)
