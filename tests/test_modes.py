@@ -160,14 +160,66 @@ def test_mpb_unguided_modes_are_nan():
     assert np.isfinite(ds.neff.values[0, 0]) and np.isnan(ds.neff.values[0, -1])
 
 
+def _pair_fields(x: np.ndarray, z: np.ndarray, signs: list[int], centre: float = 0.3) -> np.ndarray:
+    """E_x of Gaussian supermodes of two cores at ±0.5 µm around ``centre``: +1 even, −1 odd."""
+    g = lambda x0: np.exp(-((x[:, None] - x0) / 0.25) ** 2 - (z[None, :] / 0.15) ** 2)  # noqa: E731
+    return np.stack([(g(centre - 0.5) + s * g(centre + 0.5)) * np.exp(0.7j) for s in signs])
+
+
+def test_supermodes_classified_by_mirror_symmetry():
+    from pipeline.modes.coupling import mirror_parity, mirror_plane, pick_supermodes
+
+    pair = coupled_strips(0.5, 0.22, 0.5).model_copy(update={"cores": tuple(
+        c.model_copy(update={"x_center": c.x_center + 0.3}) for c in coupled_strips(0.5, 0.22, 0.5).cores)})
+    assert mirror_plane(pair) == pytest.approx(0.3)
+    assert mirror_plane(coupled_strips(0.5, 0.22, 0.5, width2=0.45)) is None
+    x, z = np.linspace(-2, 2.6, 231), np.linspace(-0.6, 0.8, 57)
+    par = mirror_parity(_pair_fields(x, z, [1, -1]), x, 0.3)
+    np.testing.assert_allclose(par, [1, -1], atol=1e-3)
+    # the odd mode listed first and a TM-like mode in between: still (even, odd)
+    assert pick_supermodes(np.array([2.42, 2.0, 2.44]), np.array([0.98, 0.03, 0.98]),
+                           np.array([-1.0, 1.0, 1.0])) == (2.44, 2.42)
+    with pytest.raises(SolverError, match="no odd TE-like supermode"):  # the same supermode twice
+        pick_supermodes(np.array([2.44, 2.4399]), np.array([0.98, 0.98]), np.array([1.0, 0.99]))
+
+
+def test_coupling_length_repeats_a_solve_that_misses_a_supermode():
+    from pipeline.modes.coupling import coupling_length
+
+    calls: list[int] = []
+
+    def flaky(cs, wavelength, *, num_modes, resolution, margin, grid_wavelength, fields):
+        calls.append(num_modes)
+        x, z = np.linspace(-2, 2, 201), np.linspace(-0.6, 0.8, 57)
+        signs = [1, 1, -1, 1, -1, 1][:num_modes] if len(calls) == 1 else [1, -1, 1, -1, 1, -1][:num_modes]
+        neff = np.array([2.44, 2.4398, 1.81, 1.70, 1.6, 1.55][:num_modes])
+        if len(calls) > 1:
+            neff[1] = 2.42
+        ex = _pair_fields(x, z, signs, centre=0.0)
+        return RawModes(neff=neff, te_fraction=np.array([0.98, 0.98, 0.03, 0.05, 0.5, 0.5][:num_modes]), x=x, z=z,
+                        fields={"Ex": ex, "Ey": 0 * ex, "Ez": 0 * ex})
+
+    register_backend("flaky_pair", flaky)
+    out = coupling_length(coupled_strips(0.5, 0.22, 0.5), LAM, solver="flaky_pair")
+    assert calls == [4, 6]
+    assert out["delta_n"] == pytest.approx(0.02) and out["coupling_length_um"] == pytest.approx(LAM / 0.04)
+    calls.clear()
+    with pytest.raises(SolverError, match="no odd TE-like supermode"):
+        coupling_length(coupled_strips(0.5, 0.22, 0.5), LAM, solver="flaky_pair", attempts=1)
+
+
 @pytest.mark.meep
 def test_mpb_coupling_length_decreases_with_gap():
     pytest.importorskip("meep")
-    from pipeline.modes.coupling import coupling_length
+    from pipeline.modes.coupling import coupling_length, mirror_parity, mirror_plane
 
     lc = [coupling_length(coupled_strips(0.5, 0.22, g), LAM, resolution=32)["coupling_length_um"] for g in (0.2, 0.3)]
     assert 30 < lc[0] < lc[1] < 120
     assert lc[0] == pytest.approx(38.1, rel=0.05)
+    # coupled-mode theory: the symmetric (even) TE supermode has the higher n_eff
+    pair = coupled_strips(0.5, 0.22, 0.2)
+    ds = solve_modes(pair, LAM, num_modes=2, resolution=32, group_index=False, fields=True)
+    np.testing.assert_allclose(mirror_parity(ds.Ex.values[0], ds.x.values, mirror_plane(pair)), [1, -1], atol=0.01)
 
 
 @pytest.mark.meep

@@ -21,14 +21,15 @@ def mode(
     """Solve the guided modes of a Si strip (or a coupled pair with --gap) in SiO2."""
     from pipeline.errors import PhotopropError
     from pipeline.modes import coupled_strips, solve_modes, strip
-    from pipeline.modes.coupling import pick_te_pair
+    from pipeline.modes.coupling import supermode_indices
 
     try:
         if gap is None:
             cs, num_modes = strip(width, thickness), 2
         else:
             cs, num_modes = coupled_strips(width, thickness, gap), 4
-        ds = solve_modes(cs, wavelength, num_modes=num_modes, solver=solver, resolution=resolution)
+        ds = solve_modes(cs, wavelength, num_modes=num_modes, solver=solver, resolution=resolution,
+                         fields=gap is not None)
         neff, ng, te = (ds[v].values[0] for v in ("neff", "ng", "te_fraction"))
         out: dict = {
             "neff": [None if math.isnan(v) else float(v) for v in neff],
@@ -38,7 +39,7 @@ def mode(
             "width_um": width, "thickness_um": thickness, "wavelength_um": wavelength,
         }
         if gap is not None:
-            n_e, n_o = pick_te_pair(neff, te)
+            n_e, n_o = supermode_indices(ds, cs)
             out["gap_um"] = gap
             out["coupling_length_um"] = wavelength / (2 * (n_e - n_o))
     except PhotopropError as exc:

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Literal, Sequence
 
 import numpy as np
+import xarray as xr
 from scipy.optimize import brentq
 
 from pipeline.errors import SolverError, SpecError
@@ -142,7 +143,8 @@ def eim_coupling_length(width: float = 0.5, thickness: float = 0.22, gap: float 
 
 
 def pick_te_pair(neff: np.ndarray, te_fraction: np.ndarray) -> tuple[float, float]:
-    """(n_even, n_odd): the two highest-n_eff modes with te_fraction > 0.5."""
+    """(n_even, n_odd): the two highest-n_eff modes with te_fraction > 0.5 (no symmetry
+    check: for asymmetric pairs, whose supermodes are neither even nor odd)."""
     ok = np.nonzero((te_fraction > 0.5) & np.isfinite(neff))[0]
     if ok.size < 2:
         raise SolverError(f"need two TE-like supermodes, found {ok.size} "
@@ -152,16 +154,87 @@ def pick_te_pair(neff: np.ndarray, te_fraction: np.ndarray) -> tuple[float, floa
     return float(neff[sel[0]]), float(neff[sel[1]])
 
 
+def mirror_plane(cross_section: CrossSection) -> float | None:
+    """x [µm] of the vertical mirror plane of a pair of identical cores side by side, or
+    None if the cross-section has no such symmetry."""
+    cores = sorted(cross_section.cores, key=lambda c: c.x_center)
+    if len(cores) != 2:
+        return None
+    a, b = cores
+    same = (abs(a.width - b.width) < 1e-9 and abs(a.thickness - b.thickness) < 1e-9
+            and abs(a.z_bottom - b.z_bottom) < 1e-9 and a.material == b.material)
+    return 0.5 * (a.x_span[0] + b.x_span[1]) if same else None
+
+
+def mirror_parity(ex: np.ndarray, x: np.ndarray, x_mirror: float) -> np.ndarray:
+    """Parity of each mode's E_x under x → 2·x_mirror − x: Re ∫E_x E_x*(mirrored) / ∫|E_x|²,
+    +1 for an even (symmetric) supermode, −1 for an odd one. ``ex``: (mode, x, z) on grid ``x`` [µm]."""
+    ex = np.asarray(ex)
+    xm = 2 * x_mirror - np.asarray(x, dtype=float)
+    out = np.full(ex.shape[0], np.nan)
+    for m, e in enumerate(ex):
+        if not np.all(np.isfinite(e)):
+            continue
+        interp = lambda part: np.stack([np.interp(xm, x, col, left=0.0, right=0.0) for col in part.T], axis=1)  # noqa: E731
+        mirrored = interp(e.real) + 1j * interp(e.imag)
+        norm = np.sum(np.abs(e) ** 2)
+        out[m] = float(np.real(np.sum(e * np.conj(mirrored))) / norm) if norm > 0 else np.nan
+    return out
+
+
+def pick_supermodes(neff: np.ndarray, te_fraction: np.ndarray, parity: np.ndarray,
+                    min_parity: float = 0.9) -> tuple[float, float]:
+    """(n_even, n_odd) of a symmetric pair: the highest-n_eff TE-like mode whose E_x is even
+    (parity > ``min_parity``) and the highest TE-like one whose E_x is odd (< −``min_parity``).
+
+    Classifying by symmetry rather than by rank catches a solve that returned the same
+    supermode twice or missed one (Δn then comes out orders of magnitude off)."""
+    te_like = (te_fraction > 0.5) & np.isfinite(neff) & np.isfinite(parity)
+    found = {}
+    for name, sel in (("even", te_like & (parity > min_parity)), ("odd", te_like & (parity < -min_parity))):
+        idx = np.nonzero(sel)[0]
+        if idx.size == 0:
+            raise SolverError(
+                f"no {name} TE-like supermode among the solved modes (n_eff {np.round(neff, 5).tolist()}, "
+                f"te_fraction {np.round(te_fraction, 3).tolist()}, mirror parity {np.round(parity, 3).tolist()}). "
+                "Fix: raise num_modes or the resolution.")
+        found[name] = float(neff[idx[np.argmax(neff[idx])]])
+    return found["even"], found["odd"]
+
+
+def supermode_indices(ds: xr.Dataset, cross_section: CrossSection) -> tuple[float, float]:
+    """(n_even, n_odd) at the first wavelength of a :func:`solve_modes` result: by mirror
+    symmetry (needs ``fields=True``) for a symmetric pair, else by rank (:func:`pick_te_pair`)."""
+    neff, te = ds.neff.values[0], ds.te_fraction.values[0]
+    plane = mirror_plane(cross_section)
+    if plane is None or "Ex" not in ds:
+        return pick_te_pair(neff, te)
+    parity = mirror_parity(ds.Ex.values[0], ds.x.values, plane)
+    return pick_supermodes(neff, te, parity)
+
+
 def coupling_length(cross_section: CrossSection, wavelength: float = 1.55, *, solver: str = "mpb",
                     resolution: float | None = None, num_modes: int = 4,
                     margin: tuple[float, float] = DEFAULT_MARGIN,
-                    temperature_K: float = T_REF) -> dict[str, float]:
+                    temperature_K: float = T_REF, attempts: int = 2) -> dict[str, float]:
     """Full-vectorial coupling length of a two-core cross-section at ``wavelength`` [µm].
 
+    For a symmetric pair the supermodes are told apart by their mirror symmetry
+    (:func:`pick_supermodes`); if a solve does not return one even and one odd TE-like
+    supermode it is repeated with two more modes (``attempts`` solves in all) before
+    :class:`SolverError` is raised.
     Returns {"n_even", "n_odd", "delta_n", "coupling_length_um"}."""
-    ds = solve_modes(cross_section, wavelength, num_modes=num_modes, solver=solver, resolution=resolution,
-                     margin=margin, temperature_K=temperature_K, group_index=False)
-    n_e, n_o = pick_te_pair(ds.neff.values[0], ds.te_fraction.values[0])
+    symmetric = mirror_plane(cross_section) is not None
+    for attempt in range(attempts):
+        ds = solve_modes(cross_section, wavelength, num_modes=num_modes + 2 * attempt, solver=solver,
+                         resolution=resolution, margin=margin, temperature_K=temperature_K,
+                         group_index=False, fields=symmetric)
+        try:
+            n_e, n_o = supermode_indices(ds, cross_section)
+            break
+        except SolverError:
+            if attempt == attempts - 1:
+                raise
     return {"n_even": n_e, "n_odd": n_o, "delta_n": n_e - n_o,
             "coupling_length_um": wavelength / (2 * (n_e - n_o))}
 

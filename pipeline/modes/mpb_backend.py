@@ -24,6 +24,9 @@ from pipeline.errors import SolverError
 from pipeline.modes.cross_section import CrossSection
 from pipeline.modes.solver import RawModes, quiet
 
+#: Largest relative mismatch |ω_b(k) − ω| / ω accepted for a mode found by find_k.
+FREQ_TOL = 1e-6
+
 
 def _import():
     with warnings.catch_warnings():
@@ -147,6 +150,9 @@ def solve(cs: CrossSection, wavelength: float, *, num_modes: int, resolution: fl
                 ms.num_bands = b
                 ms.k_points = [mp.Vector3(k)]
                 ms.run_parity(mp.NO_PARITY, False)
+                if abs(float(ms.freqs[b - 1]) - f) > FREQ_TOL * f:
+                    # find_k stopped on a k where band b is not at ω: not a mode of this λ
+                    neff[b - 1] = np.nan
                 e = np.asarray(ms.get_efield(b, bloch_phase=False))
                 e = e.reshape(-1, e.shape[-1]) if e.ndim > 2 else e
                 e = e.reshape(*_grid_shape(ms), 3)
