@@ -50,6 +50,9 @@ from pipeline.specs import DeviceSpec, WavelengthBand, quantity
 
 #: Ge absorbs: no unitarity check.
 LOSSLESS = False
+#: The default solver's settings: 50 px/µm keeps the Ge absorption within ~1 % (and is
+#: the resolution of the library's detector entries, so the default spec is a cache hit).
+DEFAULT_SOLVER_SETTINGS = {"resolution": 50}
 #: hc/q [V·µm]: R_max = λ[µm] / HC_OVER_Q A/W.
 HC_OVER_Q = 1.2398419843320025
 #: Fractions of the Ge length at which extra flux boxes end (absorption vs length).

@@ -98,9 +98,10 @@ class PhotodetectorSweepSpec(Spec):
 
 def default_solver() -> Any:
     """The sweep's solver: 2D calibrated Meep at 50 px/µm (the library's detector entries)."""
+    from devices.photodetector import DEFAULT_SOLVER_SETTINGS
     from pipeline.fdtd.specs import Meep2DSpec
 
-    return Meep2DSpec(resolution=50)
+    return Meep2DSpec(**DEFAULT_SOLVER_SETTINGS)
 
 
 def absorbed_fraction_curve(ge_length: Any, wavelength: Any, coefficients: np.ndarray, centre: float,

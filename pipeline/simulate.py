@@ -87,3 +87,13 @@ def default_solver(device_family: str) -> str:
     import devices
 
     return getattr(devices.get(device_family), "DEFAULT_SOLVER", "meep2d")
+
+
+def default_solver_settings(device_family: str, solver: str) -> dict:
+    """Solver-spec fields a family sets for its default solver (e.g. the photodetector's
+    50 px/µm, the resolution of its library entries); {} for any other solver."""
+    import devices
+
+    if solver != default_solver(device_family):
+        return {}
+    return dict(getattr(devices.get(device_family), "DEFAULT_SOLVER_SETTINGS", {}))

@@ -70,12 +70,14 @@ def simulate_cmd(
     from pipeline.cache import DeviceCache
     from pipeline.errors import PhotopropError
     from pipeline.fdtd.simulate import summary
-    from pipeline.simulate import FDTD_SOLVERS, default_solver, figures_of_merit, simulate, solver_spec_class
+    from pipeline.simulate import (FDTD_SOLVERS, default_solver, default_solver_settings, figures_of_merit,
+                                   simulate, solver_spec_class)
 
     try:
         device = devices.spec_class(name)(**_assignments(set_))
-        solver_cls = solver_spec_class(solver or default_solver(name))
-        solver_kw = _assignments(solver_set)
+        solver_name = solver or default_solver(name)
+        solver_cls = solver_spec_class(solver_name)
+        solver_kw = {**default_solver_settings(name, solver_name), **_assignments(solver_set)}
         if resolution is not None:
             field = "resolution" if "resolution" in solver_cls.model_fields else "mode_resolution"
             solver_kw[field] = resolution
