@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
+from pydantic import model_validator
 
 from pipeline.errors import CacheError, ExtrapolationError, SpecError
 from pipeline.smatrix import make_smatrix, summary_checks
@@ -79,6 +80,14 @@ class PhaseShifterSpec(DeviceSpec):
     propagation_loss: float = quantity(2.0, "dB/cm", "waveguide propagation loss (user parameter)", ge=0)
     pitch: float = quantity(20.0, "um", "centre-to-centre pitch of neighbouring heaters", gt=0.5, le=500.0)
     neighbours: int = quantity(3, "1", "neighbours on each side in the crosstalk row (2n+1 heaters)", ge=1, le=8)
+
+    @model_validator(mode="after")
+    def _row_fits(self) -> "PhaseShifterSpec":
+        widest = max(self.heater_width, self.core_width)
+        if self.pitch <= widest:
+            raise ValueError(f"pitch = {self.pitch} um: neighbouring heaters ({self.heater_width} um wide) and cores "
+                             f"({self.core_width} um) would touch or overlap. Fix: set pitch > {widest:g} um.")
+        return self
 
 
 Spec = PhaseShifterSpec

@@ -76,7 +76,8 @@ def solver_spec_class(name: str) -> type[SolverSpec]:
     import pipeline.modes.spec  # noqa: F401
     import pipeline.thermo_optic  # noqa: F401
 
-    found = {c.solver: c for c in all_subclasses(SolverSpec) if c.__module__.startswith(("pipeline", "devices"))}
+    found = {c.solver: c for c in all_subclasses(SolverSpec)
+             if c.__module__.startswith(("pipeline", "devices")) and c.solver != SolverSpec.solver}
     if name not in found:
         raise SpecError(f"solver = {name!r} is unknown. Fix: use one of {sorted(found)}.")
     return found[name]

@@ -27,6 +27,11 @@ def test_registry_lists_families_with_units():
     assert {"gap", "coupling_length", "width", "thickness", "bend_radius", "band"} <= set(rows)
     with pytest.raises(SpecError, match="unknown device 'ring'"):
         devices.get("ring")
+    from pipeline.simulate import solver_spec_class
+
+    with pytest.raises(SpecError, match=r"'meep9d' is unknown. Fix: use one of \['meep2d', 'meep3d', 'mode_solver', "
+                                        r"'thermo_optic'\]"):
+        solver_spec_class("meep9d")
 
 
 def test_importing_devices_and_pipeline_does_not_import_meep():

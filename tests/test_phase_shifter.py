@@ -50,6 +50,8 @@ def test_specs_validate_with_field_names():
         PhaseShifterSpec(heater_power=0.01)
     with pytest.raises(SpecError, match="mode_solver"):
         ThermoOpticSolverSpec(mode_solver="comsol")
+    with pytest.raises(SpecError, match=r"pitch = 1.5 um: .* overlap. Fix: set pitch > 2 um"):
+        PhaseShifterSpec(pitch=1.5)
     assert PhaseShifterSpec.units()["pitch"] == "um" and PhaseShifterSpec.units()["k_heater"] == "W/(m K)"
 
 
