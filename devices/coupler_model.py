@@ -438,10 +438,8 @@ def build_model(sweep: CouplerSweepSpec | None = None, solver: Any = None, *, ca
                 write: bool = True) -> CouplerModel:
     """Fit the model from the sweep's cached entries (never simulates: run :func:`run_sweep`
     first) and, with ``write``, store it atomically at :func:`model_path`."""
-    import os
-    import tempfile
-
     from pipeline.cache import DeviceCache
+    from pipeline.cache.atomic import write_dataset
     from pipeline.fdtd.specs import Meep2DSpec
 
     sweep = sweep or CouplerSweepSpec()
@@ -462,16 +460,7 @@ def build_model(sweep: CouplerSweepSpec | None = None, solver: Any = None, *, ca
         "solver_spec": solver.canonical_json(), "cache_root": str(cache.root),
         "entries": {f"{r[0]} dw={r[1]:+g} dt={r[2]:+g} L={r[3]:g}": e.key for r, e in entries.items()}})
     if write:
-        path = model_path(cache, sweep, solver)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-        os.close(fd)
-        try:
-            model.dataset.to_netcdf(tmp, engine="h5netcdf")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_dataset(model.dataset, model_path(cache, sweep, solver))
     return model
 
 

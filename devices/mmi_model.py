@@ -13,7 +13,7 @@ points ((+10, 0) and (+10, −5) nm) are simulated the same way and never fitted
 
 Physics of the model: each S element is interpolated as ln|S| and unwrapped phase —
 linearly in λ between the simulated wavelengths, by the tensor-product quadratic through
-the (δw, δt) nodes (:class:`devices.crossing_model.OffsetTable`, reciprocal and passive by
+the (δw, δt) nodes (:class:`devices.offset_model.OffsetTable`, reciprocal and passive by
 construction).  The quantities a circuit needs follow from the rebuilt S: imbalance
 10 log10(|S31|²/|S41|²), excess loss −10 log10(|S31|² + |S41|²), output phase difference
 arg(S31/S41) (±90° in self-imaging theory).  Their held-out errors are stored with the
@@ -21,7 +21,7 @@ model (``compact_models/mmi_model-<hash>.nc``).
 
 Phase branches: a 10-nm thickness step moves the ~40 µm path's phase by ~5.2 rad (> π),
 so the nodes' 2π branches are chosen with the core-index prior of
-:meth:`~devices.crossing_model.OffsetTable.from_smatrices` (it predicts ~3.8 rad; without
+:meth:`~devices.offset_model.OffsetTable.from_smatrices` (it predicts ~3.8 rad; without
 it the held-out common phase was off by 3.0 rad).  The through phase moves by ~2.9 rad
 per 10-nm band step (just below π): a 20-nm grid aliases and is refused.
 
@@ -36,38 +36,23 @@ the path.  At 1.55 µm the imbalance spans −0.83 dB (δw, δt = −20, −10 n
 
 from __future__ import annotations
 
-import functools
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from pydantic import model_validator
 
-from devices.crossing_model import (PORTS, OffsetModel, OffsetTable, build_offset_model,  # noqa: F401
-                                    check_nodes, grid_runs, instances, offset_model_path, tabulate)
-from pipeline.specs import Spec, WavelengthBand, quantity
+from devices.offset_model import (PORTS, OffsetFamily, OffsetModel, OffsetSweepSpec, OffsetTable,  # noqa: F401
+                                  default_solver, fitted_model, instances, tabulate)
+from pipeline.specs import quantity
 
 
-class MMISweepSpec(Spec):
+class MMISweepSpec(OffsetSweepSpec):
     """Fabrication-offset sweep of the library 2×2 MMI (2D FDTD, cached)."""
 
     width: float = quantity(0.5, "um", "nominal access waveguide width (at dw = 0)", gt=0.1, le=3.0)
     taper_width: float = quantity(1.0, "um", "nominal access taper width at the MMI (at dw = 0)", gt=0.1, le=5.0)
     mmi_width: float = quantity(2.5, "um", "nominal multimode width (at dw = 0)", gt=0.5, le=20.0)
     thickness: float = quantity(0.22, "um", "nominal Si layer thickness (at dt = 0)", gt=0.05, le=1.0)
-    dw: tuple[float, ...] = quantity((-0.02, 0.0, 0.02), "um", "width offsets of the fit grid (all edges: dw/2)")
-    dt: tuple[float, ...] = quantity((-0.01, 0.0, 0.01), "um", "thickness offsets of the fit grid")
-    holdout: tuple[tuple[float, float], ...] = quantity(
-        ((0.01, 0.0), (0.01, -0.005)), "um", "(dw, dt) points simulated for validation, never fitted")
-    band: WavelengthBand = quantity(WavelengthBand(start=1.50, stop=1.60, points=11), "um",
-                                    "wavelengths of every run")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "MMISweepSpec":
-        check_nodes(self, self.width)
-        return self
 
     def device(self, dw: float = 0.0, dt: float = 0.0) -> Any:
         """The MMISpec of one sweep point (access, taper and multimode widths + δw; thickness + δt)."""
@@ -76,10 +61,6 @@ class MMISweepSpec(Spec):
         r = lambda v: round(float(v), 9)  # noqa: E731  (clean, reproducible cache keys)
         return MMISpec(width=r(self.width + dw), taper_width=r(self.taper_width + dw),
                        mmi_width=r(self.mmi_width + dw), thickness=r(self.thickness + dt), band=self.band)
-
-    def runs(self) -> list[tuple[str, float, float]]:
-        """Every FDTD run: (role, δw, δt) — fit grid first, then held-out points."""
-        return grid_runs(self)
 
 
 MMIModel = OffsetModel
@@ -98,7 +79,7 @@ def figures(s: np.ndarray) -> dict[str, np.ndarray]:
 def fit(sweep: MMISweepSpec, smatrices: dict[tuple[str, float, float], xr.DataArray],
         provenance: dict[str, Any] | None = None, priors: dict[str, Any] | None = None) -> OffsetModel:
     """Tabulate the fit runs (``priors``: phase-branch priors of
-    :func:`devices.crossing_model.read_runs`) and measure the held-out accuracy (pure)."""
+    :func:`devices.offset_model.read_runs`) and measure the held-out accuracy (pure)."""
     table, ds, hold, model, direct = tabulate(sweep, smatrices, PORTS, priors)
     summary: dict[str, float] = {}
     if hold:
@@ -117,51 +98,13 @@ def fit(sweep: MMISweepSpec, smatrices: dict[tuple[str, float, float], xr.DataAr
                    "holdout_max_abs_phase_difference_error_rad": float(
                        np.abs(ds["holdout_phase_difference_error"]).max()),
                    "holdout_max_abs_common_phase_error_rad": float(np.abs(ds["holdout_common_phase_error"]).max())}
-    ds.attrs.update(sweep_spec=sweep.canonical_json(), description=__doc__.split("\n\n")[0],
-                    accuracy=json.dumps(summary),
-                    **{k: json.dumps(v) if not isinstance(v, str) else v for k, v in (provenance or {}).items()})
-    return OffsetModel(table, ds, "mmi")
+    return fitted_model("mmi", table, ds, sweep, __doc__.split("\n\n")[0], summary, provenance)
 
 
-def default_solver() -> Any:
-    """The sweep's solver: 2D calibrated Meep, default resolution (the library MMI entry)."""
-    from pipeline.fdtd.specs import Meep2DSpec
-
-    return Meep2DSpec()
-
-
-def model_path(cache: Any = None, sweep: MMISweepSpec | None = None, solver: Any = None) -> Path:
-    """Where the MMI model of (sweep, solver) is stored."""
-    from pipeline.cache import DeviceCache
-
-    cache = cache if cache is not None else DeviceCache()
-    return offset_model_path("mmi_model", sweep or MMISweepSpec(), solver or default_solver(), cache)
-
-
-def build_model(sweep: MMISweepSpec | None = None, solver: Any = None, *, cache: Any = None,
-                write: bool = True) -> OffsetModel:
-    """Fit from the cached sweep (never simulates) and, with ``write``, store it."""
-    from pipeline.cache import DeviceCache
-
-    cache = cache if cache is not None else DeviceCache()
-    return build_offset_model("mmi", "mmi_model", fit, sweep or MMISweepSpec(), solver or default_solver(), cache,
-                              write)
-
-
-@functools.lru_cache(maxsize=4)
-def _default_model(root: str) -> OffsetModel:
-    from pipeline.cache import DeviceCache
-
-    cache = DeviceCache(root)
-    path = model_path(cache)
-    return OffsetModel.load(path, "mmi") if path.exists() else build_model(cache=cache, write=False)
-
-
-def default_model() -> OffsetModel:
-    """The model of the default sweep from the default library."""
-    from pipeline.cache.store import default_root
-
-    return _default_model(str(default_root()))
+#: Store path, fit from the cache and default model of the MMI (:class:`~devices.offset_model.OffsetFamily`).
+FAMILY = OffsetFamily("mmi", MMISweepSpec, fit)
+model_path, build_model, default_model = FAMILY.model_path, FAMILY.build_model, FAMILY.default_model
+library_specs = FAMILY.library_specs
 
 
 # -- public compact model ----------------------------------------------------------------------
@@ -188,9 +131,3 @@ def phase_difference(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
                      model: OffsetModel | None = None) -> np.ndarray:
     """arg(S31/S41) [rad] (self-imaging theory: ±π/2; numpy-broadcast)."""
     return figures((model or default_model()).smatrix(wavelength, dw, dt))["phase_difference"]
-
-
-def library_specs(sweep: MMISweepSpec | None = None) -> list[Any]:
-    """Every MMISpec of the default sweep (fit and held out), for the library build."""
-    sweep = sweep or MMISweepSpec()
-    return [sweep.device(a, b) for _, a, b in sweep.runs()]

@@ -53,7 +53,7 @@ LOSSLESS = False
 #: The default solver's settings: 50 px/µm keeps the Ge absorption within ~1 % (and is
 #: the resolution of the library's detector entries, so the default spec is a cache hit).
 DEFAULT_SOLVER_SETTINGS = {"resolution": 50}
-#: hc/q [V·µm]: R_max = λ[µm] / HC_OVER_Q A/W.
+#: hc/q [V·µm] (CODATA exact): R_max = qλ/(hc) = λ[µm] / HC_OVER_Q A/W.
 HC_OVER_Q = 1.2398419843320025
 #: Fractions of the Ge length at which extra flux boxes end (absorption vs length).
 LENGTH_FRACTIONS = (0.25, 0.5, 0.75)

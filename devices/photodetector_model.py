@@ -44,8 +44,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,11 +52,10 @@ import numpy as np
 import xarray as xr
 from pydantic import model_validator
 
+from devices.photodetector import HC_OVER_Q
 from pipeline.errors import CacheError, ExtrapolationError, SpecError
 from pipeline.specs import Spec, WavelengthBand, quantity
 
-#: hc/q [V·µm] (CODATA exact): qλ/(hc) = λ[µm] / HC_OVER_Q A/W.
-HC_OVER_Q = 1.2398419843320025
 #: coefficients: A_∞ = Σ a_k z^k, ln(L_abs/µm) = Σ b_k z^k, L_0/µm = Σ c_k z^k,
 #: z = (λ − λc)/s_λ, k = 0, 1, 2.
 COEFFICIENTS = ("a_inf_0", "a_inf_1", "a_inf_2", "log_labs_0", "log_labs_1", "log_labs_2",
@@ -231,6 +228,7 @@ def build_model(sweep: PhotodetectorSweepSpec | None = None, solver: Any = None,
     store it atomically at :func:`model_path`."""
     from devices.photodetector import absorbed
     from pipeline.cache import DeviceCache
+    from pipeline.cache.atomic import write_dataset
 
     sweep = sweep or PhotodetectorSweepSpec()
     solver = solver or default_solver()
@@ -246,19 +244,6 @@ def build_model(sweep: PhotodetectorSweepSpec | None = None, solver: Any = None,
     if write:
         write_dataset(model.dataset, model_path(cache, sweep, solver))
     return model
-
-
-def write_dataset(ds: xr.Dataset, path: Path) -> None:
-    """Write ``ds`` as netCDF atomically (temporary file in the same folder, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @functools.lru_cache(maxsize=4)

@@ -20,3 +20,20 @@ def circulator():
     from fixture_specs import CirculatorFixtureSpec, circulator_smatrix
 
     return circulator_smatrix(CirculatorFixtureSpec())
+
+
+@pytest.fixture(scope="session")
+def load_shipped():
+    """``load_shipped(family)``: the shipped model of an offset family
+    (:class:`devices.offset_model.OffsetFamily`, its stored netCDF, never refitted) and the
+    default library."""
+    from devices.offset_model import OffsetModel
+    from pipeline.cache import DeviceCache
+
+    def load(family):
+        cache = DeviceCache()
+        path = family.model_path(cache)
+        assert path.exists(), f"the shipped model {path.name} is missing: build_model() and commit it"
+        return OffsetModel.load(path, family.name), cache
+
+    return load

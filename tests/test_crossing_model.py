@@ -54,13 +54,8 @@ def test_passive_projection_closed_form():
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    from pipeline.cache import DeviceCache
-
-    cache = DeviceCache()
-    path = xm.model_path(cache)
-    assert path.exists(), f"the shipped model {path.name} is missing: build_model() and commit it"
-    return xm.OffsetModel.load(path, "crossing"), cache
+def shipped(load_shipped):
+    return load_shipped(xm.FAMILY)
 
 
 def _direct(cache, dw, dt):

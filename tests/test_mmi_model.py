@@ -17,13 +17,8 @@ IMBALANCE_TOL, LOSS_TOL, PHASE_TOL = 0.2, 0.05, 0.05  # dB, dB, rad
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    from pipeline.cache import DeviceCache
-
-    cache = DeviceCache()
-    path = mm.model_path(cache)
-    assert path.exists(), f"the shipped model {path.name} is missing: build_model() and commit it"
-    return mm.OffsetModel.load(path, "mmi"), cache
+def shipped(load_shipped):
+    return load_shipped(mm.FAMILY)
 
 
 def _direct(cache, dw, dt):
