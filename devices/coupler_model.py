@@ -50,7 +50,9 @@ Measured for the default sweep (benchmarks/results/coupler_model.txt), held out
 Against converged 3D MPB supermodes: dL_c/dδt +276 vs +264 µm/µm (+4.5 %); dL_c/dδw at
 fixed pitch −55 vs −23 µm/µm — width and gap effects nearly cancel (L_c moves 2.4 % over
 ±20 nm) and the 30 px/µm FDTD scatters by ~3 % between geometries (exact 2D slab modes with
-the same calibrated indices: −27.3 µm/µm); the width sensitivity needs a finer FDTD grid.
+the same calibrated indices: −27.3 µm/µm); straight lengths 16.5/56.5 µm instead of
+16.5/26.5 give the same −54.5 µm/µm (so it is the grid, not phase noise in the two-length
+extraction): the width sensitivity needs a much finer FDTD grid.
 """
 
 from __future__ import annotations
