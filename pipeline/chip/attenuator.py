@@ -20,10 +20,11 @@ divided by its nominal lossless full scale (R·P/N) and multiplied by its node's
 gain (below; 1 with ``gain_calibration=False``), so the die with ``impairments('ideal')``
 reproduces the ideal model exactly.
 
-Programming.  ``program(p)``: θ = arccos(−p) ∈ [0, π] (nominal: 3-dB couplers), heater
-power P = θ/π · P_π (nominal P_π at 1550 nm), quantised by the DAC over 0..2 P_π; the
-die's phases are dφ/dP(λ) · (C @ P) with C the heater-row crosstalk matrix at the layout
-pitch (off-diagonals × ``thermal_crosstalk_scale``), plus ``phase_noise`` per reading.
+Programming.  ``program(p)``: θ = arccos(−p) ∈ [0, π] (nominal: 3-dB couplers), target
+heater power P = θ/π · P_π (nominal P_π at 1550 nm), applied as Ĉ⁻¹ P with the crosstalk
+calibration (below; P itself without), quantised by the DAC over 0..2 P_π; the die's
+phases are dφ/dP(λ) · (C @ P) with C the heater-row crosstalk matrix at the layout pitch
+(off-diagonals × ``thermal_crosstalk_scale``), plus ``phase_noise`` per reading.
 
 On-chip backpropagation (``insitu_gradient``), what is read:
 
@@ -45,8 +46,10 @@ On-chip backpropagation (``insitu_gradient``), what is read:
    each MZI (heater + 0, P_π/2, P_π: w = A − B cos(θ + φ) gives B = |((w₂ − w₀)/2,
    w₁ − (w₀ + w₂)/2)|), forward with one input channel lit (layer 1), backward with one
    output's light (layer 2), and on the output node with only the bias channel lit
-   (output biases).  Exact for any coupler splitting; crosstalk, DAC steps, wavelength
-   offsets, noise and loss bias it as on a real chip.
+   (output biases).  The steps are on target ("virtual") powers, applied through Ĉ⁻¹ when
+   the crosstalk is calibrated, so a step moves only its own MZIs' phases.  Exact for any
+   coupler splitting; DAC steps, wavelength offsets, noise, loss — and crosstalk when not
+   calibrated — bias it as on a real chip.
 
 A reading is one ADC sample of one detector node (a balanced pair or summed node counts
 once); ``measurements`` counts them.
@@ -57,7 +60,8 @@ activation gain and the outputs by ~0.63 (weights clip at ±1: lost capacity).  
 each node's transimpedance / driver gain and each readout's ADC full scale are set once,
 with known light, from averaged noisy readings (``calibration_samples`` = N per setting,
 detector noise, RIN and phase noise included; own noise stream), counted separately in
-``calibration_measurements`` (not in ``measurements``):
+``calibration_measurements`` (not in ``measurements``; with the crosstalk calibration's),
+after the crosstalk calibration, so its settings are pre-compensated:
 
 1. hidden node j: the layer-1 phase step (channel i alone) gives B_ji = G η_ji 2b_ji ĝ_ji
    (path transmission η, MZI b, mean pair responsivity ĝ); gain 1 / mean_i B_ji;
@@ -84,22 +88,49 @@ lossless die with equal detectors and no bias errors — the in-situ gradient eq
 gradient of the die's own loss, *including* forward/backward loss asymmetry; with n_out > 1
 on the optical-crossing layout the layer-2 ratio in-situ / true is 10^(ρ/10),
 ρ = −2·IL·(j − j̄)(o − ō) dB (the non-additive part of the crossing count, test doc).
-N = 64: 16 320 readings for the default 2-8-1 die (in-situ training on 200 samples with
-batches of 10 reads ~9 600 per epoch).
+N = 64: 16 320 readings for the default 2-8-1 die, + 147 840 for the crosstalk calibration
+(in-situ training on 200 samples with batches of 10 reads ~9 600 per epoch).
 
 Measured (``TrainConfig(epochs=60, learning_rate=0.03, batch_size=10)``, realistic dies
-0–5, test accuracy; command in benchmarks/bench_gradient_noise.py's doc):
+0–5, test accuracy, mean ± std; gain / crosstalk calibration on or off; ``offline``: the
+ideal model's weights programmed on the die; command in benchmarks/bench_gradient_noise.py):
 
-    dataset   ideal          insitu calibrated   insitu uncalibrated   (mean ± std, 6 dies)
-    moons     0.912 ± 0.056  0.950 ± 0.031       0.875 ± 0.010
-    circles   1.000 ± 0.000  1.000 ± 0.000       0.917 ± 0.131
-    (xor, dies 0–11: calibrated 0.95, uncalibrated 0.97 — dies 2 and 6 stick at ~0.7,
-    die 6 also uncalibrated: a training trap with modulator bias errors + thermal crosstalk.)
+    insitu         gain + xtalk   gain only      xtalk only     neither
+    moons          0.930 ± 0.045  0.948 ± 0.027  0.863 ± 0.011  0.875 ± 0.010
+    circles        0.998 ± 0.004  0.998 ± 0.004  0.907 ± 0.129  0.917 ± 0.131
+    ideal model    offline, gain + xtalk   offline, gain only
+    0.912 ± 0.056  0.832 ± 0.088           0.575 ± 0.107     (moons)
+    1.000 ± 0.000  0.953 ± 0.066           0.688 ± 0.164     (circles)
 
-Not calibrated away: thermal crosstalk biases the in-situ gradient (the slope step of
-heater k misses dL/dθ_m·C_mk of its neighbours; bench: cos 0.75 calibrated / 0.87
-uncalibrated at 100 µW on die 1, 0.9996 with crosstalk off), and below ~3 µW per channel
-N = 64 is too few: the calibrated die's gradient is then noisier than the uncalibrated one.
+In-situ training absorbs the crosstalk's gradient bias: the crosstalk calibration, which
+makes the gradient nearly exact (below), does not raise the in-situ accuracies (moons
+0.02 lower, within the spread; on dies 2 and 7 training ends with 3–4 weights driven to
+−1 at the heater-cannot-cool clip, below); it is what lets the ideal model's weights
+transfer (offline).  Xor, dies 0–11, without crosstalk calibration: gain-calibrated 0.95,
+uncalibrated 0.97 — dies 2 and 6 stick at ~0.7, die 6 also uncalibrated: a training trap
+with modulator bias errors + thermal crosstalk.
+
+Crosstalk calibration (``AttenuatorSpec.crosstalk_calibration``, default on;
+:meth:`AttenuatorDie.calibrate_crosstalk`, at ``sample_die`` before the gain calibration;
+:mod:`pipeline.chip.crosstalk_calibration`, after Milanizadeh et al., J. Lightwave Technol.
+37, 1325 (2019)).  Uncompensated, thermal crosstalk biases the in-situ gradient: the slope
+step of heater k misses dL/dθ_m·C_mk of its neighbours (bench, die 1, 100 µW: cos 0.75
+gain-calibrated / 0.87 not, 0.9996 with crosstalk off), a bias no optical power removes.
+The die measures each heater row's response Ĉ from its own readings (MZI m's three-point
+phase read-out with and without heater k driven; N readings per setting, 3 (n + 1)
+settings per MZI of an n-heater row: 147 840 for the default die; exact noise-free, error
+∝ 1/√N: max |Ĉ − C| 1.6e-3 at 100 µW) and applies Ĉ⁻¹ P_target, for programming and for
+the slope steps.  Bench (die 1): cos 0.997 gain-calibrated / 0.998 not at 100 µW.  The
+rest is the heater-cannot-cool limit: where Ĉ⁻¹ P_target < 0 (weights near −1 beside hot
+neighbours; 2 of 33 heaters on die 1 with the data-aware init) the heater stays off, its
+weight stays above −1 and no longer follows its parameter (true gradient 0, the in-situ
+step still reads a slope); over the other weights cos is 0.9996, as without crosstalk.
+
+Not calibrated away: below ~3 µW per channel N = 64 is too few for either calibration —
+the gain-calibrated die's gradient is then noisier than the uncalibrated one, and Ĉ's
+noise (max error 0.05 at 3 µW, 0.14 at 1 µW) costs about as much as the crosstalk it
+removes (bench: at 1 µW cos 0.17 with / 0.26 without on the gain-calibrated die; a row
+whose Ĉ is implausible, ≲ 0.1 µW, stays uncompensated).
 
 Crossings (:mod:`pipeline.chip.fanout`, rule in :class:`AttenuatorLayout`).  The forward
 fan-out of each layer is a planar transpose: the path of channel c to neuron d passes
@@ -135,6 +166,7 @@ import xarray as xr
 
 from devices import phase_shifter as ps
 from devices import photodetector_electrical as pde
+from pipeline.chip import crosstalk_calibration as xc
 from pipeline.chip import fanout
 from pipeline.chip import library_figures as lf
 from pipeline.chip.library_figures import DESIGN_WAVELENGTH_UM, _normalised_kappa2, mmi_excess_loss_db
@@ -199,6 +231,10 @@ class AttenuatorSpec(Spec):
     gain_calibration: bool = quantity(True, "1", "calibrate every node's gain and the backward sources on the "
                                       "die before training (module doc); False: nominal lossless normalisation")
     calibration_samples: int = quantity(64, "1", "readings averaged per calibration setting", ge=1, le=100000)
+    crosstalk_calibration: bool = quantity(True, "1", "measure each heater row's thermal crosstalk Ĉ (phase per "
+                                           "nominally driven phase) on the die and apply heater powers "
+                                           "Ĉ⁻¹ P_target [W] (pipeline.chip.crosstalk_calibration); False: "
+                                           "nominal powers, crosstalk uncompensated")
 
 
 def _check_array(name: str, value: object, shape: tuple, lo: float | None = None, hi: float | None = None,
@@ -304,8 +340,9 @@ _GAIN_RANGE = (0.1, 10.0)
 
 def _amplitude(w: np.ndarray) -> np.ndarray:
     """B of w = A − B cos(θ + φ) from readings at heater steps 0, P_π/2, P_π (axis 0):
-    |((w₂ − w₀)/2, w₁ − (w₀ + w₂)/2)|."""
-    return np.hypot(0.5 * (w[2] - w[0]), w[1] - 0.5 * (w[0] + w[2]))
+    |((w₂ − w₀)/2, w₁ − (w₀ + w₂)/2)| (the modulus of :func:`crosstalk_calibration.phasor`)."""
+    z = xc.phasor(w)
+    return np.hypot(z.real, z.imag)
 
 
 def splitter_stages(n: int) -> int:
@@ -400,7 +437,12 @@ class AttenuatorDie:
         self.cal_node, self.cal_readout, self.cal_derivative = np.ones(nn), np.ones(nn), np.ones(nn)
         self.cal_backward, self.cal_source = np.ones(nh), np.ones(no)
         self.calibration_measurements = 0
+        # measured crosstalk Ĉ, through which heater powers are applied (None: uncompensated)
+        self.crosstalk_measured: np.ndarray | None = None
+        self._crosstalk_inverse: np.ndarray | None = None
         self.program(np.zeros(nw))
+        if s.crosstalk_calibration:
+            self.calibrate_crosstalk()
         if s.gain_calibration:
             self.calibrate()
 
@@ -417,15 +459,25 @@ class AttenuatorDie:
             p = np.round(p / step) * step
         return p
 
+    def target_powers(self, params: np.ndarray) -> np.ndarray:
+        """Target ("virtual") heater powers [W] for ``params`` by the nominal calibration
+        (3-dB couplers, nominal P_π, no crosstalk): θ = arccos(−w), P = θ/π P_π."""
+        return np.arccos(-self.architecture.check_params(params)) / np.pi * self.p_pi
+
+    def _apply(self, target: np.ndarray) -> np.ndarray:
+        """Applied heater powers [W] for target powers (..., n_params): Ĉ⁻¹ P_target if the
+        crosstalk is calibrated (:func:`crosstalk_calibration.compensate`), DAC-quantised."""
+        return self._quantise(xc.compensate(self._crosstalk_inverse, target, 2 * self.p_pi))
+
     def heater_powers(self, params: np.ndarray) -> np.ndarray:
-        """Heater powers [W] for ``params`` by the nominal calibration (3-dB couplers,
-        nominal P_π, no crosstalk): θ = arccos(−w), P = θ/π P_π, DAC-quantised."""
-        p = self.architecture.check_params(params)
-        return self._quantise(np.arccos(-p) / np.pi * self.p_pi)
+        """Applied heater powers [W] for ``params``: target powers, through Ĉ⁻¹ if the
+        crosstalk is calibrated, DAC-quantised."""
+        return self._apply(self.target_powers(params))
 
     def program(self, params: np.ndarray) -> None:
         self.params = self.architecture.check_params(params).copy()
-        self.heater_power = self.heater_powers(self.params)
+        self.target_power = self.target_powers(self.params)
+        self.heater_power = self._apply(self.target_power)
 
     def phases(self, heater_power: np.ndarray | None = None) -> np.ndarray:
         """The die's MZI phases [rad] (crosstalk included, no per-read noise)."""
@@ -465,8 +517,10 @@ class AttenuatorDie:
         return nr.read_node(mean, photo, n_det, spec=self.det, bandwidth=self.impairments.measurement_bandwidth,
                             rng=rng)
 
-    def _forward(self, heater_power: np.ndarray, a0: np.ndarray, noisy: bool) -> dict[str, np.ndarray]:
-        """Forward pass for channel fractions ``a0`` (nb, n_in + 1); readings normalised."""
+    def _forward(self, heater_power: np.ndarray, a0: np.ndarray, noisy: bool,
+                 layer1_only: bool = False) -> dict[str, np.ndarray]:
+        """Forward pass for channel fractions ``a0`` (nb, n_in + 1); readings normalised
+        (``layer1_only``: just the hidden nodes' readings z1)."""
         a = self.architecture
         ni, nh, no, n1 = a.n_in, a.n_hidden, a.n_out, a.n1
         nb, r, p0 = len(a0), self.det.responsivity, self.impairments.optical_power
@@ -481,6 +535,8 @@ class AttenuatorDie:
         im = r * pw * tm[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 1].reshape(nh, ni + 1)
         z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy) / (r * p0 / nh)
         z1 = z1 * self.cal_node[:nh]
+        if layer1_only:
+            return {"z1": z1}
         # hidden modulators on fresh supply light: monitor tap, derivative pair, next layer
         sup = p0 * self._laser(nb, noisy)
         f, dp, dm = nr.modulator_transmissions(z1, self.mod_a[:nh], self.mod_b[:nh], self.mod_bias[:nh], self.fs)
@@ -531,19 +587,20 @@ class AttenuatorDie:
                 a.n1 + np.arange(a.n_params - a.n1).reshape(a.shape2))
 
     def _step_configs(self, base: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
-        """(3·len(groups), n_params) heater powers: ``base`` with group g's heaters stepped by
-        0, P_π/2, P_π (rows 3g … 3g + 2), DAC-quantised."""
-        hp = np.repeat(np.asarray(base, float)[None], 3 * len(groups), 0)
+        """(3·len(groups), n_params) applied heater powers [W]: target powers ``base`` (on the
+        DAC grid) with group g's heaters stepped by 0, P_π/2, P_π (rows 3g … 3g + 2), applied by
+        :meth:`_apply` (through Ĉ⁻¹ if the crosstalk is calibrated: only the group's phases move)."""
+        hp = np.repeat(self._quantise(np.asarray(base, float))[None], 3 * len(groups), 0)  # base on the DAC grid
         for g, idx in enumerate(groups):
             for k, st in enumerate(_STEPS):
-                hp[3 * g + k, idx] = self._quantise(base[idx] + st * self.p_pi)
-        return hp
+                hp[3 * g + k, idx] += st * self.p_pi
+        return self._apply(hp)
 
     def _slopes(self, noisy: bool = True) -> np.ndarray:
         """In-situ three-point phase-step measurement of B = dw/dp of every MZI (module doc)."""
         a = self.architecture
         ni, nh, no, n1 = a.n_in, a.n_hidden, a.n_out, a.n1
-        base, dfs = self.heater_power, 0.5 * np.pi / self.fs
+        base, dfs = self.target_power, 0.5 * np.pi / self.fs
         idx1, idx2 = self._mzi_index()
         # layer 1: channel i lit, heaters (·, i) stepped; node j reads MZI (j, i)
         z1 = self._forward(self._step_configs(base, list(idx1.T)), np.repeat(np.eye(ni + 1), 3, 0), noisy)["z1"]
@@ -557,6 +614,65 @@ class AttenuatorDie:
         self.measurements += 3 * (ni + 1) * nh + 3 * no * 2 * nh + 3 * no
         return np.concatenate([_amplitude(w1).ravel(), _amplitude(w2).ravel()])
 
+    def _read_mzi(self, heater_power: np.ndarray, m: int, n: int) -> tuple[np.ndarray, int]:
+        """Mean of ``n`` noisy readings of MZI m at each heater setting (configs, n_params) [W],
+        lit and read as the slope measurement (:meth:`_slopes`) reads it: layer 1 (j, i) by
+        hidden node j with channel i alone; layer 2 (o, j) by backward node j with output o's
+        light; output bias (o, n_hidden) by output node o with the bias channel alone.
+        Returns the means and the detector readings per sample (backward: two passes)."""
+        a, imp = self.architecture, self.impairments
+        quiet = not imp.detector_noise and imp.laser_rin is None and imp.phase_noise == 0
+        hp = np.repeat(np.asarray(heater_power, float), 1 if quiet else n, 0)  # noise-free: n equal readings
+        if m < a.n1:
+            j, i = divmod(m, a.n_in + 1)
+            a0 = np.repeat(np.eye(a.n_in + 1)[i:i + 1], len(hp), 0)
+            w, reads = self._forward(hp, a0, True, layer1_only=True)["z1"][:, j], 1
+        else:
+            o, j = divmod(m - a.n1, a.n_hidden + 1)
+            if j < a.n_hidden:
+                dfs = 0.5 * np.pi / self.fs
+                delta = np.repeat(np.eye(a.n_out)[o:o + 1], len(hp), 0) * dfs
+                w, reads = self._backward(hp, delta, True)[:, j] / dfs, 2
+            else:
+                w, reads = self._forward_bias_only(hp, True)[:, o], 1
+        return w.reshape(len(heater_power), -1).mean(1), reads
+
+    def calibrate_crosstalk(self) -> None:
+        """Measure each heater row's crosstalk Ĉ on the die (:func:`crosstalk_calibration.measure`,
+        ``calibration_samples`` readings per setting, own noise stream, counted in
+        ``calibration_measurements``) and pre-compensate with Ĉ⁻¹ from now on."""
+        a = self.architecture
+        n = a.spec.calibration_samples
+        reads = 0
+
+        def read(hp: np.ndarray, m: int) -> np.ndarray:
+            nonlocal reads
+            w, per = self._read_mzi(hp, m, n)
+            reads += per * n * len(hp)
+            return w
+
+        self.set_crosstalk_estimate(None)
+        rng, self._rng = self._rng, np.random.default_rng([self.seed, 3])
+        try:
+            c_hat = xc.measure(read, self._step_configs, [np.arange(a.n1), np.arange(a.n1, a.n_params)],
+                               a.n_params, self.p_pi)
+        finally:
+            self._rng = rng
+        self.calibration_measurements += reads
+        self.set_crosstalk_estimate(c_hat)
+
+    def set_crosstalk_estimate(self, c_hat: np.ndarray | None) -> None:
+        """Use ``c_hat`` (n_params, n_params) as the die's measured crosstalk Ĉ (``None``:
+        uncompensated) and re-program the current weights through it."""
+        self.crosstalk_measured = None if c_hat is None else np.array(c_hat, float)
+        self._crosstalk_inverse = None if c_hat is None else np.linalg.inv(self.crosstalk_measured)
+        self.program(self.params)
+
+    def heater_response(self) -> np.ndarray:
+        """The die's true heater response in nominal units, (dφ/dP · P_π/π) C: what Ĉ estimates
+        (= C at the design wavelength)."""
+        return self.dphase_dpower * self.p_pi / np.pi * self.crosstalk
+
     def calibrate(self) -> None:
         """Per-node gain calibration with known light (module doc, "Gain calibration"): sets
         ``cal_node``, ``cal_readout``, ``cal_derivative`` (hidden then output neurons),
@@ -567,15 +683,15 @@ class AttenuatorDie:
         ni, nh, no, n1, nw = a.n_in, a.n_hidden, a.n_out, a.n1, a.n_params
         n, fs, dfs = a.spec.calibration_samples, self.fs, 0.5 * np.pi / self.fs
         idx1, idx2 = self._mzi_index()
-        base = self.heater_powers(np.zeros(nw))
+        base = self.target_powers(np.zeros(nw))
         lit = np.ones((1, ni + 1))
 
         def fwd(hp: np.ndarray, a0: np.ndarray) -> dict[str, np.ndarray]:  # (config, sample, node)
             out = self._forward(np.repeat(hp, n, 0), np.repeat(a0, n, 0), True)
             return {k: v.reshape(len(hp), n, -1) for k, v in out.items()}
 
-        def setting(w1: float, w2: float) -> np.ndarray:  # every weight of a layer the same
-            return self.heater_powers(np.r_[np.full(n1, w1), np.full(nw - n1, w2)])[None]
+        def setting(w1: float, w2: float) -> np.ndarray:  # every weight of a layer the same (target powers)
+            return self.target_powers(np.r_[np.full(n1, w1), np.full(nw - n1, w2)])[None]
 
         def two_point(z: np.ndarray, reading: np.ndarray) -> np.ndarray:  # nominal swing / read swing
             act, rd = nr.activation(z, fs).mean(1), reading.mean(1)
@@ -599,7 +715,7 @@ class AttenuatorDie:
             b1 = _amplitude(z1.reshape(ni + 1, 3, nh).transpose(1, 2, 0))
             self.cal_node[:nh] = 1 / b1.mean(1)
             # 2. hidden monitors: drive at the rails (all layer weights ±1, inputs lit)
-            rails = np.concatenate([setting(1.0, 1.0), setting(-1.0, -1.0)])
+            rails = self._apply(np.concatenate([setting(1.0, 1.0), setting(-1.0, -1.0)]))
             r = fwd(rails, np.repeat(lit, 2, 0))
             self.cal_readout[:nh] = two_point(r["z1"], r["h"])
             h_hi = self.cal_readout[:nh] * r["h"][0].mean(0)
@@ -679,7 +795,7 @@ class AttenuatorDie:
 
     def to_dataset(self) -> xr.Dataset:
         """The die: per-MZI fabrication, couplers, heaters, losses, detector gains; per-neuron
-        modulators; crosstalk matrix; noise floor (units in attrs)."""
+        modulators; crosstalk matrix and its measured estimate Ĉ; noise floor (units in attrs)."""
         a, imp = self.architecture, self.impairments
         nh, no, n1, nw = a.n_hidden, a.n_out, a.n1, a.n_params
         layer = np.where(np.arange(nw) < n1, 1, 2)
@@ -710,6 +826,9 @@ class AttenuatorDie:
              "gain_forward": u((("weight", "side"), self.gain_forward), "1", "relative responsivity"),
              "gain_backward": u((("weight",), gb), "1"),
              "crosstalk": u((("heater_out", "heater_in"), self.crosstalk), "1", "phase per driven phase"),
+             "crosstalk_measured": u((("heater_out", "heater_in"), self._crosstalk_or_nan()), "1",
+                                     "measured heater response C^ (phase per nominally driven phase; NaN: not "
+                                     "calibrated); true value dphase_dpower p_pi / pi * crosstalk"),
              "modulator_kappa2": u((("neuron", "coupler"), self.mod_kappa2), "1"),
              "modulator_extinction": u((("neuron",), 10 * np.log10((self.mod_a + self.mod_b)
                                                                   / np.maximum(self.mod_a - self.mod_b, 1e-300))),
@@ -740,6 +859,7 @@ class AttenuatorDie:
                         dphase_dpower_rad_per_w=self.dphase_dpower, coupling_length_um=self.coupling_length,
                         measurements=self.measurements, calibration_measurements=self.calibration_measurements,
                         gain_calibration=int(a.spec.gain_calibration), calibration_samples=a.spec.calibration_samples,
+                        crosstalk_calibration=int(self.crosstalk_measured is not None),
                         crossing_insertion_loss_db=self.crossing_figures.insertion_loss_db,
                         crossing_crosstalk_db=self.crossing_figures.crosstalk_db,
                         crossing_leak_fraction=self.crossing_leak, crossing_entry=self.crossing_figures.key)
@@ -749,6 +869,9 @@ class AttenuatorDie:
                             detector_collection_efficiency=d.collection_efficiency,
                             detector_quantum_limit_a_per_w=d.quantum_limit_a_per_w, detector_entry=d.key)
         return ds
+
+    def _crosstalk_or_nan(self) -> np.ndarray:
+        return np.full_like(self.crosstalk, np.nan) if self.crosstalk_measured is None else self.crosstalk_measured
 
     def _leak_total(self) -> np.ndarray:
         """Per forward path: leaked power / own power with every channel at the same power
@@ -773,4 +896,6 @@ class AttenuatorDie:
                 "crossing_leak_max": float(ds.crossing_leak.max()),
                 "responsivity_a_per_w": float(self.det.responsivity),
                 "calibration_gain_node_mean": float(ds.calibration_gain_node.mean()),
+                "crosstalk_calibration_error_max": float(np.max(np.abs(self._crosstalk_or_nan()
+                                                                       - self.heater_response()))),
                 "calibration_measurements": float(self.calibration_measurements)}
