@@ -220,3 +220,109 @@ def test_import_pipeline_does_not_import_meep():
             "print(any(m.split('.')[0] in ('meep', 'tidy3d') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- projection onto the realisable set (heater-cannot-cool) ------------------------------------------
+
+def _near_minus_one(arch, rng):
+    """Weights in [−1, 1] with every fourth one at −1: beside heated neighbours, their
+    compensated heaters would need P < 0."""
+    p = rng.uniform(-1, 1, arch.n_params)
+    p[::4] = -1.0
+    return p
+
+
+def test_realisable_targets_are_what_compensate_realises_and_a_fixed_point():
+    """The pure function: Ĉ compensate(T) on the held heaters, T itself elsewhere (bit for
+    bit); its output needs no heater outside the bounds and maps to itself."""
+    n, p_max = 12, 2.0
+    d = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    c = np.eye(n) + 0.25 * np.exp(-d) * (d > 0)
+    c_inv = np.linalg.inv(c)
+    t = np.random.default_rng(4).uniform(0, 1.1 * p_max, (200, n))
+    r = xc.realisable(c_inv, t, p_max)
+    p = xc.compensate(c_inv, t, p_max)
+    held = (p == 0) | (p == p_max)
+    assert held.any(1).mean() > 0.5 and (p == 0).any() and (p == p_max).any()
+    np.testing.assert_array_equal(r[~held], t[~held])
+    np.testing.assert_allclose(r, p @ c.T, rtol=0, atol=1e-12)  # what the powers realise
+    unconstrained = r @ c_inv.T
+    tol = 1e-9 * p_max
+    assert unconstrained.min() >= -tol and unconstrained.max() <= p_max + tol  # no bound hit
+    np.testing.assert_allclose(xc.realisable(c_inv, r, p_max), r, rtol=0, atol=1e-12)
+    assert xc.realisable(None, t, p_max) is t
+
+
+def test_project_params_moves_only_held_weights_onto_what_the_die_realises():
+    """Noise-free die (ideal couplers, no DAC steps, crosstalk ×1): the projected weights are
+    realised exactly, compensate holds no heater outside 0 … 2 P_π for them, the projection
+    is idempotent, and weights whose heaters are in range come back bit for bit."""
+    arch = AttenuatorArchitecture()
+    die = arch.sample_die(impairments("ideal", thermal_crosstalk_scale=1.0), 0)
+    p = _near_minus_one(arch, np.random.default_rng(5))
+    q = die.project_params(p)
+    unconstrained = die.target_powers(p) @ die._crosstalk_inverse.T
+    held = unconstrained < 0
+    assert held.sum() >= 3
+    np.testing.assert_array_equal(q[~held], p[~held])  # reachable: unchanged
+    assert np.all(q[held] > p[held]) and np.all(q[held] < -0.9)  # up to the neighbours' heat
+    np.testing.assert_allclose(die.project_params(q), q, rtol=0, atol=1e-12)  # idempotent
+    unconstrained = die.target_powers(q) @ die._crosstalk_inverse.T
+    assert unconstrained.min() > -1e-9 * die.p_pi and unconstrained.max() < 2 * die.p_pi
+    die.program(q)
+    np.testing.assert_allclose(die.realised_weights(), q, rtol=0, atol=1e-9)
+    die.program(p)
+    assert np.max(np.abs(die.realised_weights() - p)) > 0.01  # what the projection removes
+    reachable = np.random.default_rng(2).uniform(0.0, 0.99, arch.n_params)  # θ ≥ π/2: no heater below 0
+    np.testing.assert_array_equal(die.project_params(reachable), reachable)
+
+
+def test_project_params_on_a_realistic_die_uses_only_what_the_controller_knows():
+    """Noisy realistic die: the projection depends on Ĉ (not the true C) and the nominal P_π;
+    the held weights still land within the calibration's error of what the die realises."""
+    arch = AttenuatorArchitecture()
+    die = arch.sample_die("realistic", 1)
+    p = _near_minus_one(arch, np.random.default_rng(6))
+    q = die.project_params(p)
+    assert np.any(q != p)
+    np.testing.assert_allclose(die.project_params(q), q, rtol=0, atol=1e-12)
+    twin = arch.sample_die("realistic", 1)
+    twin.crosstalk = 2 * twin.crosstalk  # the hidden truth changes, the projection does not
+    np.testing.assert_array_equal(twin.project_params(p), q)
+
+
+def test_projection_is_the_identity_without_crosstalk_calibration(monkeypatch):
+    """crosstalk_calibration=False: project_params returns the parameters bit for bit, and
+    in-situ training is bit-identical to a loop without projection."""
+    from pipeline.chip.attenuator import AttenuatorDie
+    from pipeline.training import algorithms as alg, datasets
+
+    arch = AttenuatorArchitecture(crosstalk_calibration=False)
+    die = arch.sample_die("realistic", 2)
+    p = _near_minus_one(arch, np.random.default_rng(7))
+    np.testing.assert_array_equal(die.project_params(p), p)
+    data = datasets.load("moons", n_samples=60)
+    cfg = alg.TrainConfig(epochs=3)
+    with_projection = alg.train_insitu(arch.sample_die("realistic", 2), data, cfg)
+    monkeypatch.delattr(AttenuatorDie, "project_params")
+    without = alg.train_insitu(arch.sample_die("realistic", 2), data, cfg)
+    np.testing.assert_array_equal(with_projection.trajectory, without.trajectory)
+    np.testing.assert_array_equal(with_projection.metrics["train_loss"], without.metrics["train_loss"])
+
+
+@pytest.mark.parametrize("train", ["insitu", "forward-only"])
+def test_training_keeps_the_parameters_on_the_realisable_set(train):
+    """With crosstalk calibration, every recorded parameter vector of in-situ and
+    forward-only training is a fixed point of the die's projection; offline is not projected."""
+    from pipeline.training import algorithms as alg, datasets
+
+    arch = AttenuatorArchitecture()
+    data = datasets.load("moons", n_samples=60)
+    cfg = alg.TrainConfig(epochs=4, learning_rate=0.05)
+    die = arch.sample_die("realistic", 2)
+    fn = alg.train_insitu if train == "insitu" else alg.train_forward_only
+    traj = fn(die, data, cfg).trajectory
+    for p in traj:
+        np.testing.assert_allclose(die.project_params(p), p, rtol=0, atol=1e-12)
+    ideal = alg.train_ideal(arch, data, cfg)
+    np.testing.assert_array_equal(alg.train_offline(die, data, cfg, ideal=ideal).trajectory, ideal.trajectory)

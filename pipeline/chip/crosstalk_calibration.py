@@ -47,6 +47,12 @@ and the other heaters are re-solved so that their phases stay exact (likewise at
 Steps on "virtual" heaters (the slope calibration, ``AttenuatorDie._step_configs``) pass
 through Ĉ⁻¹ too, so a step of virtual heater k moves only phase k.
 
+Projection (:func:`realisable`): what the compensated programming realises, in target
+units, Ĉ P for the compensated powers P — the targets themselves where no heater is held,
+a held heater's phase (its neighbours' heat, or the DAC top) otherwise.  The controller
+projects its parameters onto this set (``AttenuatorDie.project_params``, in training), so
+that a held weight sits where it still responds instead of drifting on below it.
+
 A row whose Ĉ is not finite or implausible (diagonal outside 0.5–2 or an off-diagonal
 above 0.5: readings lost in the detector noise) keeps Ĉ = I, no compensation.
 """
@@ -134,3 +140,19 @@ def compensate(c_hat_inverse: np.ndarray | None, target: np.ndarray, p_max: floa
             p[:] = p0 + c_hat_inverse[:, fixed] @ lam
             p[fixed] = bound[fixed]  # exactly, not up to rounding
     return np.clip(out, 0.0, p_max).reshape(t.shape)
+
+
+def realisable(c_hat_inverse: np.ndarray | None, target: np.ndarray, p_max: float) -> np.ndarray:
+    """Target powers [W] (..., n) that :func:`compensate` realises, as Ĉ predicts: ``target``
+    itself (bit for bit) where the heater is inside 0 … ``p_max`` [W], (Ĉ P)_k with
+    P = compensate(Ĉ⁻¹, target, p_max) where heater k is held at a bound.  Idempotent, and
+    its output needs no heater outside the bounds.  ``None`` (uncalibrated): ``target``."""
+    if c_hat_inverse is None:
+        return target
+    t = np.asarray(target, float)
+    rows = t.reshape(-1, t.shape[-1])
+    p = compensate(c_hat_inverse, rows, p_max)
+    held = (p <= 0.0) | (p >= p_max)
+    if not held.any():
+        return t
+    return np.where(held, np.linalg.solve(c_hat_inverse, p.T).T, rows).reshape(t.shape)  # Ĉ P where held

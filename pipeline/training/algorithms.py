@@ -15,7 +15,13 @@ Algorithms act on a die only through ``program`` / ``infer`` / ``insitu_gradient
 ``measurements`` counter.  All updates use Adam (D. P. Kingma & J. Ba, ICLR 2015) or SGD
 with momentum on the flat parameter vector, followed by ``arch.clip_params``; Adam's
 per-parameter normalisation makes the step size insensitive to the gradient's overall
-scale, which loss-induced bias of the in-situ gradient changes.
+scale, which loss-induced bias of the in-situ gradient changes.  On a die that has
+``project_params`` (``insitu`` and ``forward-only``), the clipped parameters — the initial
+ones and after every update — are then projected onto what the die's programming can
+realise (the attenuator die with crosstalk calibration: a weight whose compensated heater
+would need negative power goes to the value its neighbours' heat gives it, instead of
+drifting on into a range where it no longer responds); ``ideal`` and ``offline`` train the
+ideal model and are not projected.
 
 Each run records, per epoch (epoch 0 = initial parameters): train/test loss (MSE,
 ``mean_b Σ_o (y − t)² / 2``) and accuracy — on the ideal model for ``ideal``, read from the
@@ -158,10 +164,14 @@ def _die_evaluator(die, data: TrainingData):
 
 def _train(name: str, arch, data: TrainingData, cfg: TrainConfig,
            grad_fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
-           evaluate, reads: Callable[[], int], progress: Callable[[int], None] | None) -> AlgorithmRun:
-    """The common loop: shuffled mini-batches, optimiser step, clip, record each epoch."""
+           evaluate, reads: Callable[[], int], progress: Callable[[int], None] | None,
+           project: Callable[[np.ndarray], np.ndarray] | None = None) -> AlgorithmRun:
+    """The common loop: shuffled mini-batches, optimiser step, clip (then ``project``, the
+    die's realisable set, if given), record each epoch."""
     rng = np.random.default_rng(cfg.seed)
-    params = arch.clip_params(arch.init_params(np.random.default_rng(cfg.seed)))
+    if project is None:
+        project = lambda p: p  # noqa: E731
+    params = project(arch.clip_params(arch.init_params(np.random.default_rng(cfg.seed))))
     opt = Optimizer(cfg, params.size)
     rec = _Recorder(data, evaluate)
     n = data.x_train.shape[0]
@@ -173,7 +183,7 @@ def _train(name: str, arch, data: TrainingData, cfg: TrainConfig,
         for b in range(0, n, cfg.batch_size):
             idx = order[b:b + cfg.batch_size]
             g = grad_fn(params, data.x_train[idx], data.t_train[idx])
-            params = arch.clip_params(opt.step(params, g, (epoch + b / n) / cfg.epochs))
+            params = project(arch.clip_params(opt.step(params, g, (epoch + b / n) / cfg.epochs)))
         wall += time.perf_counter() - t0
         rec.record(params, reads() - start_reads - rec.eval_reads, wall)  # evaluation reads excluded
         if progress is not None:
@@ -216,7 +226,8 @@ def train_insitu(die, data: TrainingData, cfg: TrainConfig, progress=None) -> Al
         die.program(p)
         return die.insitu_gradient(x, t)[1]
 
-    return _train("insitu", arch, data, cfg, grad, _die_evaluator(die, data), lambda: die.measurements, progress)
+    return _train("insitu", arch, data, cfg, grad, _die_evaluator(die, data), lambda: die.measurements, progress,
+                  getattr(die, "project_params", None))
 
 
 def spsa_gradient(die, params: np.ndarray, x: np.ndarray, t: np.ndarray, perturbation: float, samples: int,
@@ -249,4 +260,4 @@ def train_forward_only(die, data: TrainingData, cfg: TrainConfig, progress=None)
         return spsa_gradient(die, p, x, t, cfg.spsa_perturbation, cfg.spsa_samples, rng)
 
     return _train("forward-only", arch, data, cfg, grad, _die_evaluator(die, data),
-                  lambda: die.measurements, progress)
+                  lambda: die.measurements, progress, getattr(die, "project_params", None))
