@@ -539,18 +539,20 @@ def test_calibration_off_is_the_nominal_normalisation():
     die = AttenuatorArchitecture(gain_calibration=False).sample_die("realistic", 0)
     for g in (die.cal_node, die.cal_readout, die.cal_derivative, die.cal_backward, die.cal_source):
         assert np.all(g == 1.0)
+    assert die.calibration_measurements == 0 and die.to_dataset().attrs["gain_calibration"] == 0
+    on = AttenuatorArchitecture().sample_die("realistic", 0)
+    np.testing.assert_array_equal(on.kappa2, die.kappa2)  # same fabrication
     nh, no, ni = 8, 1, 2
-    n = die.architecture.spec.calibration_samples
-    # the crosstalk calibration's readings (on by default; tests/test_crosstalk_calibration.py):
+    n = on.architecture.spec.calibration_samples
+    expect = n * (3 * (ni + 1) * nh + 4 * nh + 3 * (nh + 1) * no + 4 * no + 8 * (nh + no) + 6 * no * nh)
+    assert on.calibration_measurements == expect and on.measurements == 0
+    assert on.summary()["calibration_measurements"] == expect
+    # the crosstalk calibration's readings (off by default; tests/test_crosstalk_calibration.py):
     # 3 (n + 1) settings per MZI of each n-heater row, backward read-outs count two passes
     n1, n2 = nh * (ni + 1), no * (nh + 1)
     xtalk = n * 3 * ((n1 + 1) * n1 + (n2 + 1) * (2 * no * nh + no))
-    assert die.calibration_measurements == xtalk and die.to_dataset().attrs["gain_calibration"] == 0
-    on = AttenuatorArchitecture().sample_die("realistic", 0)
-    np.testing.assert_array_equal(on.kappa2, die.kappa2)  # same fabrication
-    expect = n * (3 * (ni + 1) * nh + 4 * nh + 3 * (nh + 1) * no + 4 * no + 8 * (nh + no) + 6 * no * nh)
-    assert on.calibration_measurements == expect + xtalk and on.measurements == 0
-    assert on.summary()["calibration_measurements"] == expect + xtalk
+    both = AttenuatorArchitecture(crosstalk_calibration=True).sample_die("realistic", 0)
+    assert both.calibration_measurements == expect + xtalk
 
 
 def test_calibration_restores_the_nominal_gain_of_a_lossy_die():
