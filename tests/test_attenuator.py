@@ -5,6 +5,7 @@ import pytest
 import xarray as xr
 from scipy import stats
 
+from finite_difference import fd_grad
 from pipeline.chip.attenuator import AttenuatorArchitecture, AttenuatorLayout, splitter_stages
 from pipeline.chip.impairments import impairments
 from pipeline.chip.interface import Architecture, Die
@@ -28,15 +29,6 @@ def batch(arch):
     x = rng.uniform(0, 1, (64, arch.n_in))
     t = (x[:, :1] + x[:, 1:] > 1).astype(float)
     return arch.init_params(rng), x, t
-
-
-def fd_grad(f, p, h=1e-6):
-    g = np.zeros_like(p)
-    for k in range(p.size):
-        e = np.zeros_like(p)
-        e[k] = h
-        g[k] = (f(p + e) - f(p - e)) / (2 * h)
-    return g
 
 
 def rel(a, b):

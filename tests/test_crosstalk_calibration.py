@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from finite_difference import fd_grad
 from pipeline.chip import crosstalk_calibration as xc
 from pipeline.chip.attenuator import AttenuatorArchitecture
 from pipeline.chip.impairments import impairments
@@ -19,15 +20,6 @@ from pipeline.chip.impairments import impairments
 CalibratedArchitecture = functools.partial(AttenuatorArchitecture, crosstalk_calibration=True)
 
 QUIET = dict(detector_noise=False, laser_rin=None, phase_noise=0.0)
-
-
-def fd_grad(f, p, h=1e-6):
-    g = np.zeros_like(p)
-    for k in range(p.size):
-        e = np.zeros_like(p)
-        e[k] = h
-        g[k] = (f(p + e) - f(p - e)) / (2 * h)
-    return g
 
 
 def cosine(a, b):
