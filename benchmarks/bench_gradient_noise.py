@@ -14,7 +14,7 @@ removes), and with thermal crosstalk off.
 Part 2.  Test accuracy of ``ideal``, ``offline`` and ``insitu`` (with / without gain
 calibration, with / without crosstalk calibration) on moons and circles, realistic dies 0–5,
 ``TrainConfig(epochs=60, learning_rate=0.03, batch_size=10)``; the table quoted in
-:mod:`pipeline.chip.attenuator`.  ~10 min on 2 cores.
+:mod:`pipeline.chip.attenuator`.  ~4 min on 2 cores.
 
     .venv/bin/python benchmarks/bench_gradient_noise.py   → benchmarks/results/gradient_noise.txt
     .venv/bin/python benchmarks/bench_gradient_noise.py --gradient-only   (part 1; the stored
