@@ -248,6 +248,10 @@ class AttenuatorSpec(Spec):
                                            "nominally driven phase) on the die and apply heater powers "
                                            "Ĉ⁻¹ P_target [W] (pipeline.chip.crosstalk_calibration); False: "
                                            "nominal powers, crosstalk uncompensated")
+    phase_calibration: bool = quantity(False, "1", "measure every MZI's static arm phase offset and heater "
+                                       "efficiency (P_pi) from a heater sweep on the die's own detectors and "
+                                       "program through them (pipeline.chip.phase_calibration); False: nominal "
+                                       "zero offset and nominal P_pi")
 
 
 def _check_array(name: str, value: object, shape: tuple, lo: float | None = None, hi: float | None = None,
@@ -284,6 +288,13 @@ class AttenuatorArchitecture:
 
     def __repr__(self) -> str:
         return f"AttenuatorArchitecture(n_in={self.n_in}, n_hidden={self.n_hidden}, n_out={self.n_out})"
+
+    def lab_calibrated(self) -> "AttenuatorArchitecture":
+        """The same network with the lab's full calibration before use: per-MZI phase offset
+        and P_π (heater sweeps), thermal-crosstalk matrix and node gains.  Dies of it with the
+        same seed are the same fabricated chips, calibrated."""
+        return AttenuatorArchitecture(self.spec.model_copy(update={
+            "gain_calibration": True, "crosstalk_calibration": True, "phase_calibration": True}))
 
     # -- validation ------------------------------------------------------------------------
     def check_params(self, params: object) -> np.ndarray:

@@ -32,10 +32,30 @@ Realistic defaults and their sources:
 * ``optical_power`` 100 µW per input channel at the chip (after coupling loss), detector
   noise from :mod:`devices.photodetector_electrical` at ``measurement_bandwidth`` 100 MHz.
 * ``laser_rin`` −150 dB/Hz: DFB lasers, −145 to −160 dB/Hz.
-* ``wavelength_offset`` 0 nm and ``temperature_offset`` 0 K (a user sweeps them).  A uniform
-  temperature offset is common-mode in both shipped architectures (balanced MZI arms,
-  equal-length mesh paths: dn_eff/dT from devices.waveguide_model shifts every arm alike),
-  so it changes no weight; it matters for unbalanced layouts, which must apply it.
+* ``correlation_length`` 1000 µm: within-die width/thickness offsets are a Gaussian field
+  with exponential correlation exp(−r/ℓ).  Design choice: mm-scale correlation lengths are
+  what layout-aware variability studies extract from wafer measurements (Lu et al., ibid.;
+  J. S. Jhoja et al., Opt. Express 28, 7799 (2020)); the field's short-range roughness is
+  what makes the two arms of one MZI differ (below).
+* MZI arm phase offsets (``arm_phase_sigma`` None: derived; :mod:`pipeline.chip.arm_offsets`):
+  the two arms of an MZI, ``arm_separation`` apart, see different mean widths and
+  thicknesses of that field; integrated along the arm through the waveguide compact model's
+  n_eff(δw, δt) they give a static phase offset φ₀ = 2π L/λ (n_eff,1 − n_eff,2) per MZI
+  (300 µm arms 10 µm apart at ℓ = 1 mm: σ ≈ 0.6 rad).  A number overrides it.
+* ``heater_efficiency_sigma`` 0.03: heater-to-heater spread of the dissipated power at a
+  nominal drive (metal film thickness/width → resistance; P_π spread).  Design choice in the
+  few-% range of thin-film resistor matching; the lab calibration measures each P_π.
+* ``phase_drift`` 0.01 rad/√h with ``calibration_age`` 1 h: slow random-walk drift of every
+  MZI's phase between the calibration and the use (stage temperature wander, heater ageing);
+  time advances with the readings taken (``reading_time`` 1 µs each, a 1 MS/s ADC).  Design
+  choice: a temperature-controlled stage keeps a balanced MZI within tens of mrad over hours.
+* ``adc_bits`` 12: every detector reading is quantised over its node's full-scale range
+  (12–16 bit data-acquisition ADCs; 12 bit is the pessimistic end, as for the DACs).
+* ``wavelength_offset`` 0 nm and ``temperature_offset`` 0 K (a user sweeps them).  The chip
+  is calibrated at ΔT = 0; an ambient change shifts each MZI's arm offset by the arms'
+  *differential* dn_eff/dT (devices.waveguide_model at each arm's width/thickness; ≈ 1e-3
+  rad/K for a 1 nm arm difference: balanced arms reject a uniform temperature).  The
+  library's couplers and heaters have no temperature dependence, so it acts nowhere else.
 * ``crossing_crosstalk_scale`` acts only where a layout has crossings (the attenuator's
   ``fanout_routing = "optical"``; the default metal fan-out and Clements meshes have none).
 """
@@ -63,8 +83,13 @@ class ImpairmentSpec(Spec):
     die_width_offset: float = quantity(0.010, "um", "1-sigma of the die-wide mean width offset", ge=0, le=0.02)
     die_thickness_offset: float = quantity(0.005, "um", "1-sigma of the die-wide mean thickness offset",
                                            ge=0, le=0.01)
-    correlation_length: float = quantity(0.0, "um", "spatial correlation length of within-die offsets "
-                                         "(0: independent)", ge=0)
+    correlation_length: float = quantity(1000.0, "um", "spatial correlation length of within-die offsets "
+                                         "(exponential kernel; 0: independent devices, no arm offsets)", ge=0)
+    arm_phase_sigma: float | None = quantity(None, "rad", "1-sigma static phase offset between every MZI's two "
+                                             "arms (None: derived from the fabrication field, arm_offsets)",
+                                             ge=0, le=10)
+    heater_efficiency_sigma: float = quantity(0.03, "1", "1-sigma relative heater-to-heater spread of the "
+                                              "dissipated power (P_pi spread)", ge=0, le=0.5)
     # passive losses
     propagation_loss: float = quantity(2.0, "dB/cm", "waveguide propagation loss", ge=0, le=100)
     insertion_loss_scale: float = quantity(1.0, "1", "scale of the device library's insertion losses "
@@ -77,6 +102,9 @@ class ImpairmentSpec(Spec):
     dac_bits: int = quantity(12, "bit", "heater DAC resolution over 0..2 P_pi (0 = continuous)", ge=0, le=32)
     phase_noise: float = quantity(0.002, "rad", "rms phase fluctuation per measurement (driver noise, drift)",
                                   ge=0, le=1)
+    phase_drift: float = quantity(0.01, "rad/h^0.5", "random-walk drift rate of every MZI phase", ge=0, le=10)
+    calibration_age: float = quantity(1.0, "h", "time between the die's calibration and its use", ge=0, le=1e4)
+    reading_time: float = quantity(1e-6, "s", "time per detector reading (drift clock)", gt=0, le=1)
     modulator_bias_sigma: float = quantity(0.05, "rad", "1-sigma static bias error of activation modulators",
                                            ge=0, le=1)
     # light and detection
@@ -85,6 +113,8 @@ class ImpairmentSpec(Spec):
     detector_noise: bool = quantity(True, "1", "shot, thermal and dark-current noise on every reading")
     detector_gain_sigma: float = quantity(0.02, "1", "1-sigma relative responsivity spread between detectors",
                                           ge=0, le=0.5)
+    adc_bits: int = quantity(12, "bit", "ADC resolution of every detector reading over its full scale "
+                             "(0 = continuous)", ge=0, le=32)
     laser_rin: float | None = quantity(-150.0, "dB/Hz", "laser relative intensity noise (None: off)",
                                        le=-100, ge=-200)
     # operating point
@@ -105,6 +135,7 @@ REALISTIC = ImpairmentSpec()
 IDEAL = ImpairmentSpec(width_sigma=0, thickness_sigma=0, die_width_offset=0, die_thickness_offset=0,
                        propagation_loss=0, insertion_loss_scale=0, crossing_crosstalk_scale=0,
                        thermal_crosstalk_scale=0, dac_bits=0, phase_noise=0, modulator_bias_sigma=0,
+                       arm_phase_sigma=0, heater_efficiency_sigma=0, phase_drift=0, adc_bits=0,
                        detector_noise=False, detector_gain_sigma=0, laser_rin=None)
 IMPAIRMENT_PRESETS: dict[str, ImpairmentSpec] = {"realistic": REALISTIC, "ideal": IDEAL}
 
