@@ -16,20 +16,30 @@ name = "paper-small"
 architecture = "attenuator"
 datasets = ["moons", "circles"]
 seeds = [0, 1, 2]
-algorithms = "ideal,offline,insitu"
+algorithms = "ideal,ideal-best,offline,offline-calibrated,insitu"
 preset = "realistic"
 epochs = 4
 n_samples = 120
+
+[study.die_seed_offsets]
+init_seed = 1000
+split_seed = 0
 
 [sweep]
 knob = "optical_power"
 values = [1e-7, 1e-4]
 sweep_dies = 2
+algorithms = "insitu"
 
 [claims]
+subject = "insitu"
 min_accuracy = 0.90
-max_gap_to_ideal = 0.02
+equivalence_margin = 0.02
+equivalent_to = ["ideal"]
+compare_with = ["ideal-best", "offline-calibrated"]
 """
+ALGS = ["ideal", "ideal-best", "offline", "offline-calibrated", "insitu"]
+LABELS = ["insitu − ideal", "insitu − ideal-best", "insitu − offline-calibrated"]
 
 
 def _shipped_library_complete() -> list[str]:
@@ -60,6 +70,8 @@ def test_every_family_default_is_in_the_shipped_library():
 
 
 def test_main_job_small(tmp_path):
+    from pipeline.training import verdicts as vd
+
     missing = _shipped_library_complete()
     assert not missing, (f"workflows/library.toml lists entries missing from cache/: {missing[:5]}; the main job "
                          "would run FDTD for them. Fix: `photoprop library build` and commit cache/.")
@@ -70,30 +82,95 @@ def test_main_job_small(tmp_path):
                                    "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout[res.stdout.index("{"):])
-    # 2 datasets x 2 dies at the preset power (1e-4 W) + the 1e-7 W point on moons for 2 dies
+    # 2 datasets x 2 dies at the preset power (1e-4 W, every algorithm) + 1e-7 W on moons for 2 dies (insitu)
     assert summary["cells"] == 2 * 2 + 2 and summary["dies"] == 2
+    assert summary["die_seeds"] == {"0": {"init_seed": 1000, "split_seed": 0},
+                                    "1": {"init_seed": 1001, "split_seed": 1}}
     import pipeline
 
     ds = pipeline.open_results(out)
     acc = ds["final_test_accuracy"]
-    assert set(acc.dims) == {"dataset", "seed", "optical_power", "algorithm"}
-    assert list(ds.algorithm.values) == ["ideal", "offline", "insitu"]
+    assert set(acc.dims) == {"dataset", "seed", "optical_power", "algorithm"}  # per-die seeds are not dims
+    assert list(ds.algorithm.values) == ALGS and list(ds.dataset.values) == ["moons", "circles"]
+    assert ds["init_seed"].dims == ("seed",) and list(ds["init_seed"].values) == [1000, 1001]
+    assert list(ds["split_seed"].values) == [0, 1]
     assert ds["test_accuracy"].sizes["epoch"] == 5 and ds["boundary"].sizes["x0"] == 41
     base = acc.sel(optical_power=1e-4)
     assert np.isfinite(base.values).all()
+    low = acc.sel(dataset="moons", optical_power=1e-7)
+    assert np.isfinite(low.sel(algorithm="insitu").values).all()  # the sweep trains insitu only
+    assert np.isnan(low.sel(algorithm=["ideal", "offline-calibrated"]).values).all()
     assert np.isnan(acc.sel(dataset="circles", optical_power=1e-7).values).all()  # not part of the sweep
     for key in ("die_loss_forward_db_mean", "die_p_pi_mw", "die_crosstalk_nearest"):
         assert ds[key].dims == ("seed",)
+
     rows = {r["dataset"]: r for r in summary["claims"]}
     assert set(rows) == {"moons", "circles"}
     m = rows["moons"]
-    assert m["insitu_mean"] == pytest.approx(float(base.sel(dataset="moons", algorithm="insitu").mean()))
-    assert m["insitu_above_min"] == (m["insitu_mean"] >= 0.9)
+    a = base.sel(dataset="moons")
+    assert list(m["algorithms"]) == ALGS
+    for name, st in m["algorithms"].items():
+        v = a.sel(algorithm=name).values
+        assert st["mean"] == pytest.approx(v.mean()) and st["min"] == pytest.approx(v.min())
+        assert st["ci_low"] <= st["mean"] <= st["ci_high"] and st["n_dies"] == 2
+    t = m["min_accuracy"]
+    ins = m["algorithms"]["insitu"]
+    assert t["passed"] == (ins["mean"] > 0.9 and ins["ci_low"] > 0.9)
+    assert [c["label"] for c in m["comparisons"]] == LABELS
+    assert [c["claim"] for c in m["comparisons"]] == ["equivalence", "difference", "difference"]
+    for c in m["comparisons"]:
+        per = (a.sel(algorithm="insitu") - a.sel(algorithm=c["b"])).values
+        assert c["per_die"] == {"0": pytest.approx(per[0]), "1": pytest.approx(per[1])}  # paired on each die
+        d = vd.paired_difference(a, "insitu", c["b"])  # the verdict follows from those per-die values
+        assert (c["ci_low"], c["ci_high"]) == pytest.approx((d.ci_low, d.ci_high))
+        assert c["difference_verdict"] == vd.difference_verdict(d).verdict
+        assert c["equivalent"] == (-0.02 <= c["ci_low"] and c["ci_high"] <= 0.02)
+    assert "offline_worse" not in json.dumps(summary) and "insitu_matches_ideal" not in json.dumps(summary)
+    assert json.loads((out / "summary.json").read_text())["claims"] == summary["claims"]
     for name in ("decision_boundaries", "training_curves", "accuracy_vs_impairment"):
         assert (out / f"{name}.png").stat().st_size > 5000
-    # a second run reuses every cell
-    again = CliRunner().invoke(app, ["run", "--config", str(cfg), "--out", str(out), "--dies", "2", "--json"])
-    assert json.loads(again.stdout[again.stdout.index("{"):])["cells_cached"] == summary["cells"]
+    # a second run reuses every cell and prints the two tables
+    again = CliRunner().invoke(app, ["run", "--config", str(cfg), "--out", str(out), "--dies", "2"])
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "summary.json").read_text())["cells_cached"] == summary["cells"]
+    text = " ".join(again.stdout.split())
+    for part in ("95 % CI", "offline-calibrated", "insitu − ideal-best", "insitu > 90.0 %"):
+        assert part in text, (part, again.stdout)
+    assert "equivalent" in text and "offline worse" not in text
+
+
+def _synthetic(insitu_minus_ideal: np.ndarray) -> "xr.Dataset":
+    """A results Dataset shaped like the main job's, insitu = ideal + the given per-die shift."""
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    ideal = 0.93 + 0.03 * rng.standard_normal(10)
+    vals = np.stack([ideal, ideal + 0.005, ideal - 0.2, ideal - 0.01, ideal + insitu_minus_ideal], axis=-1)
+    acc = xr.DataArray(vals[None, :, None, :], dims=("dataset", "seed", "optical_power", "algorithm"),
+                       coords={"dataset": ["moons"], "seed": np.arange(10), "optical_power": [1e-4],
+                               "algorithm": ALGS})
+    return xr.Dataset({"final_test_accuracy": acc})
+
+
+@pytest.mark.parametrize("shift, equivalent, vs_ideal", [
+    (0.0, True, "inconclusive"),    # identical on every die
+    (-0.05, False, "worse"),        # a broken method: 5 points below ideal
+    (0.04, False, "better"),        # the one-sided artefact: 4 points ABOVE ideal is not "matches"
+])
+def test_claims_table_verdicts_follow_the_per_die_differences(shift, equivalent, vs_ideal):
+    import tomllib
+
+    from workflows.paper import claims_table
+
+    doc = tomllib.loads(SMALL)
+    spread = np.random.default_rng(1).normal(0, 0.003, 10)
+    row = claims_table(_synthetic(shift + spread if shift else np.zeros(10)), doc)[0]
+    vs = {c["label"]: c for c in row["comparisons"]}
+    assert vs["insitu − ideal"]["equivalent"] is equivalent and vs["insitu − ideal"]["passed"] is equivalent
+    assert vs["insitu − ideal"]["difference_verdict"] == vs_ideal
+    assert vs["insitu − ideal"]["mean"] == pytest.approx(shift + spread.mean() if shift else 0.0)
+    assert vs["insitu − offline-calibrated"]["passed"] is None  # a difference, not a claim to pass
+    assert set(row["algorithms"]) == set(ALGS) and row["algorithms"]["offline"]["mean"] < 0.8
 
 
 def test_main_job_config_errors(tmp_path):
@@ -105,3 +182,17 @@ def test_main_job_config_errors(tmp_path):
     bad.write_text(SMALL.replace("[claims]", "[claimz]"))
     with pytest.raises(SpecError, match=r"\[claims\]"):
         load(bad)
+    bad.write_text(SMALL.replace("equivalence_margin = 0.02", ""))
+    with pytest.raises(SpecError, match=r"equivalence_margin.*Fix"):
+        load(bad)
+    bad.write_text(SMALL.replace("seeds = [0, 1, 2]", "seeds = [0]"))
+    with pytest.raises(SpecError, match=r">= 2 dies"):
+        load(bad)
+    from workflows.paper import cells
+
+    import tomllib
+
+    with pytest.raises(SpecError, match=r"--dies = 1.*Fix"):
+        cells(tomllib.loads(SMALL), dies=1)
+    res = CliRunner().invoke(app, ["run", "--config", str(tmp_path / "nope.toml"), "--dies", "1"])
+    assert res.exit_code != 0 and "--dies = 1" in res.output

@@ -4,12 +4,20 @@
    is made of;
 2. sample the dies (``pipeline.chip``) and summarise them (loss budget, splitting errors,
    crosstalk, noise floor);
-3. train ``ideal``, ``offline`` and ``insitu`` on the paper's two 2D benchmarks over several
-   dies in parallel (a resumable study, :mod:`pipeline.study`, one cell per die × dataset),
-   plus an impairment sweep (optical power per channel → detector noise) on a few dies;
-4. write ``<out>/results.nc`` (dims dataset × seed × <knob> × algorithm × epoch), plots
-   (decision boundaries, training curves, accuracy vs impairment) and ``summary.json``, and
-   print the summary against the paper's claims (> 90 % accuracy, matches ideal).
+3. train the configured algorithms (``ideal``, ``ideal-best``, ``offline``,
+   ``offline-calibrated``, ``insitu``) on the paper's two 2D benchmarks over several dies in
+   parallel (a resumable study, :mod:`pipeline.study`, one cell per die × dataset), plus an
+   impairment sweep (optical power per channel → detector noise) on a few dies with the
+   sweep's algorithms; each die has its own initialisation and train/test split seeds
+   (``[study.die_seed_offsets]``), shared by every algorithm on it, so the algorithms are
+   compared *paired* within a die and over several splits across dies;
+4. write ``<out>/results.nc`` (dims dataset × seed × <knob> × algorithm × epoch; the
+   per-die seeds as coordinates along ``seed``), plots (decision boundaries, training
+   curves, accuracy vs impairment) and ``summary.json``, and print the verdicts
+   (:func:`claims_table`, :mod:`pipeline.training.verdicts`): per algorithm mean, bootstrap
+   95 % interval and worst die; the paired differences in-situ − ideal (two-sided
+   equivalence within ± the margin), in-situ − ideal-best and in-situ − offline-calibrated
+   (better / worse / inconclusive); "> 90 %" for the mean and the interval's lower bound.
 """
 
 from __future__ import annotations
@@ -38,26 +46,84 @@ def load(config: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
     for section in ("study", "sweep", "claims"):
         if section not in doc:
             raise SpecError(f"{p}: no [{section}] section. Fix: start from workflows/paper.toml.")
+    for key in ("min_accuracy", "equivalence_margin"):
+        if key not in doc["claims"]:
+            raise SpecError(f"{p}: [claims] has no {key!r}. Fix: e.g. min_accuracy = 0.90, equivalence_margin = "
+                            "0.02 (see workflows/paper.toml).")
+    if len(doc["study"].get("seeds", [])) < 2:
+        raise SpecError(f"{p}: [study] seeds = {doc['study'].get('seeds')!r}: the paired intervals need >= 2 dies. "
+                        "Fix: list at least 2 dies, e.g. seeds = [0, 1, 2].")
     return doc
 
 
+#: Cell parameters that belong to the die (same value for every cell of one die): they become
+#: coordinates along ``seed`` in results.nc, not dims of their own.
+PER_DIE = ("init_seed", "split_seed", "data_seed")
+
+
+def die_seeds(doc: dict[str, Any], die: int) -> dict[str, int]:
+    """The die's own initialisation / split / data seeds: ``offset + die`` for each entry of
+    ``[study.die_seed_offsets]`` (e.g. init_seed = 1000 + die, split_seed = die)."""
+    offsets = doc["study"].get("die_seed_offsets", {})
+    bad = sorted(set(offsets) - set(PER_DIE))
+    if bad:
+        raise SpecError(f"[study.die_seed_offsets]: unknown {bad}. Fix: use keys of {list(PER_DIE)}.")
+    return {k: int(v) + int(die) for k, v in offsets.items()}
+
+
 def cells(doc: dict[str, Any], dies: int | None = None) -> list[dict[str, Any]]:
-    """Paper cells (every dataset × die at the preset) + sweep cells (first dataset, first dies)."""
+    """Paper cells (every dataset × die at the preset, all algorithms) + sweep cells (first
+    dataset, first dies, the sweep's algorithms, every swept value but the preset's)."""
     from pipeline.chip.impairments import impairments
 
     s, sw = doc["study"], doc["sweep"]
     seeds = list(s["seeds"])[: dies or None]
+    if len(seeds) < 2:
+        raise SpecError(f"--dies = {dies}: {len(seeds)} die; the paired intervals over dies need >= 2. Fix: "
+                        "--dies 2 or more (10 for the paper's table).")
     knob = sw["knob"]
     base_value = getattr(impairments(s.get("preset", "realistic")), knob)
     common = {k: s[k] for k in ("architecture", "algorithms", "preset", "epochs", "learning_rate", "batch_size",
                                 "n_samples") if k in s}
-    out = [{"dataset": d, "seed": int(seed), **common, knob: base_value} for d in s["datasets"] for seed in seeds]
+    out = [{"dataset": d, "seed": int(seed), **die_seeds(doc, seed), **common, knob: base_value}
+           for d in s["datasets"] for seed in seeds]
+    sweep_common = {**common, "algorithms": sw.get("algorithms", common.get("algorithms"))}
     for seed in seeds[: sw.get("sweep_dies", 2)]:
         for v in sw["values"]:
-            cell = {"dataset": s["datasets"][0], "seed": int(seed), **common, knob: v}
-            if cell not in out:
-                out.append(cell)
+            if v == base_value:  # the paper cell of this die holds it (every algorithm)
+                continue
+            out.append({"dataset": s["datasets"][0], "seed": int(seed), **die_seeds(doc, seed), **sweep_common,
+                        knob: v})
     return out
+
+
+def combine(out_dir: str | Path, cell_list: list[dict[str, Any]]) -> xr.Dataset:
+    """The finished cells as one Dataset: dims = the parameters that vary, except the
+    per-die seeds (:data:`PER_DIE`, coordinates along ``seed``) and ``algorithms`` (the
+    sweep trains fewer; each cell's ``algorithm`` dim says which, the rest is NaN)."""
+    from pipeline.study import cell_key, cell_path, read_cell
+
+    loaded = [read_cell(cell_path(out_dir, cell_key(c, CELL_FN))) for c in cell_list]
+    skip = set(PER_DIE) | {"algorithms"}
+    names = [n for n in cell_list[0] if n not in skip]  # the cells' parameter order (files store them sorted)
+    varying = [n for n in names if len({json.dumps(p.get(n)) for p, _ in loaded}) > 1]
+    parts = []
+    for p, ds in loaded:
+        ds = ds.assign_coords({n: p[n] for n in names if n not in varying})
+        ds = ds.expand_dims({n: [p[n]] for n in varying})
+        parts.append(ds.assign_coords({n: ("seed", [p[n]]) for n in PER_DIE if n in p}))
+    combined = xr.merge(parts, combine_attrs="drop_conflicts", join="outer", compat="no_conflicts")
+    for n in PER_DIE:
+        if n in combined.coords:
+            combined = combined.assign_coords({n: ("seed", combined[n].values.astype(np.int64))})
+    order = {"algorithm": [a.strip() for a in str(cell_list[0].get("algorithms", "")).split(",") if a.strip()],
+             "dataset": list(dict.fromkeys(c["dataset"] for c in cell_list))}
+    for dim, want in order.items():  # the config's order, not the merge's alphabetical one
+        if dim in combined.dims and set(want) == set(map(str, combined[dim].values)):
+            combined = combined.reindex({dim: want})
+    combined = combined.transpose(*varying, ...)
+    combined.attrs.update(study_cells=len(loaded), study_dims=json.dumps(varying))
+    return combined
 
 
 def die_summaries(doc: dict[str, Any], seeds: list[int]) -> xr.Dataset:
@@ -76,26 +142,53 @@ def die_summaries(doc: dict[str, Any], seeds: list[int]) -> xr.Dataset:
                       coords={"seed": seeds})
 
 
-def claims_table(res: xr.Dataset, doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per dataset: final test accuracy mean ± std over dies per algorithm, and the claims."""
+def _base_accuracy(res: xr.Dataset, doc: dict[str, Any]) -> xr.DataArray:
+    """Final test accuracy at the preset's value of the swept knob (the paper cells)."""
     knob = doc["sweep"]["knob"]
-    c = doc["claims"]
     acc = res["final_test_accuracy"]
     if knob in acc.dims:
         from pipeline.chip.impairments import impairments
 
         acc = acc.sel({knob: getattr(impairments(doc["study"].get("preset", "realistic")), knob)})
+    return acc
+
+
+def claims_table(res: xr.Dataset, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per dataset, from the per-die final test accuracies (:mod:`pipeline.training.verdicts`):
+
+    * ``algorithms``: per algorithm mean, bootstrap 95 % interval of the mean, minimum over
+      dies and the per-die values;
+    * ``min_accuracy``: the subject (``[claims] subject``, insitu) "> min_accuracy" for the
+      mean and for the interval's lower bound;
+    * ``comparisons``: paired per-die differences subject − reference with their interval,
+      a difference verdict (better / worse / inconclusive) and a two-sided equivalence
+      verdict (± ``equivalence_margin``); ``claim`` is ``equivalence`` for the references in
+      ``equivalent_to`` (the paper: in-situ matches the ideal model) and ``difference`` for
+      ``compare_with`` (ideal-best, offline-calibrated: a fair baseline may well tie).
+    """
+    from pipeline.training import verdicts as vd
+
+    c = doc["claims"]
+    subject, margin = c.get("subject", "insitu"), float(c["equivalence_margin"])
+    acc = _base_accuracy(res, doc)
     rows = []
     for d in acc.dataset.values:
         a = acc.sel(dataset=d)
-        m = {str(al): (float(a.sel(algorithm=al).mean()), float(a.sel(algorithm=al).std()),
-                       int(a.sel(algorithm=al).notnull().sum())) for al in a.algorithm.values}
-        row = {"dataset": str(d), **{f"{al}_mean": v[0] for al, v in m.items()},
-               **{f"{al}_std": v[1] for al, v in m.items()}, "dies": m["insitu"][2]}
-        row["insitu_above_min"] = bool(m["insitu"][0] >= c["min_accuracy"])
-        row["insitu_matches_ideal"] = bool(m["ideal"][0] - m["insitu"][0] <= c["max_gap_to_ideal"])
-        row["offline_worse"] = bool(m["offline"][0] < m["insitu"][0])
-        rows.append(row)
+        stats = {str(al): vd.algorithm_stats(a, str(al)) for al in a.algorithm.values}
+        comparisons = []
+        for claim, refs in (("equivalence", c.get("equivalent_to", ["ideal"])),
+                            ("difference", c.get("compare_with", []))):
+            for ref in refs:
+                diff = vd.paired_difference(a, subject, ref)
+                eq, dv = vd.equivalence_verdict(diff, margin), vd.difference_verdict(diff)
+                comparisons.append({**diff.to_dict(), "claim": claim, "difference_verdict": dv.verdict,
+                                    "equivalent": eq.passed, "equivalence_margin": margin,
+                                    "passed": eq.passed if claim == "equivalence" else None,
+                                    "reason": eq.reason if claim == "equivalence" else dv.reason})
+        rows.append({"dataset": str(d), "dies": stats[subject].n_dies, "subject": subject,
+                     "algorithms": {k: v.to_dict() for k, v in stats.items()},
+                     "min_accuracy": vd.threshold_verdict(stats[subject], float(c["min_accuracy"])).to_dict(),
+                     "comparisons": comparisons})
     return rows
 
 
@@ -126,8 +219,9 @@ def run_main(out: str | Path = "results/paper", *, config: str | Path = DEFAULT_
     seeds = sorted({c["seed"] for c in cell_list})
     dies_ds = die_summaries(doc, seeds)
     with open_client(scheduler=scheduler, cluster=cluster, workers=workers, config=cluster_config) as client:
-        report = run_study(cell_list, CELL_FN, out / "cells_study", client, progress=progress, announce=say)
-    res = xr.open_dataset(report["results"], engine="h5netcdf").load()
+        report = run_study(cell_list, CELL_FN, out / "cells_study", client, progress=progress, announce=say,
+                           combine=False)
+    res = combine(out / "cells_study", cell_list)
     res = res.merge(dies_ds.rename({k: f"die_{k}" for k in dies_ds.data_vars}), combine_attrs="override")
     res.attrs.update(config=json.dumps(doc), claims=json.dumps(doc["claims"]))
     from pipeline.study import write_results
@@ -137,7 +231,8 @@ def run_main(out: str | Path = "results/paper", *, config: str | Path = DEFAULT_
     plots = plot_all(res, doc, out)
     summary = {"results": str(results_path), "plots": plots, "claims": table, "cells": report["total"],
                "cells_cached": report["cached"], "cells_computed": report["computed"],
-               "dies": len(seeds), "library_entries": len(cache.entry_paths()),
+               "dies": len(seeds), "die_seeds": {str(sd): die_seeds(doc, sd) for sd in seeds},
+               "claims_config": doc["claims"], "library_entries": len(cache.entry_paths()),
                "wall_s": round(time.perf_counter() - t0, 1)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
