@@ -169,3 +169,23 @@ def test_broken_insitu_fails_the_verdict_on_real_dies():
     assert vd.difference_verdict(bad).verdict == "worse"
     assert bad.ci_high < good.ci_low  # the verdict tells the two apart
     assert vd.difference_verdict(good).verdict != "worse"
+
+
+def test_skipped_calibration_is_not_equivalent_to_calibrated_offline():
+    """Offline deployment on the die as it comes (lab calibration skipped on dies that need it)
+    vs the same ideal weights on the lab-calibrated die: must not come out 'equivalent'."""
+    from pipeline.training import algorithms as alg
+    from pipeline.training.run import train
+
+    seeds = list(range(6))
+    rows = []
+    for s in seeds:
+        res = train("moons", "attenuator", "ideal,offline,offline-calibrated", "realistic", seed=s,
+                    config=alg.TrainConfig(epochs=40), plots_wanted=False, n_samples=150, init_seed=1000 + s,
+                    split_seed=s)
+        rows.append([res["runs"][n].final["test_accuracy"] for n in ("offline", "offline-calibrated")])
+    acc = xr.DataArray(np.array(rows), dims=("seed", "algorithm"),
+                       coords={"seed": seeds, "algorithm": ["offline", "offline-calibrated"]})
+    d = vd.paired_difference(acc, "offline", "offline-calibrated")
+    assert not vd.equivalence_verdict(d, 0.02).passed
+    assert vd.difference_verdict(d).verdict == "worse"
