@@ -20,6 +20,12 @@ from pipeline.chip.impairments import impairments
 CalibratedArchitecture = functools.partial(AttenuatorArchitecture, crosstalk_calibration=True)
 
 QUIET = dict(detector_noise=False, laser_rin=None, phase_noise=0.0)
+#: Realistic dies need the per-MZI phase calibration too (arm offsets, heater efficiencies):
+#: the lab's full calibration, as AttenuatorArchitecture.lab_calibrated() sets it.
+LabArchitecture = functools.partial(CalibratedArchitecture, phase_calibration=True)
+#: Arm offsets, heater efficiency spread and drift off: tests of the crosstalk alone, whose
+#: preconditions (θ = 0 at rest, no heater below 0 after Ĉ⁻¹) assume nominal arms.
+NO_PHASE_ERRORS = dict(arm_phase_sigma=0.0, heater_efficiency_sigma=0.0, phase_drift=0.0)
 
 
 def cosine(a, b):
@@ -54,7 +60,7 @@ def test_noise_free_die_measures_its_crosstalk_exactly(knobs):
 def test_realistic_noise_free_die_leaves_only_the_documented_bias():
     """Off-nominal couplers and modulators: the output-bias read-out also carries the dark
     hidden neurons' modulator leakage through their (crosstalk-moved) MZIs — below 1e-5."""
-    die = CalibratedArchitecture().sample_die(impairments("realistic", **QUIET), 1)
+    die = LabArchitecture().sample_die(impairments("realistic", adc_bits=0, **QUIET), 1)
     err = np.abs(die.crosstalk_measured - die.heater_response())
     assert err.max() < 1e-5
     assert err[:die.architecture.n1, :die.architecture.n1].max() < 1e-9  # layer 1: exact
@@ -75,7 +81,7 @@ def test_compensated_phases_equal_targets():
     # realistic die (noise, DAC, couplers): the realised-weight error shrinks several-fold
     err = {}
     for cal in (True, False):
-        d = CalibratedArchitecture(crosstalk_calibration=cal).sample_die("realistic", 5)
+        d = LabArchitecture(crosstalk_calibration=cal, phase_calibration=cal).sample_die("realistic", 5)
         d.program(p)
         err[cal] = np.sqrt(np.mean((d.realised_weights() - p) ** 2))
     assert err[True] < 0.2 * err[False], err
@@ -115,7 +121,7 @@ def test_noise_of_c_hat_falls_as_stated():
     """Module doc: σ(Ĉ_mk) ≈ √(3σ_r² + 2σ_φ²) / (π d_k √N), d_k = 2 off the diagonal; σ_r
     (one reading's noise / the MZI's fringe amplitude, heaters off) measured on the die.
     Layer-1 off-diagonal entries at 10 µW, N = 16 and 256."""
-    imp = impairments("realistic", optical_power=1e-5, thermal_crosstalk_scale=3.0)
+    imp = impairments("realistic", optical_power=1e-5, thermal_crosstalk_scale=3.0, **NO_PHASE_ERRORS)  # θ = 0 at rest
     arch = CalibratedArchitecture(n_hidden=3, gain_calibration=False)
     n1 = arch.n1
     die = arch.sample_die(imp, 0)
@@ -156,7 +162,7 @@ def test_readings_are_counted():
 
 
 def test_dataset_and_summary_carry_the_measured_matrix():
-    die = CalibratedArchitecture().sample_die("realistic", 2)
+    die = LabArchitecture().sample_die("realistic", 2)
     ds = die.to_dataset()
     assert ds.crosstalk_measured.dims == ("heater_out", "heater_in") and ds.attrs["crosstalk_calibration"] == 1
     np.testing.assert_array_equal(ds.crosstalk_measured.values, die.crosstalk_measured)
@@ -199,7 +205,7 @@ def test_calibration_removes_the_crosstalk_bias_of_the_insitu_gradient():
     cos = {}
     for cal, scale in ((True, 3.0), (False, 3.0), (True, 0.0)):
         arch = CalibratedArchitecture(crosstalk_calibration=cal)
-        imp = impairments("realistic", optical_power=1e-3, thermal_crosstalk_scale=scale)
+        imp = impairments("realistic", optical_power=1e-3, thermal_crosstalk_scale=scale, **NO_PHASE_ERRORS)
         die, ref = arch.sample_die(imp, 1), arch.sample_die(imp.scaled(**quiet), 1)
         if cal:
             ref.set_crosstalk_estimate(die.crosstalk_measured)

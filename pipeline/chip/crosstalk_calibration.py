@@ -83,12 +83,16 @@ def phasor(w: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
 
 def measure(read: Callable[[np.ndarray, int], np.ndarray],
             step_configs: Callable[[np.ndarray, list[np.ndarray]], np.ndarray],
-            rows: list[np.ndarray], n_heaters: int, p_pi: float) -> np.ndarray:
+            rows: list[np.ndarray], n_heaters: int, p_pi: float,
+            efficiency: np.ndarray | None = None) -> np.ndarray:
     """Ĉ (n_heaters, n_heaters) [phase per nominally driven phase], block-diagonal over
     ``rows`` (heater indices of each row; other rows' heaters stay off), measured as the
     module doc says.  ``read(hp, m)``: mean noisy reading of MZI m at each heater setting
     ``hp`` (configs, n_heaters) [W]; ``step_configs(base, [[m]])``: ``base`` with heater m
-    stepped by +0, P_π/2, P_π (3 configs, DAC-quantised)."""
+    stepped by +0, P_π/2, P_π (3 configs, DAC-quantised; the actual steps are read off the
+    configs); ``efficiency`` (n_heaters,): the heaters' measured efficiencies
+    (:mod:`pipeline.chip.phase_calibration`), by which the read-out's own steps are converted
+    to phase (None: nominal, 1)."""
     c_hat = np.zeros((n_heaters, n_heaters))
     for row in rows:
         row = np.asarray(row)
@@ -98,7 +102,8 @@ def measure(read: Callable[[np.ndarray, int], np.ndarray],
             bases[1 + np.arange(len(row)), row] = drive
             hp = np.concatenate([step_configs(b, [np.array([m])]) for b in bases]).reshape(-1, 3, n_heaters)
             w = read(hp.reshape(-1, n_heaters), int(m)).reshape(-1, 3).T  # (step, setting)
-            z = phasor(w, np.pi / p_pi * (hp[:, :, m] - hp[:, :1, m]).T)
+            eff_m = 1.0 if efficiency is None else float(efficiency[m])
+            z = phasor(w, eff_m * np.pi / p_pi * (hp[:, :, m] - hp[:, :1, m]).T)
             d = hp[1:, 0, row].diagonal() / p_pi  # applied drive of heater k [P_π]
             nominal = np.pi * d * (row == m)
             dtheta = nominal + np.angle(z[1:] / z[0] * np.exp(-1j * nominal))

@@ -136,3 +136,12 @@ def read_node(mean_current: np.ndarray, photocurrent_sum: np.ndarray, n_detector
         return mean
     sigma = np.sqrt(node_noise_variance(photocurrent_sum, n_detectors, spec=spec, bandwidth=bandwidth))
     return mean + sigma * rng.standard_normal(np.broadcast(mean, sigma).shape)
+
+
+def quantise(reading: np.ndarray, full_scale: float | np.ndarray, bits: int) -> np.ndarray:
+    """A bipolar ADC of ``bits`` over ±``full_scale`` (same units as ``reading``): rounded to
+    the LSB 2·full_scale/2^bits and clipped at the rails; ``bits = 0``: unchanged."""
+    if not bits:
+        return np.asarray(reading)
+    lsb = 2.0 * np.asarray(full_scale, float) / 2 ** bits
+    return np.clip(np.round(np.asarray(reading) / lsb) * lsb, -full_scale, full_scale)

@@ -25,7 +25,11 @@ ROWS = {
     "width_offset_mean_um": ("width offset, die mean [µm]", "+.4f"),
     "thickness_offset_mean_um": ("thickness offset, die mean [µm]", "+.4f"),
     "crosstalk_nearest": ("thermal crosstalk, nearest heater", ".4f"),
+    "arm_offset_rms": ("MZI arm phase offset, rms [rad]", ".3f"),
+    "heater_efficiency_std": ("heater efficiency spread (1σ)", ".4f"),
     "weight_error_rms": ("weight error after programming, rms", ".3f"),
+    "phase_calibration_offset_error_max": ("phase calibration, max |φ̂₀ − φ₀| at use [rad]", ".2e"),
+    "phase_calibration_efficiency_error_max": ("phase calibration, max |ε̂ − ε|", ".2e"),
     "crosstalk_calibration_error_max": ("crosstalk calibration, max |Ĉ − C|", ".2e"),
     "modulator_extinction_db_min": ("activation modulator extinction, worst [dB]", ".1f"),
     "relative_noise_floor": ("detector noise floor / full-scale signal", ".2e"),
@@ -40,6 +44,9 @@ def show(
     seed: int = typer.Option(0, "--seed", help="Die seed (fabrication sample)."),
     n_in: int = typer.Option(2, "--inputs", help="Input features."),
     n_out: int = typer.Option(1, "--outputs", help="Outputs (1 for binary tasks)."),
+    calibration: str = typer.Option("readout", "--calibration",
+                                    help="readout (node gains only) | lab (per-MZI phase offsets and P_pi, "
+                                         "thermal crosstalk, node gains)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the die's Dataset (netCDF)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -51,9 +58,16 @@ def show(
     try:
         if seed < 0:
             raise SpecError(f"--seed = {seed}: must be >= 0. Fix: e.g. --seed 0.")
+        if calibration not in ("readout", "lab"):
+            raise SpecError(f"--calibration = {calibration!r}: unknown. Fix: use readout or lab.")
         arch = make_architecture(architecture, n_in, n_out)
+        if calibration == "lab":
+            if not hasattr(arch, "lab_calibrated"):
+                raise SpecError(f"--calibration lab: architecture {architecture!r} has no lab calibration. "
+                                "Fix: use --calibration readout.")
+            arch = arch.lab_calibrated()
         die = arch.sample_die(preset(impairments), seed)
-        doc = {"impairments": impairments, **summarize_die(die)}
+        doc = {"impairments": impairments, "calibration": calibration, **summarize_die(die)}
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             die.to_dataset().to_netcdf(out, engine="h5netcdf")
@@ -66,7 +80,8 @@ def show(
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"die {seed}: {architecture}, {impairments} impairments ({doc['n_params']} weights)")
+    table = Table(title=f"die {seed}: {architecture}, {impairments} impairments, {calibration} calibration "
+                        f"({doc['n_params']} weights)")
     table.add_column("quantity")
     table.add_column("value", justify="right")
     for key, (label, fmt) in ROWS.items():
