@@ -34,6 +34,21 @@ def test_seeds_fixed_and_distinct():
     assert not np.array_equal(a.labels_test, d.labels_test) or not np.allclose(a.x_test, d.x_test)
 
 
+def test_split_seed_changes_the_split_only():
+    """split_seed reshuffles the same generated samples (data_seed fixed) between the splits."""
+    raw, labels, _ = ds.generate("moons", 300, 0)
+    for split_seed in (0, 1):
+        d = ds.load("moons", split_seed=split_seed)
+        x_tr = d.scale_min + (d.x_train - ds.MARGIN) * (d.scale_max - d.scale_min) / (1 - 2 * ds.MARGIN)
+        # every training sample is one of the generated ones, with its label
+        dist = np.linalg.norm(x_tr[:, None, :] - raw[None, :, :], axis=2)
+        nearest = dist.argmin(1)
+        assert dist.min(1).max() < 1e-9 and np.array_equal(labels[nearest], d.labels_train)
+        assert np.array_equal(np.bincount(np.concatenate([d.labels_train, d.labels_test])), np.bincount(labels))
+    a, b = ds.load("moons", split_seed=0), ds.load("moons", split_seed=1)
+    assert not np.array_equal(np.sort(a.labels_test), np.sort(b.labels_test)) or not np.allclose(a.x_test, b.x_test)
+
+
 def test_scaling_rule_matches_closed_form():
     d = ds.load("circles")
     from sklearn.datasets import make_circles

@@ -1,6 +1,7 @@
 """Training: optimiser closed forms, history files, registry errors, and the algorithms on
-the attenuator architecture (ideal reaches >= 90 % on moons, insitu on an ideal die tracks
-ideal, measurement counts grow)."""
+the attenuator architecture (ideal reaches >= 90 % on moons over init seeds, insitu on an
+ideal die tracks ideal — dead-neuron counts included — measurement counts grow).  The ideal
+reference itself (ideal-best, dead neurons, init, seeds): tests/test_ideal_reference.py."""
 
 import numpy as np
 import pytest
@@ -44,6 +45,7 @@ def test_config_rejects_bad_values():
 def test_parse_algorithms():
     assert run.parse_algorithms("all") == list(alg.ALGORITHMS)
     assert run.parse_algorithms("insitu, ideal,insitu") == ["insitu", "ideal"]
+    assert {"ideal-best", "offline-calibrated"} <= set(run.parse_algorithms("all"))
     with pytest.raises(SpecError, match=r"--algorithm = 'insitu,sgd'.*unknown \['sgd'\].*Fix"):
         run.parse_algorithms("insitu,sgd")
 
@@ -84,7 +86,8 @@ def test_history_roundtrip_and_padding(tmp_path):
 def moons():
     from pipeline.training import datasets
 
-    return datasets.load("moons")
+    cfg = alg.TrainConfig()  # the targets run.train uses (0.2 / 0.8)
+    return datasets.load("moons", low=cfg.target_low, high=cfg.target_high)
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +96,18 @@ def attenuator():
 
 
 def test_ideal_reaches_90_percent_on_moons(attenuator, moons):
-    r = alg.train_ideal(attenuator, moons, alg.TrainConfig())
-    assert r.metrics["test_accuracy"][-1] >= 0.90
-    assert r.metrics["train_loss"][-1] < 0.5 * r.metrics["train_loss"][0]
-    assert np.all(r.metrics["measurements"] == 0)
-    # the recorded accuracy is the ideal model's, recomputed independently here
-    y = attenuator.ideal_forward(r.params, moons.x_test)
-    assert np.mean((y[:, 0] > 0.5) == moons.labels_test) == r.metrics["test_accuracy"][-1]
+    """Init seeds 0–9 (measured: 97.0 ± 3.5 %, min 90.0 %; the former hyperplane init gave
+    92.9 ± 6.5 %, min 83 %, with seeds 5, 7, 9 below 90 %)."""
+    acc = []
+    for s in range(10):
+        r = alg.train_ideal(attenuator, moons, alg.TrainConfig(seed=s))
+        acc.append(r.metrics["test_accuracy"][-1])
+        assert r.metrics["train_loss"][-1] < 0.5 * r.metrics["train_loss"][0], s
+        assert np.all(r.metrics["measurements"] == 0)
+        # the recorded accuracy is the ideal model's, recomputed independently here
+        y = attenuator.ideal_forward(r.params, moons.x_test)
+        assert np.mean((y[:, 0] > 0.5) == moons.labels_test) == r.metrics["test_accuracy"][-1]
+    assert min(acc) >= 0.88 and np.mean(acc) >= 0.95, np.round(acc, 3)
 
 
 def test_insitu_on_ideal_die_tracks_ideal(attenuator, moons):
@@ -110,6 +118,8 @@ def test_insitu_on_ideal_die_tracks_ideal(attenuator, moons):
     np.testing.assert_allclose(ins.trajectory, ideal.trajectory, atol=1e-6)
     np.testing.assert_allclose(ins.metrics["train_loss"], ideal.metrics["train_loss"], rtol=1e-5)
     np.testing.assert_array_equal(ins.metrics["test_accuracy"], ideal.metrics["test_accuracy"])
+    # the die's dead-neuron count (its internal state) is the ideal model's
+    np.testing.assert_array_equal(ins.metrics["dead_neurons"], ideal.metrics["dead_neurons"])
     # offline on the ideal die deploys exactly the ideal model
     off = alg.train_offline(attenuator.sample_die("ideal", 0), moons, cfg, ideal=ideal)
     np.testing.assert_allclose(off.metrics["test_loss"], ideal.metrics["test_loss"], rtol=1e-9)

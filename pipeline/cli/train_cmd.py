@@ -18,10 +18,19 @@ def train(
     dataset: str = typer.Option("moons", "--dataset", help="moons | circles | xor | iris | path to a .csv file "
                                 "(feature columns then a label column, header optional)."),
     architecture: str = typer.Option("attenuator", "--architecture", help="attenuator | mesh."),
-    algorithm: str = typer.Option("insitu", "--algorithm", help="ideal | offline | insitu | forward-only, "
-                                  "a comma list, or all."),
+    algorithm: str = typer.Option("insitu", "--algorithm", help="ideal | ideal-best (best of --ideal-restarts "
+                                  "initialisations by final training loss) | offline | offline-calibrated (ideal "
+                                  "weights on the lab-calibrated die) | insitu | forward-only, a comma list, or all."),
     impairments: str = typer.Option("realistic", "--impairments", help="realistic | ideal."),
-    seed: int = typer.Option(0, "--seed", help="Die seed (also initial parameters and batch order)."),
+    seed: int = typer.Option(0, "--seed", help="Die seed (also initial parameters and batch order unless "
+                             "--init-seed is given)."),
+    init_seed: Optional[int] = typer.Option(None, "--init-seed", help="Initial parameters and batch order "
+                                            "(default: --seed)."),
+    split_seed: int = typer.Option(0, "--split-seed", help="Train/test split seed."),
+    calibration: str = typer.Option("readout", "--calibration", help="readout (the die's gain calibration) | lab "
+                                    "(hardware algorithms on the lab-calibrated die: phase/P_pi, crosstalk, gains)."),
+    ideal_restarts: Optional[int] = typer.Option(None, "--ideal-restarts", help="ideal-best: initialisations "
+                                                 "(default: the TrainConfig's, 5)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default: the TrainConfig's)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Samples per step."),
     learning_rate: Optional[float] = typer.Option(None, "--lr", help="Step size in weight units."),
@@ -39,19 +48,21 @@ def train(
     try:
         if seed < 0:
             raise SpecError(f"--seed = {seed}: must be >= 0. Fix: e.g. --seed 0.")
-        for opt, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+        for opt, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--ideal-restarts", ideal_restarts)):
             if value is not None and value < 1:
                 raise SpecError(f"{opt} = {value}: must be >= 1. Fix: e.g. {opt} 30.")
         if learning_rate is not None and not learning_rate > 0:
             raise SpecError(f"--lr = {learning_rate}: must be > 0. Fix: e.g. --lr 0.05.")
         names = run.parse_algorithms(algorithm)
         changes = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size),
-                                     ("learning_rate", learning_rate)) if v is not None}
+                                     ("learning_rate", learning_rate), ("ideal_restarts", ideal_restarts))
+                   if v is not None}
         cfg = alg.TrainConfig(**changes)
         with tqdm(total=cfg.epochs * len(names), desc="train", unit="epoch", disable=None,
                   file=sys.stderr) as bar:
             result = run.train(dataset, architecture, names, impairments, seed=seed, config=cfg, out=out,
-                               plots_wanted=not no_plots, progress=bar.update)
+                               plots_wanted=not no_plots, progress=bar.update, init_seed=init_seed,
+                               split_seed=split_seed, calibration=calibration)
     except PhotopropError as exc:
         fail(_name_option(exc))
     doc = run.summary(result)
@@ -73,7 +84,7 @@ def train(
 def _name_option(exc: PhotopropError) -> PhotopropError:
     """Prefix errors about the dataset, architecture or impairments with their CLI option."""
     msg = str(exc)
-    for prefix in ("dataset", "architecture", "impairments"):
+    for prefix in ("dataset", "architecture", "impairments", "calibration", "init_seed", "split_seed"):
         if msg.startswith(prefix):
-            return type(exc)(f"--{prefix}: {msg}")
+            return type(exc)(f"--{prefix.replace('_', '-')}: {msg}")
     return exc

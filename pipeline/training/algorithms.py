@@ -1,9 +1,17 @@
-"""Training algorithms: ``ideal``, ``offline``, ``insitu`` and ``forward-only``.
+"""Training algorithms: ``ideal``, ``ideal-best``, ``offline``, ``offline-calibrated``,
+``insitu`` and ``forward-only``.
 
 * ``ideal``: the ideal digital model with exact gradients
-  (:meth:`Architecture.ideal_loss_and_grad`) — the reference.
+  (:meth:`Architecture.ideal_loss_and_grad`) from one initialisation (``TrainConfig.seed``).
+* ``ideal-best``: the best the digital model can do — ``ideal`` from
+  ``TrainConfig.ideal_restarts`` initialisations (:func:`restart_seeds`); the restart with
+  the lowest final TRAINING loss is deployed and its history is the run's (test accuracy
+  never enters the choice).  ``extra`` keeps every restart's seed and final train/test
+  loss and accuracy.
 * ``offline``: the ``ideal`` trajectory programmed onto the impaired die
   (``die.program``) and read with ``die.infer`` — today's common practice.
+* ``offline-calibrated``: the same ``ideal`` trajectory on the lab-calibrated die
+  (``run.train`` builds it with ``arch.lab_calibrated()``) — what labs deploy.
 * ``insitu``: on-chip backpropagation; every step programs the die and takes
   ``die.insitu_gradient`` (forward and backward light, noisy detectors) for one batch.
 * ``forward-only``: perturbative in-situ training by simultaneous perturbation (SPSA;
@@ -26,7 +34,11 @@ ideal model and are not projected.
 Each run records, per epoch (epoch 0 = initial parameters): train/test loss (MSE,
 ``mean_b Σ_o (y − t)² / 2``) and accuracy — on the ideal model for ``ideal``, read from the
 die with ``infer`` otherwise — detector readings used for training (cumulative, without
-the evaluation reads, which are counted separately) and training wall time [s].
+the evaluation reads, which are counted separately), training wall time [s] and the
+number of dead hidden neurons (z1 outside the activation's active range (0, full_scale)
+for every training sample: ``arch.dead_neurons`` for the ideal model, ``die.dead_neurons``
+— the die's noise-free internal state, a simulation diagnostic — otherwise; NaN when the
+architecture or die has no such method).
 """
 
 from __future__ import annotations
@@ -43,9 +55,11 @@ from pipeline.errors import SpecError
 from pipeline.specs import Spec, quantity
 from pipeline.training.datasets import TrainingData
 
-ALGORITHMS = ("ideal", "offline", "insitu", "forward-only")
+ALGORITHMS = ("ideal", "ideal-best", "offline", "offline-calibrated", "insitu", "forward-only")
+#: Algorithms that train the ideal digital model (no die involved).
+IDEAL = ("ideal", "ideal-best")
 METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "measurements",
-           "eval_measurements", "wall_s")
+           "eval_measurements", "wall_s", "dead_neurons")
 
 
 class TrainConfig(Spec):
@@ -71,6 +85,8 @@ class TrainConfig(Spec):
     target_high: float = quantity(0.8, "1", "MSE target of 'on' outputs; targets inside the activation's active "
                                   "range keep its derivative from vanishing at saturation", ge=0, le=1)
     seed: int = quantity(0, "1", "initial parameters and batch order", ge=0)
+    ideal_restarts: int = quantity(5, "1", "ideal-best: initialisations trained (seeds from restart_seeds); the "
+                                   "one with the lowest final training loss is deployed", ge=1, le=1000)
 
     @model_validator(mode="after")
     def _targets_ordered(self) -> "TrainConfig":
@@ -130,8 +146,10 @@ def _check(arch, data: TrainingData) -> None:
 class _Recorder:
     """Collects the per-epoch metrics of one run."""
 
-    def __init__(self, data: TrainingData, evaluate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, int]]):
+    def __init__(self, data: TrainingData, evaluate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, int]],
+                 dead: Callable[[np.ndarray], float] | None = None):
         self.data, self.evaluate = data, evaluate
+        self.dead = dead if dead is not None else (lambda p: np.nan)
         self.rows: dict[str, list[float]] = {k: [] for k in METRICS}
         self.traj: list[np.ndarray] = []
         self.eval_reads = 0
@@ -144,13 +162,21 @@ class _Recorder:
                            ("train_accuracy", d.accuracy(y_tr, d.labels_train)),
                            ("test_accuracy", d.accuracy(y_te, d.labels_test)),
                            ("measurements", measurements), ("eval_measurements", self.eval_reads),
-                           ("wall_s", wall_s)):
+                           ("wall_s", wall_s), ("dead_neurons", self.dead(params))):
             self.rows[key].append(float(value))
         self.traj.append(np.array(params, dtype=float))
 
     def run(self, name: str, params: np.ndarray, **extra) -> AlgorithmRun:
         return AlgorithmRun(name, {k: np.asarray(v) for k, v in self.rows.items()}, np.array(params),
                             np.vstack(self.traj), dict(extra))
+
+
+def dead_counter(model, data: TrainingData) -> Callable[[np.ndarray], float]:
+    """Dead hidden neurons over the training split for parameters p: ``model.dead_neurons``
+    (an architecture: ideal model; a die: its noise-free state), NaN without the method."""
+    if not hasattr(model, "dead_neurons"):
+        return lambda p: np.nan
+    return lambda p: float(model.dead_neurons(p, data.x_train))
 
 
 def _die_evaluator(die, data: TrainingData):
@@ -165,7 +191,8 @@ def _die_evaluator(die, data: TrainingData):
 def _train(name: str, arch, data: TrainingData, cfg: TrainConfig,
            grad_fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
            evaluate, reads: Callable[[], int], progress: Callable[[int], None] | None,
-           project: Callable[[np.ndarray], np.ndarray] | None = None) -> AlgorithmRun:
+           project: Callable[[np.ndarray], np.ndarray] | None = None,
+           dead: Callable[[np.ndarray], float] | None = None) -> AlgorithmRun:
     """The common loop: shuffled mini-batches, optimiser step, clip (then ``project``, the
     die's realisable set, if given), record each epoch."""
     rng = np.random.default_rng(cfg.seed)
@@ -173,7 +200,7 @@ def _train(name: str, arch, data: TrainingData, cfg: TrainConfig,
         project = lambda p: p  # noqa: E731
     params = project(arch.clip_params(arch.init_params(np.random.default_rng(cfg.seed))))
     opt = Optimizer(cfg, params.size)
-    rec = _Recorder(data, evaluate)
+    rec = _Recorder(data, evaluate, dead)
     n = data.x_train.shape[0]
     wall, start_reads = 0.0, reads()
     rec.record(params, 0, 0.0)
@@ -199,22 +226,59 @@ def train_ideal(arch, data: TrainingData, cfg: TrainConfig, progress=None) -> Al
         return arch.ideal_forward(p, data.x_train), arch.ideal_forward(p, data.x_test), 0
 
     return _train("ideal", arch, data, cfg, lambda p, x, t: arch.ideal_loss_and_grad(p, x, t)[1],
-                  evaluate, lambda: 0, progress)
+                  evaluate, lambda: 0, progress, dead=dead_counter(arch, data))
+
+
+def restart_seeds(seed: int, restarts: int) -> list[int]:
+    """Init/batch-order seeds of ``ideal-best``'s restarts: ``seed`` itself first (restart 0
+    is the ``ideal`` run), then ``SeedSequence((seed, k)).generate_state(1)[0]`` for
+    k = 1 … restarts − 1 (deterministic, distinct streams)."""
+    return [int(seed)] + [int(np.random.SeedSequence((int(seed), k)).generate_state(1)[0])
+                          for k in range(1, restarts)]
+
+
+def train_ideal_best(arch, data: TrainingData, cfg: TrainConfig, progress=None,
+                     first: AlgorithmRun | None = None) -> AlgorithmRun:
+    """``ideal`` from ``cfg.ideal_restarts`` initialisations; the restart with the lowest final
+    training loss (ties: the earlier one) is returned, named ``ideal-best``.  ``first``: an
+    already trained ``ideal`` run with ``cfg`` (restart 0), reused.  ``extra``: per restart
+    ``restart_seed``, ``restart_train_loss``, ``restart_train_accuracy``,
+    ``restart_test_accuracy`` (lists) and the chosen index ``selected_restart``.
+    ``progress`` receives 1/restarts per restart epoch (``epochs`` in total)."""
+    _check(arch, data)
+    seeds = restart_seeds(cfg.seed, cfg.ideal_restarts)
+    step = None if progress is None else (lambda n: progress(n / len(seeds)))
+    runs = []
+    for k, s in enumerate(seeds):
+        if k == 0 and first is not None:
+            runs.append(first)
+            if step is not None:
+                step(cfg.epochs)
+            continue
+        runs.append(train_ideal(arch, data, TrainConfig(**{**cfg.model_dump(), "seed": s}), step))
+    final = {key: [float(r.metrics[key][-1]) for r in runs]
+             for key in ("train_loss", "train_accuracy", "test_accuracy")}
+    best = int(np.argmin(final["train_loss"]))
+    r = runs[best]
+    extra = {"restart_seed": seeds, "selected_restart": best,
+             **{f"restart_{key}": v for key, v in final.items()}}
+    return AlgorithmRun("ideal-best", dict(r.metrics), r.params.copy(), r.trajectory.copy(), extra)
 
 
 def train_offline(die, data: TrainingData, cfg: TrainConfig, ideal: AlgorithmRun | None = None,
-                  progress=None) -> AlgorithmRun:
-    """The ideal trajectory (trained here unless given) programmed onto ``die`` epoch by epoch."""
+                  progress=None, name: str = "offline") -> AlgorithmRun:
+    """The ideal trajectory (trained here unless given) programmed onto ``die`` epoch by epoch
+    (``name``: ``offline``, or ``offline-calibrated`` on a lab-calibrated die)."""
     arch = die.architecture
     _check(arch, data)
     if ideal is None:
         ideal = train_ideal(arch, data, cfg)
-    rec = _Recorder(data, _die_evaluator(die, data))
+    rec = _Recorder(data, _die_evaluator(die, data), dead_counter(die, data))
     for e, p in enumerate(ideal.trajectory):
         rec.record(p, 0, float(ideal.metrics["wall_s"][e]))
         if progress is not None and e:
             progress(1)
-    return rec.run("offline", ideal.params)
+    return rec.run(name, ideal.params)
 
 
 def train_insitu(die, data: TrainingData, cfg: TrainConfig, progress=None) -> AlgorithmRun:
@@ -227,7 +291,7 @@ def train_insitu(die, data: TrainingData, cfg: TrainConfig, progress=None) -> Al
         return die.insitu_gradient(x, t)[1]
 
     return _train("insitu", arch, data, cfg, grad, _die_evaluator(die, data), lambda: die.measurements, progress,
-                  getattr(die, "project_params", None))
+                  getattr(die, "project_params", None), dead_counter(die, data))
 
 
 def spsa_gradient(die, params: np.ndarray, x: np.ndarray, t: np.ndarray, perturbation: float, samples: int,
@@ -260,4 +324,4 @@ def train_forward_only(die, data: TrainingData, cfg: TrainConfig, progress=None)
         return spsa_gradient(die, p, x, t, cfg.spsa_perturbation, cfg.spsa_samples, rng)
 
     return _train("forward-only", arch, data, cfg, grad, _die_evaluator(die, data),
-                  lambda: die.measurements, progress, getattr(die, "project_params", None))
+                  lambda: die.measurements, progress, getattr(die, "project_params", None), dead_counter(die, data))

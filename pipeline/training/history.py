@@ -1,9 +1,13 @@
 """Training history as an xarray Dataset: one variable per metric over (algorithm, epoch).
 
 ``as_metric_array`` gives the same data as one DataArray with dims (metric, algorithm,
-epoch).  Runs with fewer epochs are padded with NaN.  Attributes: dataset, architecture,
-impairments (JSON), seed, training configuration (JSON).  Files are netCDF written with
-the h5netcdf engine.
+epoch).  Runs with fewer epochs are padded with NaN.  Runs with restarts (``ideal-best``)
+add ``restart_seed``, ``restart_train_loss``, ``restart_train_accuracy`` and
+``restart_test_accuracy`` over (algorithm, restart) — every initialisation's final value,
+NaN for algorithms without restarts — and ``selected_restart`` over algorithm (−1: none).
+Attributes: dataset, architecture, impairments (JSON), seeds (die ``seed``, ``init_seed``,
+``data_seed``, ``split_seed``), ``calibration``, training configuration (JSON).  Files are
+netCDF written with the h5netcdf engine.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import xarray as xr
 from pipeline.training.algorithms import METRICS, AlgorithmRun
 
 UNITS = {"train_loss": "1", "test_loss": "1", "train_accuracy": "1", "test_accuracy": "1",
-         "measurements": "detector readings", "eval_measurements": "detector readings", "wall_s": "s"}
+         "measurements": "detector readings", "eval_measurements": "detector readings", "wall_s": "s",
+         "dead_neurons": "neurons", "restart_seed": "1", "restart_train_loss": "1", "restart_train_accuracy": "1",
+         "restart_test_accuracy": "1", "selected_restart": "1"}
 DESCRIPTIONS = {
     "train_loss": "MSE loss on the training split (ideal model for 'ideal', die readings otherwise)",
     "test_loss": "MSE loss on the test split",
@@ -26,7 +32,17 @@ DESCRIPTIONS = {
     "measurements": "cumulative detector readings used for training (one detector, one sample)",
     "eval_measurements": "cumulative detector readings used for the per-epoch evaluation",
     "wall_s": "cumulative training wall time (offline: the ideal training's)",
+    "dead_neurons": "hidden neurons whose pre-activation z1 lies outside the activation's active range "
+                    "(0, full_scale) for every training sample (zero derivative everywhere: cannot recover); "
+                    "ideal model for ideal/ideal-best, the die's noise-free internal state otherwise (a simulation "
+                    "diagnostic, not a lab reading); NaN if the architecture does not provide it",
+    "restart_seed": "init/batch-order seed of each restart (ideal-best)",
+    "restart_train_loss": "final MSE training loss of each restart (ideal-best selects the lowest)",
+    "restart_train_accuracy": "final training accuracy of each restart (ideal-best)",
+    "restart_test_accuracy": "final test accuracy of each restart (ideal-best; not used for the selection)",
+    "selected_restart": "index of the deployed restart (ideal-best; -1 for algorithms without restarts)",
 }
+RESTART_KEYS = ("restart_seed", "restart_train_loss", "restart_train_accuracy", "restart_test_accuracy")
 
 
 def build(runs: list[AlgorithmRun], attrs: dict) -> xr.Dataset:
@@ -41,10 +57,22 @@ def build(runs: list[AlgorithmRun], attrs: dict) -> xr.Dataset:
         data[key] = (("algorithm", "epoch"), arr, {"units": UNITS[key], "description": DESCRIPTIONS[key]})
     data["params"] = (("algorithm", "param"), np.vstack([r.params for r in runs]),
                       {"units": "weight units of the architecture", "description": "final parameters"})
+    n_restarts = max((len(r.extra.get("restart_train_loss", ())) for r in runs), default=0)
+    if n_restarts:
+        for key in RESTART_KEYS:
+            arr = np.full((len(runs), n_restarts), np.nan)
+            for i, r in enumerate(runs):
+                v = r.extra.get(key, ())
+                arr[i, :len(v)] = v
+            data[key] = (("algorithm", "restart"), arr, {"units": UNITS[key], "description": DESCRIPTIONS[key]})
+        chosen = np.array([int(r.extra.get("selected_restart", -1)) for r in runs])
+        data["selected_restart"] = ("algorithm", chosen, {"units": UNITS["selected_restart"],
+                                                          "description": DESCRIPTIONS["selected_restart"]})
     clean = {k: (json.dumps(v, sort_keys=True, default=str) if isinstance(v, (dict, list, tuple)) else v)
              for k, v in attrs.items() if v is not None}
     return xr.Dataset(data, coords={"algorithm": [r.algorithm for r in runs], "epoch": np.arange(n_epochs),
-                                    "param": np.arange(n_params)}, attrs=clean)
+                                    "param": np.arange(n_params),
+                                    **({"restart": np.arange(n_restarts)} if n_restarts else {})}, attrs=clean)
 
 
 def as_metric_array(history: xr.Dataset) -> xr.DataArray:

@@ -2,6 +2,14 @@
 
 Architectures are looked up by name and imported lazily (``ARCHITECTURES``), so that a
 checkout without one still trains the others.
+
+Seeds (all independent): ``seed`` — the die (its fabrication and noise stream);
+``init_seed`` — initial parameters and batch order (``TrainConfig.seed``; default: the die
+seed, as before); ``data_seed`` — the generated dataset's samples; ``split_seed`` — the
+train/test split.  ``calibration``: ``readout`` (the die's own gain calibration, as
+sampled) or ``lab`` (every hardware algorithm on ``arch.lab_calibrated().sample_die``:
+per-MZI phase/P_π, crosstalk and gain calibration).  ``offline-calibrated`` always runs on
+the lab-calibrated die.
 """
 
 from __future__ import annotations
@@ -63,29 +71,54 @@ def parse_algorithms(value: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+CALIBRATIONS = ("readout", "lab")
+
+
+def lab_die(arch, spec: ImpairmentSpec, seed: int):
+    """Die ``seed`` of ``arch.lab_calibrated()`` (the same chip, lab-calibrated)."""
+    if not hasattr(arch, "lab_calibrated"):
+        raise SpecError(f"architecture = {arch.name!r}: has no lab_calibrated() (no lab calibration model), needed "
+                        "by calibration = 'lab' and algorithm 'offline-calibrated'. Fix: use calibration='readout' "
+                        "without 'offline-calibrated', or architecture 'attenuator'.")
+    return arch.lab_calibrated().sample_die(spec, seed)
+
+
 def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms: str | list[str] = "insitu",
           impairments: str | ImpairmentSpec = "realistic", seed: int = 0, config: alg.TrainConfig | None = None,
           out: str | Path | None = None, plots_wanted: bool = True, n_samples: int = 300, data_seed: int = 0,
-          progress: Callable[[int], None] | None = None, arch_options: dict | None = None) -> dict:
-    """Train on die ``seed`` of ``architecture_name`` and return a summary.
+          progress: Callable[[int], None] | None = None, arch_options: dict | None = None,
+          init_seed: int | None = None, split_seed: int = 0, calibration: str = "readout") -> dict:
+    """Train on die ``seed`` of ``architecture_name`` and return a summary (seeds and
+    ``calibration``: module doc; ``init_seed`` None → ``seed``).
 
     Returns a dict: ``history`` (xr.Dataset), ``runs`` (AlgorithmRun by name), ``data``,
-    ``die``, ``arch`` and ``paths`` (files written under ``out``, when given).  The die
-    seed also seeds the initial parameters and batch order (``config.seed``)."""
+    ``die`` (the hardware algorithms' die), ``dies`` (die by algorithm name, None for the
+    ideal ones), ``arch`` and ``paths`` (files written under ``out``, when given)."""
     names = parse_algorithms(algorithms) if isinstance(algorithms, str) else parse_algorithms(",".join(algorithms))
+    if calibration not in CALIBRATIONS:
+        raise SpecError(f"calibration = {calibration!r}: unknown. Fix: use one of {list(CALIBRATIONS)}.")
+    init_seed = seed if init_seed is None else int(init_seed)
+    if init_seed < 0 or split_seed < 0:
+        raise SpecError(f"init_seed = {init_seed}, split_seed = {split_seed}: seeds must be >= 0. Fix: e.g. 0.")
     spec = impairment_preset(impairments)
-    cfg = alg.TrainConfig(**{**(config or alg.TrainConfig()).model_dump(), "seed": seed})
-    data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed, low=cfg.target_low,
-                         high=cfg.target_high)
+    cfg = alg.TrainConfig(**{**(config or alg.TrainConfig()).model_dump(), "seed": init_seed})
+    data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed, split_seed=split_seed,
+                         low=cfg.target_low, high=cfg.target_high)
     arch = architecture(architecture_name, data.n_features, data.n_outputs, **(arch_options or {}))
-    die = arch.sample_die(spec, seed) if any(n != "ideal" for n in names) else None
+    hardware = [n for n in names if n not in alg.IDEAL]
+    lab = lab_die(arch, spec, seed) if (hardware and calibration == "lab") or "offline-calibrated" in names \
+        else None
+    plain = [n for n in hardware if n != "offline-calibrated"]
+    die = lab if calibration == "lab" else (arch.sample_die(spec, seed) if plain else None)
+    dies = {n: (lab if n == "offline-calibrated" else die) if n in hardware else None for n in names}
     runs: dict[str, alg.AlgorithmRun] = {}
+    if any(n in names for n in ("ideal", "ideal-best", "offline", "offline-calibrated")):
+        runs["ideal"] = alg.train_ideal(arch, data, cfg, progress if "ideal" in names else None)
     for name in names:
-        if name == "ideal" or (name == "offline" and "ideal" not in runs):
-            runs["ideal"] = runs.get("ideal") or alg.train_ideal(arch, data, cfg,
-                                                                 progress if name == "ideal" else None)
-        if name == "offline":
-            runs["offline"] = alg.train_offline(die, data, cfg, ideal=runs["ideal"], progress=progress)
+        if name == "ideal-best":
+            runs[name] = alg.train_ideal_best(arch, data, cfg, progress, first=runs["ideal"])
+        elif name in ("offline", "offline-calibrated"):
+            runs[name] = alg.train_offline(dies[name], data, cfg, ideal=runs["ideal"], progress=progress, name=name)
         elif name == "insitu":
             runs["insitu"] = alg.train_insitu(die, data, cfg, progress=progress)
         elif name == "forward-only":
@@ -94,7 +127,8 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
     attrs = {"dataset": data.name, "dataset_meta": data.meta, "classes": list(data.classes),
              "architecture": arch.name, "impairments": spec.model_dump(mode="json"),
              "impairment_preset": impairments if isinstance(impairments, str) else "custom",
-             "seed": seed, "config": cfg.model_dump(mode="json"),
+             "seed": seed, "init_seed": init_seed, "data_seed": data_seed, "split_seed": split_seed,
+             "calibration": calibration, "config": cfg.model_dump(mode="json"),
              "scale_min": json.dumps(data.scale_min.tolist()), "scale_max": json.dumps(data.scale_max.tolist())}
     hist = history.build(ordered, attrs)
     paths: dict[str, str] = {}
@@ -106,15 +140,16 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
             paths["curves"] = str(plots.training_curves(hist, out / f"{stem}_curves.png",
                                                         title=f"{data.name}, {arch.name}, die {seed}"))
             if data.n_features == 2:
-                preds = {n: predictor(n, runs[n].params, arch, die) for n in names}
+                preds = {n: predictor(n, runs[n].params, arch, dies[n]) for n in names}
                 paths["decision_boundaries"] = str(plots.decision_boundaries(
                     data, preds, out / f"{stem}_boundaries.png", title=f"{data.name}, {arch.name}, die {seed}"))
-    return {"history": hist, "runs": runs, "data": data, "die": die, "arch": arch, "paths": paths}
+    return {"history": hist, "runs": runs, "data": data, "die": die, "dies": dies, "arch": arch, "paths": paths}
 
 
 def predictor(name: str, params: np.ndarray, arch, die) -> Callable[[np.ndarray], np.ndarray]:
-    """Outputs of a trained model: the ideal model for ``ideal``, die readings otherwise."""
-    if name == "ideal":
+    """Outputs of a trained model: the ideal model for ``ideal``/``ideal-best``, readings of
+    ``die`` (the algorithm's own die: ``train(...)["dies"][name]``) otherwise."""
+    if name in alg.IDEAL:
         return lambda x: arch.ideal_forward(params, x)
 
     def on_die(x):
@@ -134,6 +169,8 @@ def summary(result: dict) -> dict:
                        "test_loss": float(last["test_loss"]), "train_loss": float(last["train_loss"]),
                        "epochs": int(h["epoch"].size - 1), "wall_s": float(last["wall_s"]),
                        "measurements": int(last["measurements"])}
+        if "dead_neurons" in last and np.isfinite(float(last["dead_neurons"])):
+            per[str(a)]["dead_neurons"] = int(last["dead_neurons"])
     main = per[str(hist["algorithm"].values[-1])]
     return {**main, "algorithm": str(hist["algorithm"].values[-1]), "dataset": hist.attrs["dataset"],
             "architecture": hist.attrs["architecture"], "impairments": hist.attrs["impairment_preset"],
