@@ -921,41 +921,42 @@ class AttenuatorDie:
             g[:] = 1.0
         rng, self._rng = self._rng, np.random.default_rng([self.seed, 2])
         try:
-            # 1. hidden nodes: layer-1 phase steps (channel i alone) → mean full scale per node
-            z1 = fwd(self._step_configs(base, list(idx1.T)), np.repeat(np.eye(ni + 1), 3, 0))["z1"].mean(1)
-            b1 = _amplitude(z1.reshape(ni + 1, 3, nh).transpose(1, 2, 0), self._step_phases(base)[:, idx1])
-            self.cal_node[:nh] = 1 / b1.mean(1)
-            # 2. hidden monitors: drive at the rails (all layer weights ±1, inputs lit)
-            rails = self._apply(np.concatenate([setting(1.0, 1.0), setting(-1.0, -1.0)]))
-            r = fwd(rails, np.repeat(lit, 2, 0))
-            self.cal_readout[:nh] = two_point(r["z1"], r["h"])
-            h_hi = self.cal_readout[:nh] * r["h"][0].mean(0)
-            # 3. output nodes: layer-2 column phase steps, hidden neurons at the high rail
-            hp = self._step_configs(setting(1.0, 0.0)[0], list(idx2.T))
-            z2 = fwd(hp, np.repeat(lit, len(hp), 0))["z2"].mean(1)
-            b2 = (_amplitude(z2.reshape(nh + 1, 3, no).transpose(1, 2, 0),
-                             self._step_phases(setting(1.0, 0.0)[0])[:, idx2]) / np.r_[h_hi, 1.0])
-            self.cal_node[nh:] = 1 / b2.mean(1)
-            b2 = b2 * self.cal_node[nh:, None]
-            # 4. output readouts at the rails
-            r = fwd(rails, np.repeat(lit, 2, 0))
-            self.cal_readout[nh:] = two_point(r["z2"], r["y"])
-            # 5. derivative pairs at mid drive z ≈ full_scale/2 (the derivative's peak), found
-            #    per node by bisecting its row's common weight on the node reading (7 settings)
-            self.cal_derivative[:nh] = mid_drive(nh, lambda m: np.r_[np.repeat(m, ni + 1), np.zeros(nw - n1)],
-                                                 "z1", "dh")
-            self.cal_derivative[nh:] = mid_drive(no, lambda m: np.r_[np.ones(n1), np.repeat(m, nh + 1)], "z2", "dy")
-            # 6. backward: row phase steps with output o's light → per-path backward slopes;
-            #    source × node gains fitted (in log) to forward slope / backward slope
-            hp, delta = self._step_configs(base, list(idx2)), np.repeat(np.eye(no), 3, 0) * dfs
-            bb = self._backward(np.repeat(hp, n, 0), np.repeat(delta, n, 0), True).reshape(3 * no, n, nh).mean(1)
-            b_bwd = _amplitude((bb / dfs).reshape(no, 3, nh).transpose(1, 0, 2), self._step_phases(base)[:, idx2[:, :nh]])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_m = np.log(b2[:, :nh] / b_bwd)
-            if np.all(np.isfinite(log_m)):
-                row, col = log_m.mean(1), log_m.mean(0)
-                self.cal_source[:] = np.exp(row - row.max())
-                self.cal_backward[:] = np.exp(col - log_m.mean() + row.max())
+            with np.errstate(divide="ignore", invalid="ignore"):  # lost readings → nominal gain, below
+                # 1. hidden nodes: layer-1 phase steps (channel i alone) → mean full scale per node
+                z1 = fwd(self._step_configs(base, list(idx1.T)), np.repeat(np.eye(ni + 1), 3, 0))["z1"].mean(1)
+                b1 = _amplitude(z1.reshape(ni + 1, 3, nh).transpose(1, 2, 0), self._step_phases(base)[:, idx1])
+                self.cal_node[:nh] = 1 / b1.mean(1)
+                # 2. hidden monitors: drive at the rails (all layer weights ±1, inputs lit)
+                rails = self._apply(np.concatenate([setting(1.0, 1.0), setting(-1.0, -1.0)]))
+                r = fwd(rails, np.repeat(lit, 2, 0))
+                self.cal_readout[:nh] = two_point(r["z1"], r["h"])
+                h_hi = self.cal_readout[:nh] * r["h"][0].mean(0)
+                # 3. output nodes: layer-2 column phase steps, hidden neurons at the high rail
+                hp = self._step_configs(setting(1.0, 0.0)[0], list(idx2.T))
+                z2 = fwd(hp, np.repeat(lit, len(hp), 0))["z2"].mean(1)
+                b2 = (_amplitude(z2.reshape(nh + 1, 3, no).transpose(1, 2, 0),
+                                 self._step_phases(setting(1.0, 0.0)[0])[:, idx2]) / np.r_[h_hi, 1.0])
+                self.cal_node[nh:] = 1 / b2.mean(1)
+                b2 = b2 * self.cal_node[nh:, None]
+                # 4. output readouts at the rails
+                r = fwd(rails, np.repeat(lit, 2, 0))
+                self.cal_readout[nh:] = two_point(r["z2"], r["y"])
+                # 5. derivative pairs at mid drive z ≈ full_scale/2 (the derivative's peak), found
+                #    per node by bisecting its row's common weight on the node reading (7 settings)
+                self.cal_derivative[:nh] = mid_drive(nh, lambda m: np.r_[np.repeat(m, ni + 1), np.zeros(nw - n1)],
+                                                     "z1", "dh")
+                self.cal_derivative[nh:] = mid_drive(no, lambda m: np.r_[np.ones(n1), np.repeat(m, nh + 1)], "z2", "dy")
+                # 6. backward: row phase steps with output o's light → per-path backward slopes;
+                #    source × node gains fitted (in log) to forward slope / backward slope
+                hp, delta = self._step_configs(base, list(idx2)), np.repeat(np.eye(no), 3, 0) * dfs
+                bb = self._backward(np.repeat(hp, n, 0), np.repeat(delta, n, 0), True).reshape(3 * no, n, nh).mean(1)
+                b_bwd = _amplitude((bb / dfs).reshape(no, 3, nh).transpose(1, 0, 2), self._step_phases(base)[:, idx2[:, :nh]])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    log_m = np.log(b2[:, :nh] / b_bwd)
+                if np.all(np.isfinite(log_m)):
+                    row, col = log_m.mean(1), log_m.mean(0)
+                    self.cal_source[:] = np.exp(row - row.max())
+                    self.cal_backward[:] = np.exp(col - log_m.mean() + row.max())
         finally:
             self._rng = rng
         # readings lost in the noise (very low optical power): keep the nominal gain there
