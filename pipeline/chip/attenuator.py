@@ -21,10 +21,29 @@ gain (below; 1 with ``gain_calibration=False``), so the die with ``impairments('
 reproduces the ideal model exactly.
 
 Programming.  ``program(p)``: θ = arccos(−p) ∈ [0, π] (nominal: 3-dB couplers), target
-heater power P = θ/π · P_π (nominal P_π at 1550 nm), applied as Ĉ⁻¹ P with the crosstalk
-calibration (below; P itself without), quantised by the DAC over 0..2 P_π; the die's
-phases are dφ/dP(λ) · (C @ P) with C the heater-row crosstalk matrix at the layout pitch
-(off-diagonals × ``thermal_crosstalk_scale``), plus ``phase_noise`` per reading.
+heater power P = Ψ/π · P_π with Ψ = θ (nominal) or Ψ = (θ − φ̂₀) mod 2π with the phase
+calibration (below), applied as Ĉ⁻¹ P with the crosstalk calibration, as P/ε̂ with only the
+phase calibration, P itself without; quantised by the DAC over 0..2 P_π.  The die's phases
+are φ₀ + drift + dφ/dP(λ) · C (ε P): φ₀ the static arm offset of each MZI
+(:mod:`pipeline.chip.arm_offsets`), ε each heater's efficiency (``heater_efficiency_sigma``),
+C the heater-row crosstalk matrix at the layout pitch (off-diagonals ×
+``thermal_crosstalk_scale``), drift a random walk from the calibration on
+(:mod:`pipeline.chip.drift`), plus ``phase_noise`` per reading.  Every reading is quantised
+by the ADC (``adc_bits``) over its node's largest nominal signal.
+
+Phase calibration (``AttenuatorSpec.phase_calibration``, :meth:`AttenuatorDie.calibrate_phases`,
+first at ``sample_die``; :mod:`pipeline.chip.phase_calibration`).  Each MZI's heater alone is
+swept over 0 … 2 P_π (16 DAC steps, N readings each) on the read-out the slope steps use, and
+w = A − B cos(φ₀ + εκP) fitted: φ̂₀, ε̂ (exact noise-free but for the output-bias MZIs, whose
+read-out carries the dark neurons' leakage; noise as predicted by the fit's Cramér-Rao bound,
+tests/test_phase_errors.py).  With it, the gain calibration's per-MZI fringe amplitudes
+(relative to their node's mean: path loss, coupler and detector spread between the paths of
+one node, e.g. the output bias column's ~0.8 dB less loss than the hidden columns, which have
+a modulator) also set a per-MZI weight scale g: θ = arccos(−p/g), so that the realised weight
+in node units is p.  ``lab_calibrated()`` switches it on with the crosstalk and gain
+calibrations: what a lab does before deploying weights (``offline-calibrated``).  Without it
+a realistic die's weights are ~0.5 rms off (σ(φ₀) ≈ 0.6 rad) and part of each MZI's range is
+unreachable (Ψ ∈ [0, π] covers θ_tot ∈ [φ₀, φ₀ + π]).
 
 On-chip backpropagation (``insitu_gradient``), what is read:
 
@@ -41,12 +60,15 @@ On-chip backpropagation (``insitu_gradient``), what is read:
 3. δ_j = (Σ_o δ_o w_oj) · f'_j (on-chip derivative); weight gradients dL/dw = mean_b δ ⊗ a
    are formed in the readout electronics from the per-neuron backward readings and the
    per-channel forward readings (inputs x are set, hidden h are monitor readings);
-4. conversion to parameter units: on the die w(p) = A + B·p (nominal calibration, any
-   couplers), so dL/dp = B · dL/dw.  B is measured in situ by a three-point phase step of
-   each MZI (heater + 0, P_π/2, P_π: w = A − B cos(θ + φ) gives B = |((w₂ − w₀)/2,
-   w₁ − (w₀ + w₂)/2)|), forward with one input channel lit (layer 1), backward with one
-   output's light (layer 2), and on the output node with only the bias channel lit
-   (output biases).  The steps are on target ("virtual") powers, applied through Ĉ⁻¹ when
+4. conversion to parameter units: dL/dp = w'(p) · dL/dw with w = A − B cos θ_tot.  The
+   phasor z = B e^{iθ_tot} is measured in situ by a three-point phase step of each MZI
+   (heater + 0, ±P_π/2, ±P_π, down where the DAC has no room up; the phasor from the steps
+   actually applied, :func:`crosstalk_calibration.phasor`), forward with one input channel
+   lit (layer 1), backward with one output's light (layer 2), and on the output node with
+   only the bias channel lit (output biases); then w'(p) = B sin θ_tot / sin θ
+   = Re(z e^{−iθ}) + Im(z e^{−iθ}) cot θ for the programmed θ = arccos(−p) (cot clipped at
+   ±20): exactly B where the die realises the nominal phase (the former |z|), and exact
+   with arm offsets (θ_tot = θ + φ₀; tests/test_phase_errors.py).  The steps are on target ("virtual") powers, applied through Ĉ⁻¹ when
    the crosstalk is calibrated, so a step moves only its own MZIs' phases.  Exact for any
    coupler splitting; DAC steps, wavelength offsets, noise, loss — and crosstalk when not
    calibrated — bias it as on a real chip.
@@ -164,8 +186,8 @@ internal collection efficiency ``detector_collection_efficiency`` (0.8, sourced 
 0.96 A/W for 10 µm Ge at 1550 nm.  ``detector_ge_length = None`` keeps
 ``detector.responsivity`` as given.
 
-Not modelled: input-attenuator errors, ``temperature_offset`` (common mode in balanced MZI
-arms), the MZM's free-carrier loss, thermal crosstalk beyond the simulated 200 µm
+Not modelled: input-attenuator errors, ``temperature_offset`` beyond the arms' differential
+dn_eff/dT (:mod:`pipeline.chip.arm_offsets`), the MZM's free-carrier loss, thermal crosstalk beyond the simulated 200 µm
 (≤ 1.2e-3), crossing reflections (−30 dB, back towards the splitter trees).
 """
 
@@ -421,6 +443,8 @@ _BISECTIONS = 6  # bisection steps of the calibration's mid-drive search
 #: Plausible calibrated gains (loss budgets of a few dB, source attenuation); outside it —
 #: a calibration reading lost in the detector noise — the node keeps its nominal gain 1.
 _GAIN_RANGE = (0.1, 10.0)
+#: Plausible per-MZI weight scales (path-to-path spread of one node); outside: nominal 1.
+_WEIGHT_SCALE_RANGE = (0.5, 2.0)
 
 
 def _amplitude(w: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
@@ -506,9 +530,11 @@ class AttenuatorDie:
                                             separation_um=lay.arm_separation, wavelength_um=self.wavelength, rng=err)
         self.heater_efficiency = 1 + imp.heater_efficiency_sigma * err.standard_normal(nw)
         self.drift = PhaseDrift(imp, nw, np.random.default_rng([seed, 6]))
-        # the lab's phase calibration (None: nominal, zero offset and nominal P_pi)
+        # the lab's phase calibration (None: nominal, zero offset and nominal P_pi) and per-MZI
+        # weight scale (1: nominal; measured by calibrate() when phase_calibration is on)
         self.offset_measured: np.ndarray | None = None
         self.efficiency_measured: np.ndarray | None = None
+        self.weight_scale = np.ones(nw)
         # loss budget [dB]
         il, prop = imp.insertion_loss_scale, imp.propagation_loss * 1e-4
         mmi = mmi_excess_loss_db() * il if il > 0 else 0.0
@@ -581,7 +607,7 @@ class AttenuatorDie:
         """Target ("virtual") heater powers [W] for ``params`` in nominal units: θ = arccos(−w)
         (3-dB couplers), less the measured arm offset when phase-calibrated, wrapped into
         [0, 2π): Ψ = (θ − φ̂₀) mod 2π, P = Ψ/π P_π (nominal P_π; no crosstalk)."""
-        theta = np.arccos(-self.architecture.check_params(params))
+        theta = np.arccos(-np.clip(self.architecture.check_params(params) / self.weight_scale, -1.0, 1.0))
         if self.offset_measured is not None:
             theta = np.mod(theta - self.offset_measured, 2 * np.pi)
         return theta / np.pi * self.p_pi
@@ -619,7 +645,8 @@ class AttenuatorDie:
             return p
         target = self.target_powers(p)
         reached = xc.realisable(self._crosstalk_inverse, target, 2 * self.p_pi)
-        return np.where(reached != target, -np.cos(np.pi * reached / self.p_pi + self._offset_or_zero()), p)
+        reached_p = np.clip(-np.cos(np.pi * reached / self.p_pi + self._offset_or_zero()) * self.weight_scale, -1, 1)
+        return np.where(reached != target, reached_p, p)
 
     def phases(self, heater_power: np.ndarray | None = None) -> np.ndarray:
         """The die's MZI phases [rad]: arm offset + drift + dφ/dP · C (ε P) (crosstalk and
@@ -780,7 +807,8 @@ class AttenuatorDie:
         w2[:, :, nh] = self._forward_bias_only(self._step_configs(base, [idx2[:, nh]]), noisy)
         self.measurements += 3 * (ni + 1) * nh + 3 * no * 2 * nh + 3 * no
         z = xc.phasor(np.concatenate([w1.reshape(3, -1), w2.reshape(3, -1)], 1), self._step_phases(base))
-        return _weight_slope(z, np.arccos(-self.params))
+        theta = np.arccos(-np.clip(self.params / self.weight_scale, -1.0, 1.0))
+        return _weight_slope(z, theta) / self.weight_scale
 
     def _read_mzi(self, heater_power: np.ndarray, m: int, n: int) -> tuple[np.ndarray, int]:
         """Mean of ``n`` noisy readings of MZI m at each heater setting (configs, n_params) [W],
@@ -926,6 +954,7 @@ class AttenuatorDie:
                 z1 = fwd(self._step_configs(base, list(idx1.T)), np.repeat(np.eye(ni + 1), 3, 0))["z1"].mean(1)
                 b1 = _amplitude(z1.reshape(ni + 1, 3, nh).transpose(1, 2, 0), self._step_phases(base)[:, idx1])
                 self.cal_node[:nh] = 1 / b1.mean(1)
+                scale1 = b1 * self.cal_node[:nh, None]  # each MZI's fringe relative to its node's mean
                 # 2. hidden monitors: drive at the rails (all layer weights ±1, inputs lit)
                 rails = self._apply(np.concatenate([setting(1.0, 1.0), setting(-1.0, -1.0)]))
                 r = fwd(rails, np.repeat(lit, 2, 0))
@@ -938,6 +967,7 @@ class AttenuatorDie:
                                  self._step_phases(setting(1.0, 0.0)[0])[:, idx2]) / np.r_[h_hi, 1.0])
                 self.cal_node[nh:] = 1 / b2.mean(1)
                 b2 = b2 * self.cal_node[nh:, None]
+                scale2 = b2.copy()
                 # 4. output readouts at the rails
                 r = fwd(rails, np.repeat(lit, 2, 0))
                 self.cal_readout[nh:] = two_point(r["z2"], r["y"])
@@ -962,6 +992,11 @@ class AttenuatorDie:
         # readings lost in the noise (very low optical power): keep the nominal gain there
         for g in (self.cal_node, self.cal_readout, self.cal_derivative, self.cal_backward, self.cal_source):
             g[~(np.isfinite(g) & (g > _GAIN_RANGE[0]) & (g < _GAIN_RANGE[1]))] = 1.0
+        if a.spec.phase_calibration:  # the lab's per-MZI weight scale (module doc, "Phase calibration")
+            scale = np.concatenate([scale1.ravel(), scale2.ravel()])
+            ok = np.isfinite(scale) & (scale > _WEIGHT_SCALE_RANGE[0]) & (scale < _WEIGHT_SCALE_RANGE[1])
+            self.weight_scale = np.where(ok, scale, 1.0)
+            self.program(self.params)
         self.calibration_measurements += n * (3 * (ni + 1) * nh + 4 * nh + 3 * (nh + 1) * no + 4 * no
                                               + (_BISECTIONS + 2) * (nh + no) + 6 * no * nh)
 

@@ -31,7 +31,14 @@ phase shifters at 1550 nm), 4 mm arms → V_π = 5 V.  Extinction is not a knob:
 from the modulator's couplers (the library's coupler model at the die's fabrication
 offsets): minimum T_bar = a − b = (t₁t₂ − κ₁κ₂)², infinite for 3-dB couplers.  The
 driver gain follows from the calibration: g = V_π / (full_scale · R · P / N) [V/A]
-(e.g. 0.9 A/W, 100 µW / 8 → 11 µA full scale → 0.44 MΩ transimpedance).
+(e.g. 0.9 A/W, 100 µW / 8 → 11 µA full scale → 0.44 MΩ overall transimpedance).  That gain
+is two stages, as in receiver front ends: a transimpedance amplifier with feedback
+R_f = ``PhotodetectorElectricalSpec.load_resistance`` (1 kΩ; its Johnson noise 4k_BT/R_f,
+4.1 pA/√Hz, is the node's thermal noise) followed by a voltage gain g / R_f (≈ 440) in the
+modulator driver.  A single 0.44 MΩ stage would be quieter (0.19 pA/√Hz) but its RC corner
+with ~1 pF of diode and input capacitance is ≈ 0.36 MHz, far below the 100 MHz readout
+bandwidth; the 1 kΩ stage reaches ≈ 160 MHz.  Design choice; amplifier voltage noise and the
+post-amplifier's noise are not modelled (referred to the input they are below R_f's).
 Not modelled: the MZM's free-carrier loss (a constant factor on P_s), driver bandwidth
 and nonlinearity beyond the rail, modulator chirp.
 """
