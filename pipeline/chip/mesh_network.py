@@ -13,8 +13,16 @@ drives a push-pull Mach-Zehnder modulator on fresh supply light of amplitude 1:
 
     a' = sin(γ p + β),   da'/dp = γ cos(γ p + β),
 
-γ = ``activation_gain`` [rad per unit normalised power] (photodiode responsivity ×
-transimpedance × π/V_π × optical_power, a design choice), β = ``activation_bias``.  Chosen
+γ = ``activation_gain`` [rad per unit normalised power], β = ``activation_bias``.  A
+push-pull MZM of half-wave voltage V_π transmits the field sin(πV/(2V_π)); with V = G·R·P_opt·p,
+γ = π G R P_opt/(2 V_π).  Default γ = π: R = 0.96 A/W (library 10 µm Ge detector, below),
+P_opt = 100 µW, V_π = 5 V (4 mm depletion MZM at 2 V·cm, pipeline.chip.neuron) → a 104 kΩ
+transimpedance.  Chosen by measurement (ideal model, TrainConfig defaults, Adam, seeds 0–4,
+test accuracy): γ = π/2 (≈ 0.6 rad of swing over the data) moons 0.876 ± 0.012 at step
+0.02, 0.904 ± 0.047 at 0.05; γ = π moons 0.994 ± 0.008 / 0.998 ± 0.004, circles 0.996 ±
+0.005 (0.02); 3π/2 no better.  Phases are in rad: the recommended Adam step
+``DEFAULT_LEARNING_RATE`` = 0.05 rad (architecture attribute ``default_learning_rate``);
+init uniform in [0, 2π).  Chosen
 over Williamson et al.'s (IEEE JSTQE 26, 7700412 (2020)) tap-and-modulate activation
 because its backward pass is simple on chip: the derivative is produced by a second
 modulator driven by the same photocurrent and biased a quarter period away (β + π/2,
@@ -36,20 +44,30 @@ with the sampled width/thickness offsets and the wavelength offset; excess loss 
 ``insertion_loss_scale``), heater insertion loss from the phase-shifter model, propagation
 loss over ``column_length``; phases programmed as heater powers with the nominal dφ/dP
 (DAC over 0…2P_π), realised through the thermal crosstalk matrix of each heater row at
-``2·mode_pitch`` and the actual dφ/dP at the operating wavelength; phase noise drawn once
-per call of ``infer``/``insitu_gradient``; detectors (output, taps, activation, coherent
-receivers) from :mod:`devices.photodetector_electrical` with per-detector gain errors, laser
-RIN added to direct readings.  Taps: weak monitors reading ``tap_fraction`` of the light
+``2·mode_pitch`` and the actual dφ/dP at the operating wavelength, with static arm offsets,
+per-heater efficiency spread and drift (:mod:`pipeline.chip.mesh_calibration`); phase noise
+drawn per optical pass (forward; adjoint, time-reversed and interference pass of every
+layer separately); the activation derivative is read on chip (derivative modulator at
+β + π/2 + its own bias error, field read by a coherent receiver: noise, ADC) and scaled by
+the nominal γ; detectors (output, taps, activation, coherent receivers) from
+:mod:`devices.photodetector_electrical` with the library Ge detector's responsivity
+(:func:`pipeline.chip.library_figures.detector_figures`), per-detector gain errors, laser RIN
+on direct readings, ``adc_bits`` over each reading's full scale (N inputs at 1; taps 4N).
+``lab_calibrated()``: dies measure every MZI's offsets and heater efficiencies and each
+layer's transmission before use (mesh_calibration) and program through them.  Taps: weak monitors reading ``tap_fraction`` of the light
 (not removed from the waveguide, as with Pai's imaging of grating-scattered light).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
+from pipeline.chip import library_figures as lf
+from pipeline.chip import mesh_calibration as mc
 from pipeline.chip.impairments import ImpairmentSpec, impairments as make_impairments, sample_fabrication
 from pipeline.circuit.mesh import MeshHardware, MeshLayout, column_groups, mesh_layout
 from pipeline.circuit.mesh_gradients import hughes_gradients, mesh_gradients
@@ -57,6 +75,7 @@ from pipeline.errors import SpecError
 from pipeline.specs import Spec, quantity
 
 NOMINAL_WAVELENGTH_UM = 1.55
+DEFAULT_LEARNING_RATE = 0.05  # rad
 
 
 class MeshNetworkSpec(Spec):
@@ -66,12 +85,20 @@ class MeshNetworkSpec(Spec):
     n_layers: int = quantity(3, "1", "number of meshes (activations between them)", ge=1, le=8)
     n_in: int = quantity(2, "1", "input features (mode n_in is the bias mode)", ge=1)
     n_out: int = quantity(2, "1", "detected output modes", ge=1)
-    activation_gain: float = quantity(np.pi / 2, "rad", "modulator phase per unit normalised detected power", gt=0,
-                                      le=20)
+    activation_gain: float = quantity(np.pi, "rad", "modulator phase per unit normalised detected power "
+                                      "(module doc: the numbers giving pi)", gt=0, le=20)
     activation_bias: float = quantity(0.0, "rad", "modulator bias phase beta", ge=-np.pi, le=np.pi)
     mode_pitch: float = quantity(25.0, "um", "waveguide pitch (heater rows: 2 x pitch)", gt=0, le=500)
     column_length: float = quantity(300.0, "um", "length of one MZI column (2 couplers, 2 heaters, bends)", gt=0)
     tap_fraction: float = quantity(0.01, "1", "power fraction read by each phase-shifter tap monitor", gt=0, le=0.5)
+    arm_length: float = quantity(150.0, "um", "length of an MZI's internal arms (theta shifter)", gt=0)
+    arm_separation: float = quantity(10.0, "um", "centre distance of an MZI's internal arms", gt=0)
+    detector_ge_length: float = quantity(10.0, "um", "Ge length of the library photodetector (responsivity)", gt=0)
+    detector_collection_efficiency: float = quantity(0.8, "1", "electrons per photon absorbed in the Ge "
+                                                     "(pipeline.chip.library_figures: source)", gt=0, le=1)
+    lab_calibration: bool = quantity(False, "1", "measure every MZI's phase offsets and heater efficiencies "
+                                     "on the die before use and program through them (mesh_calibration)")
+    calibration_samples: int = quantity(64, "1", "readings averaged per calibration setting", ge=1, le=100000)
 
     def model_post_init(self, _: object) -> None:
         if self.n_in + 1 > self.n_modes or self.n_out > self.n_modes:
@@ -89,6 +116,8 @@ class MeshNetwork:
 
     spec: MeshNetworkSpec = field(default_factory=MeshNetworkSpec)
     name: str = "mesh"
+    #: Adam step [rad] for the phases (module doc: measured); pipeline.training may use it
+    default_learning_rate: float = DEFAULT_LEARNING_RATE
 
     def __post_init__(self) -> None:
         self.layout: MeshLayout = mesh_layout(self.spec.n_modes)
@@ -162,6 +191,14 @@ class MeshNetwork:
                                                                    + self.spec.activation_bias)
         return float(0.5 * np.mean(np.sum((y - t) ** 2, 1))), np.concatenate(grads)
 
+    def lab_calibrated(self) -> "MeshNetwork":
+        """The same network with the lab calibration on (``lab_calibration``): its dies measure
+        every MZI's θ/φ offsets and heater efficiencies before use (:mod:`mesh_calibration`).
+        Same seed, same fabricated chip."""
+        new = copy.copy(self)
+        new.spec = self.spec.model_copy(update={"lab_calibration": True})
+        return new
+
     def sample_die(self, impairments: object = "realistic", seed: int = 0) -> "MeshDie":
         spec = impairments if isinstance(impairments, ImpairmentSpec) else make_impairments(impairments)
         return MeshDie(self, spec, int(seed))
@@ -172,23 +209,6 @@ def _targets(t: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if t.shape != shape:
         raise SpecError(f"targets t have shape {t.shape}, expected {shape} (batch, n_out).")
     return t
-
-
-def _toeplitz_crosstalk(n: int, pitch: float, scale: float) -> np.ndarray:
-    """Heater-row crosstalk (n, n) from devices.phase_shifter at ``pitch``; zero beyond
-    the simulated distance range; off-diagonals × ``scale``."""
-    from devices import phase_shifter
-
-    if n == 1 or scale == 0:
-        return np.eye(n)
-    dmax = float(phase_shifter.default_model().distance.max())
-    m = int(min(n, np.floor(dmax / pitch) + 1))
-    row = np.zeros(n)
-    row[:m] = phase_shifter.crosstalk_matrix(m, pitch)[0]
-    idx = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-    out = scale * row[idx]
-    np.fill_diagonal(out, 1.0)
-    return out
 
 
 class MeshDie:
@@ -237,48 +257,92 @@ class MeshDie:
                          for i in range(n_l)]
         # thermal crosstalk per heater row (MZIs of one column, every second mode)
         self._rows = [ks for ks in column_groups(lay)]
-        self._xt = [_toeplitz_crosstalk(len(ks), 2 * s.mode_pitch, imp.thermal_crosstalk_scale) for ks in self._rows]
+        self._xt = [lf.heater_crosstalk(len(ks), 2 * s.mode_pitch, imp.thermal_crosstalk_scale) for ks in self._rows]
         # activation modulators (main, derivative) bias errors; detector gains
         self.bias_error = imp.modulator_bias_sigma * rng.standard_normal((2, max(n_l - 1, 0), lay.n))
         self.gain = {name: 1 + imp.detector_gain_sigma * rng.standard_normal(shape) for name, shape in
                      (("output", (s.n_out,)), ("activation", (max(n_l - 1, 0), lay.n)),
                       ("taps", (n_l, 2, k)))}
-        self.detector = PhotodetectorElectricalSpec(wavelength=min(max(self.wavelength, 0.81), 1.99))
+        self.gain["output_taps"] = 1 + imp.detector_gain_sigma * np.random.default_rng([seed, 5]).standard_normal(
+            (n_l, k, 2))
+        self.detector_figures = lf.detector_figures(float(s.detector_ge_length), self.wavelength,
+                                                    float(s.detector_collection_efficiency), lf.cache_root())
+        self.detector = PhotodetectorElectricalSpec(wavelength=min(max(self.wavelength, 0.81), 1.99),
+                                                    responsivity=self.detector_figures.responsivity_a_per_w)
+        self.full_scale = float(lay.n)  # ADC full scale of a power reading: all N inputs at 1
         self.powers = np.zeros((n_l, 2, k))
+        self.offset, self.efficiency, self.drift = mc.phase_errors(self, seed)
+        self._drift_rng, self._drift_clock = np.random.default_rng([seed, 6]), 0
+        self.calibration: mc.MeshCalibration | None = None
+        self.calibration_measurements = 0
+        self.layer_gain = np.ones(n_l)  # detector electronics gain per layer (1: nominal lossless)
+        if s.lab_calibration:
+            self.calibration = mc.calibrate(self, s.calibration_samples)
+            self.calibration_measurements = self.calibration.readings
+            self.layer_gain = self.calibration.layer_gain
 
     # -- programming ----------------------------------------------------------------------
     def heater_powers(self, params: np.ndarray) -> np.ndarray:
-        """(layer, theta|phi, K) heater powers [W] by the nominal calibration, DAC-quantised."""
+        """(layer, theta|phi, K) heater powers [W]: nominal dφ/dP and zero offset, or through
+        the lab calibration (φ − θ̂0 mod 2π)/(ê κ_nom); DAC over 0…2.5 P_π (headroom for P_π spread)."""
         phases = np.stack([np.stack(tp) for tp in self.architecture.split(self.architecture.clip_params(params))])
-        p = phases / self.dphase_dpower_nominal
-        bits = self.impairments.dac_bits
+        cal = self.calibration
+        if cal is None:
+            p = phases / self.dphase_dpower_nominal
+        else:
+            p = np.mod(phases - cal.offset, 2 * np.pi) / (cal.efficiency * self.dphase_dpower_nominal)
+        full, bits = 2 * mc.HEADROOM * self.p_pi, self.impairments.dac_bits
+        p = np.clip(p, 0, full)
         if bits:
-            step = 2 * self.p_pi / (2 ** bits - 1)
-            p = np.clip(np.round(p / step) * step, 0, 2 * self.p_pi)
+            step = full / (2 ** bits - 1)
+            p = np.round(p / step) * step
         return p
 
-    def _realised_phases(self, powers: np.ndarray, noise: bool) -> np.ndarray:
-        ph = powers * self.dphase_dpower
+    def realised_phases(self, powers: np.ndarray, noise: bool, averaged: int = 1) -> np.ndarray:
+        """Phases [rad] (…, layer, θ|φ, K) for heater powers: efficiency, crosstalk, offsets,
+        drift (advanced to the readings taken so far), and with ``noise`` one phase-noise draw
+        (σ/√averaged: a reading averaged over that many samples)."""
+        imp = self.impairments
+        ph = powers * self.efficiency * self.dphase_dpower
         out = np.empty_like(ph)
         for ks, xt in zip(self._rows, self._xt):
             out[..., ks] = np.einsum("ij,...j->...i", xt, ph[..., ks])
-        if noise and self.impairments.phase_noise:
-            out = out + self.impairments.phase_noise * self._rng.standard_normal(out.shape)
+        if imp.phase_drift and self.measurements > self._drift_clock:
+            hours = (self.measurements - self._drift_clock) * imp.reading_time / 3600
+            self.drift = self.drift + imp.phase_drift * np.sqrt(hours) * self._drift_rng.standard_normal(
+                self.drift.shape)
+            self._drift_clock = self.measurements
+        out = out + self.offset + self.drift
+        if noise and imp.phase_noise:
+            out = out + imp.phase_noise / np.sqrt(averaged) * self._rng.standard_normal(out.shape)
         return out
 
     def program(self, params: np.ndarray) -> None:
         self.powers = self.heater_powers(params)
 
     # -- detection ------------------------------------------------------------------------
-    def _direct(self, p_norm: np.ndarray, gain: np.ndarray | float, fraction: float = 1.0, count: int = 1
-                ) -> np.ndarray:
+    def _adc(self, v: np.ndarray, full_scale: float, count: int) -> np.ndarray:
+        """Quantise readings (sums of ``count``) with ``adc_bits`` over ±``full_scale`` (of one
+        reading); a sum of count > 1 dithered readings gets the equivalent error,
+        step·√(count/12)·N(0, 1)."""
+        bits = self.impairments.adc_bits
+        if not bits:
+            return v
+        step = 2 * full_scale / 2 ** bits
+        if count == 1:
+            return np.clip(np.round(v / step) * step, -full_scale, full_scale)
+        return v + step * np.sqrt(count / 12) * self._rng.standard_normal(np.shape(v))
+
+    def read_direct(self, p_norm: np.ndarray, gain: np.ndarray | float, fraction: float = 1.0, count: int = 1,
+                    full_scale: float | None = None) -> np.ndarray:
         """Read normalised powers (sum of ``count`` samples each) with a detector chain:
-        current → (I − count·I_dark)/(R·fraction·P_opt)."""
+        current → (I − count·I_dark)/(R·fraction·P_opt), ADC over ``full_scale`` (normalised
+        power of one sample; default all N inputs at 1)."""
         from devices import photodetector_electrical as pde
 
         imp = self.impairments
         p_w = np.clip(p_norm, 0, None) * imp.optical_power * fraction
-        if not imp.detector_noise and imp.laser_rin is None:
+        if not imp.detector_noise and imp.laser_rin is None and not imp.adc_bits:
             return gain * p_norm
         r, bw = self.detector.responsivity, imp.measurement_bandwidth
         mean = gain * r * p_w
@@ -288,19 +352,22 @@ class MeshDie:
         if imp.laser_rin is not None:  # lower bound Σp² ≥ (Σp)²/count for a batch sum
             var = var + mean ** 2 / count * 10 ** (imp.laser_rin / 10) * bw
         i = mean + np.sqrt(var) * self._rng.standard_normal(mean.shape)
-        return i / (r * imp.optical_power * fraction)
+        fs = self.full_scale if full_scale is None else full_scale
+        return self._adc(i / (r * imp.optical_power * fraction), fs, count)
 
     def _coherent(self, field: np.ndarray) -> np.ndarray:
         """Homodyne read of complex amplitudes (LO power = optical_power): quadrature noise
-        σ = sqrt(σ_I²(P_opt)) / (2 R P_opt) in normalised field units."""
+        σ = sqrt(σ_I²(P_opt)) / (2 R P_opt) in normalised field units; each quadrature
+        ADC-quantised over ±√N."""
         from devices import photodetector_electrical as pde
 
         imp = self.impairments
-        if not imp.detector_noise:
-            return field
-        sig = np.sqrt(pde.noise_variance(imp.optical_power, bandwidth=imp.measurement_bandwidth,
-                                         spec=self.detector)) / (2 * self.detector.responsivity * imp.optical_power)
-        return field + sig * (self._rng.standard_normal(field.shape) + 1j * self._rng.standard_normal(field.shape))
+        if imp.detector_noise:
+            sig = np.sqrt(pde.noise_variance(imp.optical_power, bandwidth=imp.measurement_bandwidth,
+                                             spec=self.detector)) / (2 * self.detector.responsivity * imp.optical_power)
+            field = field + sig * (self._rng.standard_normal(field.shape) + 1j * self._rng.standard_normal(field.shape))
+        fs = np.sqrt(self.full_scale)
+        return self._adc(field.real, fs, 1) + 1j * self._adc(field.imag, fs, 1)
 
     # -- physics ------------------------------------------------------------------------
     def _matrices(self, phases: np.ndarray) -> list[np.ndarray]:
@@ -316,7 +383,8 @@ class MeshDie:
             if i < len(mats) - 1:
                 p = np.abs(z) ** 2
                 if noisy:
-                    p = self._direct(p, self.gain["activation"][i][:, None])
+                    p = self.read_direct(p, self.gain["activation"][i][:, None])
+                p = p * self.layer_gain[i]
                 a = _activation(p, s.activation_gain, s.activation_bias + self.bias_error[0, i][:, None]
                                 ).astype(complex)
                 fields[-1] = fields[-1] + (p,)
@@ -324,22 +392,24 @@ class MeshDie:
         return y, fields, mats
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        y, _, _ = self._run(self._realised_phases(self.powers, True), x, True)
+        y, _, _ = self._run(self.realised_phases(self.powers, True), x, True)
         self.measurements += y.size
-        return self._direct(y, self.gain["output"][None, :])
+        return self.read_direct(y, self.gain["output"][None, :]) * self.layer_gain[-1]
 
     def true_loss(self, params: np.ndarray, x: np.ndarray, t: np.ndarray) -> float:
-        y, _, _ = self._run(self._realised_phases(self.heater_powers(params), False), x, False)
+        y, _, _ = self._run(self.realised_phases(self.heater_powers(params), False), x, False)
+        y = y * self.layer_gain[-1]
         return float(0.5 * np.mean(np.sum((y - _targets(t, y.shape)) ** 2, 1)))
 
     def insitu_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
-        arch, s, imp = self.architecture, self.architecture.spec, self.impairments
-        phases = self._realised_phases(self.powers, True)
+        arch, s = self.architecture, self.architecture.spec
+        phases = self.realised_phases(self.powers, True)  # the forward pass (all layers, their taps)
         y_true, fields, mats = self._run(phases, x, True)
-        y = self._direct(y_true, self.gain["output"][None, :])
+        y = self.read_direct(y_true, self.gain["output"][None, :]) * self.layer_gain[-1]
         t = _targets(t, y.shape)
         b = y.shape[0]
         self.measurements += y.size
+        derivs = [self._derivative(i, fields[i][2]) for i in range(s.n_layers - 1)]  # read in the forward pass
         dl_dp = np.zeros((s.n_modes, b))
         dl_dp[:arch.n_out] = (y - t).T / b
         grads = [None] * s.n_layers
@@ -347,24 +417,31 @@ class MeshDie:
             a, z = fields[i][:2]
             z_read = self._coherent(z)
             self.measurements += 2 * z.size
-            g = 2 * dl_dp * z_read
+            g = 2 * dl_dp * self.layer_gain[i] * z_read
             gain = self.gain["taps"][i]
 
             def read(p: np.ndarray, count: int, gain: np.ndarray = gain) -> np.ndarray:
-                return self._direct(p, gain[None], s.tap_fraction, count)
+                return self.read_direct(p, gain[None], s.tap_fraction, count, full_scale=4 * self.full_scale)
 
-            m = hughes_gradients(self.hardware[i], phases[i, 0], phases[i, 1], a, g, u=mats[i], read=read,
-                                 read_adjoint=self._coherent)
+            passes = [self.realised_phases(self.powers, True)[i] for _ in range(3)]  # adjoint, TR, sum
+            m = hughes_gradients(self.hardware[i], phases[i, 0], phases[i, 1], a, g, read=read,
+                                 read_adjoint=self._coherent, pass_phases=[(q[0], q[1]) for q in passes])
             self.measurements += m.readings_taken + 2 * a.size
             grads[i] = np.concatenate([m.theta, m.phi])
             if i:
-                dl_da = 2 * m.adjoint_inputs.real
-                p_prev = fields[i - 1][2]
-                deriv = s.activation_gain * np.sin(s.activation_gain * p_prev + s.activation_bias + np.pi / 2
-                                                   + self.bias_error[1, i - 1][:, None])
-                dl_dp = dl_da * deriv
+                dl_dp = 2 * m.adjoint_inputs.real * derivs[i - 1]
         loss = float(0.5 * np.mean(np.sum((y - t) ** 2, 1)))
         return loss, np.concatenate(grads)
+
+    def _derivative(self, gap: int, p_read: np.ndarray) -> np.ndarray:
+        """da'/dp of layer gap ``gap`` as read on chip: the derivative modulator (same drive,
+        bias β + π/2 + its own error) transmits cos(γ p + β + ε'); its field is read by a
+        coherent receiver (noise, ADC) and scaled by the nominal γ."""
+        s = self.architecture.spec
+        field = np.sin(s.activation_gain * p_read + s.activation_bias + np.pi / 2
+                       + self.bias_error[1, gap][:, None]).astype(complex)
+        self.measurements += 2 * field.size
+        return s.activation_gain * self._coherent(field).real
 
     def to_dataset(self) -> xr.Dataset:
         s = self.architecture.spec
@@ -378,13 +455,16 @@ class MeshDie:
              "heater_power": (("layer", "shifter", "mzi"), self.powers, {"units": "W"}),
              "activation_bias_error": (("derivative", "layer_gap", "mode"), self.bias_error, {"units": "rad"}),
              "tap_gain": (("layer", "shifter", "mzi"), self.gain["taps"], {"units": "1"}),
+             "phase_offset": (("layer", "shifter", "mzi"), self.offset, {"units": "rad"}),
+             "heater_efficiency": (("layer", "shifter", "mzi"), self.efficiency, {"units": "1"}),
              "output_gain": (("output",), self.gain["output"], {"units": "1"})},
             coords={"layer": np.arange(s.n_layers), "mzi": np.arange(lay.n_mzi), "coupler": [1, 2],
                     "shifter": ["theta", "phi"], "mzi_mode": ("mzi", lay.modes), "mzi_column": ("mzi", lay.column),
                     "derivative": [False, True]})
         ds.attrs.update(architecture="mesh", seed=self.seed, wavelength_um=self.wavelength,
                         heater_loss_db=self.heater_loss_db, column_loss_db=self.column_loss_db,
-                        p_pi_w=self.p_pi, spec=s.canonical_json(), impairments=self.impairments.canonical_json())
+                        p_pi_w=self.p_pi, responsivity_a_per_w=self.detector.responsivity,
+                        calibration_measurements=self.calibration_measurements, spec=s.canonical_json(), impairments=self.impairments.canonical_json())
         return ds
 
 
@@ -396,4 +476,5 @@ class MeshArchitecture(MeshNetwork):
         n_modes = options.pop("n_modes", max(4, n_in + 1, n_out))
         self.spec = MeshNetworkSpec(n_in=n_in, n_out=n_out, n_modes=n_modes, **options)
         self.name = "mesh"
+        self.default_learning_rate = DEFAULT_LEARNING_RATE
         self.__post_init__()

@@ -229,7 +229,8 @@ def tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, z: np.ndarr
 
 def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np.ndarray, g: np.ndarray,
                      *, read: Reader | None = None, u: np.ndarray | None = None,
-                     read_adjoint: Callable[[np.ndarray], np.ndarray] | None = None) -> HughesMeasurement:
+                     read_adjoint: Callable[[np.ndarray], np.ndarray] | None = None,
+                     pass_phases: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None) -> HughesMeasurement:
     """Simulate the in-situ intensity measurement of all dL/dθ, dL/dφ for a batch (module
     doc): forward pass (taps read I_fwd), adjoint pass (s = conj(g)/2 sent backward, X_adj
     measured coherently at the inputs), time-reversed pass X_TR = i·conj(X_adj) (I_TR),
@@ -239,7 +240,10 @@ def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np
     field at the outputs; the adjoint source is scaled to the same maximum amplitude and
     the gradient scaled back.  ``read`` turns exact batch-summed powers into readings
     (noise; default exact); ``read_adjoint`` the coherent measurement of X_adj (in units
-    of the scaled source, |·| ≤ ~1).  ``u``: the mesh matrix if already built (no output screen)."""
+    of the scaled source, |·| ≤ ~1).  ``u``: the mesh matrix if already built (no output screen),
+    for the phases of the adjoint pass.  ``pass_phases``: the realised (θ, φ) of the adjoint,
+    time-reversed and interference passes, in that order (each optical pass sees its own
+    phase noise); ``theta``, ``phi`` are those of the forward pass.  Default: all equal."""
     hw.check_phases(theta, phi, None)
     x, g = _fields(hw, x, g)
     s = 0.5 * np.conj(g)
@@ -248,12 +252,18 @@ def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np
         k = hw.layout.n_mzi
         return HughesMeasurement(np.zeros(k), np.zeros(k), np.zeros((3, 2, k)), 1.0, 0, np.zeros_like(x))
     scale = 1.0 / peak
-    u = hw.matrix(theta, phi) if u is None else u
+    passes = ((theta, phi),) * 3 if pass_phases is None else tuple(pass_phases)
+    if len(passes) != 3:
+        raise SpecError(f"pass_phases has {len(passes)} entries: need 3 (adjoint, time-reversed, interference).")
+    for th_p, ph_p in passes:
+        hw.check_phases(th_p, ph_p, None)
+    u = hw.matrix(*passes[0]) if u is None else u
     x_adj = u.T @ (s * scale)  # reciprocity: the backward transfer is Uᵀ
     if read_adjoint is not None:
         x_adj = np.asarray(read_adjoint(x_adj), complex)
     x_tr = 1j * np.conj(x_adj)
-    exact = np.stack([tap_powers(hw, theta, phi, z) for z in (x, x_tr, x + x_tr)])
+    exact = np.stack([tap_powers(hw, th_p, ph_p, z) for (th_p, ph_p), z in
+                      zip(((theta, phi),) + passes[1:], (x, x_tr, x + x_tr))])
     readings = exact if read is None else np.asarray(read(exact, x.shape[1]))
     grad = -(readings[2] - readings[0] - readings[1]) / scale
     return HughesMeasurement(grad[0], grad[1], readings, scale, 3 * 2 * hw.layout.n_mzi * x.shape[1],
