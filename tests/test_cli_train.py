@@ -8,6 +8,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
+from pipeline.training.algorithms import ALGORITHMS
 
 runner = CliRunner()
 
@@ -50,7 +51,7 @@ def test_json_fields_and_files(tmp_path):
         assert key in doc
     assert doc["epochs"] == 2 and doc["algorithm"] == "forward-only" and doc["measurements"] > 0
     assert 0 <= doc["test_accuracy"] <= 1 and doc["wall_s"] > 0
-    assert set(doc["algorithms"]) == {"ideal", "offline", "insitu", "forward-only"}
+    assert set(doc["algorithms"]) == set(ALGORITHMS)
     assert doc["algorithms"]["ideal"]["measurements"] == 0 < doc["algorithms"]["insitu"]["measurements"]
     h = xr.open_dataset(doc["paths"]["history"], engine="h5netcdf")
     assert h["test_accuracy"].dims == ("algorithm", "epoch") and h.sizes["epoch"] == 3

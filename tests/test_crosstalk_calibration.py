@@ -175,7 +175,8 @@ def test_dataset_and_summary_carry_the_measured_matrix():
 
 
 def test_readings_lost_in_the_noise_leave_the_die_uncompensated():
-    """At 0.1 µW per channel Ĉ is implausible (module doc): Ĉ = I, and the die still trains."""
+    """At 0.1 µW per channel Ĉ is implausible (module doc): Ĉ = I, the die is left uncompensated
+    and its readings stay finite (it does not train at this power: the main job's sweep)."""
     assert not xc.plausible(np.array([[1.0, 0.7], [0.0, 1.0]])) and not xc.plausible(np.diag([1.0, 3.0]))
     assert not xc.plausible(np.array([[1.0, np.nan], [0.0, 1.0]])) and xc.plausible(np.eye(2) + 0.03)
     arch = CalibratedArchitecture()
@@ -197,7 +198,7 @@ def test_calibration_removes_the_crosstalk_bias_of_the_insitu_gradient():
     phases; compensated, the cosine is that of the same die without crosstalk."""
     arch0 = CalibratedArchitecture()
     rng = np.random.default_rng(3)
-    p = np.clip(arch0.init_params(rng), -0.7, 0.99)
+    p = np.clip(arch0.init_params(rng, scheme="hyperplane"), -0.7, 0.99)
     p[arch0.n1:-1] = np.clip(p[arch0.n1:-1] - 0.4, -0.7, 0.99)
     x = rng.uniform(0, 1, (64, 2))
     t = (x[:, :1] + x[:, 1:] > 1).astype(float)
