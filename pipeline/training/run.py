@@ -92,8 +92,8 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
     ``calibration``: module doc; ``init_seed`` None → ``seed``).
 
     Returns a dict: ``history`` (xr.Dataset), ``runs`` (AlgorithmRun by name), ``data``,
-    ``die`` (the hardware algorithms' die), ``dies`` (die by algorithm name, None for the
-    ideal ones), ``arch`` and ``paths`` (files written under ``out``, when given)."""
+    ``die`` (the first hardware algorithm's die), ``dies`` (die by algorithm name, None for the
+    ideal ones: each hardware algorithm its own instance of die ``seed``), ``arch`` and ``paths`` (files written under ``out``, when given)."""
     names = parse_algorithms(algorithms) if isinstance(algorithms, str) else parse_algorithms(",".join(algorithms))
     if calibration not in CALIBRATIONS:
         raise SpecError(f"calibration = {calibration!r}: unknown. Fix: use one of {list(CALIBRATIONS)}.")
@@ -105,12 +105,16 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
     data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed, split_seed=split_seed,
                          low=cfg.target_low, high=cfg.target_high)
     arch = architecture(architecture_name, data.n_features, data.n_outputs, **(arch_options or {}))
-    hardware = [n for n in names if n not in alg.IDEAL]
-    lab = lab_die(arch, spec, seed) if (hardware and calibration == "lab") or "offline-calibrated" in names \
-        else None
-    plain = [n for n in hardware if n != "offline-calibrated"]
-    die = lab if calibration == "lab" else (arch.sample_die(spec, seed) if plain else None)
-    dies = {n: (lab if n == "offline-calibrated" else die) if n in hardware else None for n in names}
+    # every hardware algorithm gets its own instance of the same die (same seed: same chip, same
+    # calibration), so that no algorithm inherits another's drift, programming or noise stream
+    def die_for(name: str):
+        if name in alg.IDEAL:
+            return None
+        return lab_die(arch, spec, seed) if name == "offline-calibrated" or calibration == "lab" \
+            else arch.sample_die(spec, seed)
+    dies = {n: die_for(n) for n in names}
+    die = next((dies[n] for n in names if dies[n] is not None and n != "offline-calibrated"),
+               next((d for d in dies.values() if d is not None), None))
     runs: dict[str, alg.AlgorithmRun] = {}
     if any(n in names for n in ("ideal", "ideal-best", "offline", "offline-calibrated")):
         runs["ideal"] = alg.train_ideal(arch, data, cfg, progress if "ideal" in names else None)
@@ -120,9 +124,9 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
         elif name in ("offline", "offline-calibrated"):
             runs[name] = alg.train_offline(dies[name], data, cfg, ideal=runs["ideal"], progress=progress, name=name)
         elif name == "insitu":
-            runs["insitu"] = alg.train_insitu(die, data, cfg, progress=progress)
+            runs["insitu"] = alg.train_insitu(dies[name], data, cfg, progress=progress)
         elif name == "forward-only":
-            runs["forward-only"] = alg.train_forward_only(die, data, cfg, progress=progress)
+            runs["forward-only"] = alg.train_forward_only(dies[name], data, cfg, progress=progress)
     ordered = [runs[n] for n in names]
     attrs = {"dataset": data.name, "dataset_meta": data.meta, "classes": list(data.classes),
              "architecture": arch.name, "impairments": spec.model_dump(mode="json"),
