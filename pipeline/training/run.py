@@ -105,6 +105,8 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
     data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed, split_seed=split_seed,
                          low=cfg.target_low, high=cfg.target_high)
     arch = architecture(architecture_name, data.n_features, data.n_outputs, **(arch_options or {}))
+    if (config is None or "learning_rate" not in config.model_fields_set) and hasattr(arch, "default_learning_rate"):
+        cfg = cfg.model_copy(update={"learning_rate": float(arch.default_learning_rate)})  # e.g. phases in rad
     # every hardware algorithm gets its own instance of the same die (same seed: same chip, same
     # calibration), so that no algorithm inherits another's drift, programming or noise stream
     def die_for(name: str):
