@@ -234,7 +234,16 @@ class AttenuatorLayout(Spec):
     channel's tree feeds its D MZIs directly, no optical crossing) and each neuron's
     balanced pairs are joined by metal interconnect — the summation is electrical anyway,
     and metal lines cross waveguides and each other (two metal layers) without optical
-    loss.  ``"optical"`` is the single-node column above, with its crossings."""
+    loss.  ``"optical"`` is the single-node column above, with its crossings.
+
+    Every length here is a design choice of this layout, with its reason: ``heater_pitch``
+    20 µm (dense heater rows of thermo-optic meshes, 20–50 µm; the simulated crosstalk at
+    this pitch is 0.03, :func:`devices.phase_shifter.crosstalk_matrix`), ``mzi_length``
+    300 µm (two couplers of the library design, a 2 µm-wide heater of ~100 µm and bends),
+    ``arm_separation`` 10 µm (keeps the unheated arm cool), routing lengths of 1.5 mm and
+    ``layer_spacing`` 3 mm (a 2 × 8 × 1 network with detectors and drivers between the
+    layers on a ~5 mm die), ``detector_routing_length`` 200 µm, ``monitor_tap`` 5 % (a
+    monitor that costs 0.2 dB of the neuron's output)."""
 
     heater_pitch: float = quantity(20.0, "um", "pitch of neighbouring weight MZIs (heater row)", gt=1.0, le=500.0)
     layer_spacing: float = quantity(3000.0, "um", "x distance between the two layers' MZI columns", gt=0)

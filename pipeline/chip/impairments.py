@@ -26,11 +26,15 @@ Realistic defaults and their sources:
   training run with a temperature-controlled stage (Pai 2023 report phase stability of
   order mrad).
 * ``modulator_bias_sigma`` 0.05 rad: static bias-point error of the activation modulators
-  after calibration.
+  after their bias calibration (design choice: the residual of a bias lock read on the
+  modulator's own monitor at the 12-bit DAC and mrad phase-noise level above, ×10 margin).
 * ``detector_gain_sigma`` 0.02: responsivity spread between nominally identical detectors
-  (balanced-pair mismatch of a few %).
-* ``optical_power`` 100 µW per input channel at the chip (after coupling loss), detector
-  noise from :mod:`devices.photodetector_electrical` at ``measurement_bandwidth`` 100 MHz.
+  (design choice: balanced-pair mismatch of a few %, the Ge length/absorption spread of one
+  die; the gain calibration absorbs the per-node part).
+* ``optical_power`` 100 µW per input channel at the chip (design choice: a 10 dBm laser
+  split over a few channels after ~5 dB of fibre-to-chip coupling loss), detector noise from
+  :mod:`devices.photodetector_electrical` at ``measurement_bandwidth`` 100 MHz (design
+  choice: a readout at the 100 MHz–1 GHz rates of the seed chips' electronics).
 * ``laser_rin`` −150 dB/Hz: DFB lasers, −145 to −160 dB/Hz.
 * ``correlation_length`` 1000 µm: within-die width/thickness offsets are a Gaussian field
   with exponential correlation exp(−r/ℓ).  Design choice: mm-scale correlation lengths are

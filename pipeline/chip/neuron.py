@@ -27,7 +27,9 @@ fabrication offsets (so a, b agree), but each has its own static bias error β
 
 Modulator numbers: depletion-mode Si MZM V_πL ≈ 2 V·cm (G. T. Reed et al., "Silicon
 optical modulators", Nat. Photon. 4, 518 (2010): 1.5–2.5 V·cm for carrier-depletion
-phase shifters at 1550 nm), 4 mm arms → V_π = 5 V.  Extinction is not a knob: it follows
+phase shifters at 1550 nm), 4 mm arms (design choice: V_π = 5 V within a CMOS driver's
+swing) → V_π = 5 V; ``full_scale`` 1 (design choice: the drive reaches V_π where the ideal
+model's weighted sum is 1, so the calibrated activation is exactly the ideal model's).  Extinction is not a knob: it follows
 from the modulator's couplers (the library's coupler model at the die's fabrication
 offsets): minimum T_bar = a − b = (t₁t₂ − κ₁κ₂)², infinite for 3-dB couplers.  The
 driver gain follows from the calibration: g = V_π / (full_scale · R · P / N) [V/A]
