@@ -23,7 +23,7 @@ from pipeline.training.algorithms import METRICS, AlgorithmRun
 UNITS = {"train_loss": "1", "test_loss": "1", "train_accuracy": "1", "test_accuracy": "1",
          "measurements": "detector readings", "eval_measurements": "detector readings", "wall_s": "s",
          "dead_neurons": "neurons", "restart_seed": "1", "restart_train_loss": "1", "restart_train_accuracy": "1",
-         "restart_test_accuracy": "1", "selected_restart": "1"}
+         "restart_test_accuracy": "1", "selected_restart": "1", "calibration_measurements": "detector readings"}
 DESCRIPTIONS = {
     "train_loss": "MSE loss on the training split (ideal model for 'ideal', die readings otherwise)",
     "test_loss": "MSE loss on the test split",
@@ -41,6 +41,9 @@ DESCRIPTIONS = {
     "restart_train_accuracy": "final training accuracy of each restart (ideal-best)",
     "restart_test_accuracy": "final test accuracy of each restart (ideal-best; not used for the selection)",
     "selected_restart": "index of the deployed restart (ideal-best; -1 for algorithms without restarts)",
+    "calibration_measurements": "detector readings the die's calibration took before training or deployment "
+                                "(readout gains; with the lab calibration also the heater sweeps and the "
+                                "crosstalk matrix); 0 for the digital model",
 }
 RESTART_KEYS = ("restart_seed", "restart_train_loss", "restart_train_accuracy", "restart_test_accuracy")
 
@@ -68,6 +71,10 @@ def build(runs: list[AlgorithmRun], attrs: dict) -> xr.Dataset:
         chosen = np.array([int(r.extra.get("selected_restart", -1)) for r in runs])
         data["selected_restart"] = ("algorithm", chosen, {"units": UNITS["selected_restart"],
                                                           "description": DESCRIPTIONS["selected_restart"]})
+    data["calibration_measurements"] = ("algorithm", np.array([float(r.extra.get("calibration_measurements", 0))
+                                                               for r in runs]),
+                                        {"units": UNITS["calibration_measurements"],
+                                         "description": DESCRIPTIONS["calibration_measurements"]})
     clean = {k: (json.dumps(v, sort_keys=True, default=str) if isinstance(v, (dict, list, tuple)) else v)
              for k, v in attrs.items() if v is not None}
     return xr.Dataset(data, coords={"algorithm": [r.algorithm for r in runs], "epoch": np.arange(n_epochs),

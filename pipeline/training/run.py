@@ -129,6 +129,9 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
             runs["insitu"] = alg.train_insitu(dies[name], data, cfg, progress=progress)
         elif name == "forward-only":
             runs["forward-only"] = alg.train_forward_only(dies[name], data, cfg, progress=progress)
+    for name, d in dies.items():  # the die's calibration is part of what the algorithm costs
+        if d is not None:
+            runs[name].extra["calibration_measurements"] = int(getattr(d, "calibration_measurements", 0))
     ordered = [runs[n] for n in names]
     attrs = {"dataset": data.name, "dataset_meta": data.meta, "classes": list(data.classes),
              "architecture": arch.name, "impairments": spec.model_dump(mode="json"),
@@ -174,7 +177,9 @@ def summary(result: dict) -> dict:
         per[str(a)] = {"test_accuracy": float(last["test_accuracy"]), "train_accuracy": float(last["train_accuracy"]),
                        "test_loss": float(last["test_loss"]), "train_loss": float(last["train_loss"]),
                        "epochs": int(h["epoch"].size - 1), "wall_s": float(last["wall_s"]),
-                       "measurements": int(last["measurements"])}
+                       "measurements": int(last["measurements"]),
+                       "calibration_measurements": int(h["calibration_measurements"])
+                       if "calibration_measurements" in h else 0}
         if "dead_neurons" in last and np.isfinite(float(last["dead_neurons"])):
             per[str(a)]["dead_neurons"] = int(last["dead_neurons"])
     main = per[str(hist["algorithm"].values[-1])]
