@@ -1,5 +1,5 @@
-"""In-situ gradient quality of the attenuator die vs optical power, and what the die's gain
-calibration does to training.
+"""In-situ gradient quality of the attenuator die vs optical power, with and without each of
+the die's calibrations.
 
 Part 1.  For one realistic die (seed 1) and a fixed batch, the cosine similarity between the
 noisy in-situ gradient (``die.insitu_gradient``) and the true gradient of that die's
@@ -9,21 +9,17 @@ mean ± std over repeats, with and without gain calibration
 (``AttenuatorSpec.gain_calibration``) and thermal-crosstalk calibration
 (``AttenuatorSpec.crosstalk_calibration``, :mod:`pipeline.chip.crosstalk_calibration`;
 without it the in-situ slope of a heater misses its neighbours' phases: a bias no power
-removes), and with thermal crosstalk off.
-
-Part 2.  Test accuracy of ``ideal``, ``offline`` and ``insitu`` (with / without gain
-calibration, with / without crosstalk calibration) on moons and circles, realistic dies 0–5,
-``TrainConfig(epochs=60, learning_rate=0.03, batch_size=10)``; the table quoted in
-:mod:`pipeline.chip.attenuator`.  ~4 min on 2 cores.
+removes), with the lab calibration (``lab``: per-MZI arm offsets and heater efficiencies from
+heater sweeps, :mod:`pipeline.chip.phase_calibration`, + crosstalk + gains + per-MZI weight
+scale; the reference twin is programmed through the noisy die's estimates), and with thermal
+crosstalk off.  What each calibration does to *training* over many dies, with intervals:
+benchmarks/bench_training.py.
 
     .venv/bin/python benchmarks/bench_gradient_noise.py   → benchmarks/results/gradient_noise.txt
-    .venv/bin/python benchmarks/bench_gradient_noise.py --gradient-only   (part 1; the stored
-        part 2 is kept)
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -53,12 +49,12 @@ def gradient_noise(seed: int = 1, batch: int = 256, repeats: int = 10) -> list[s
     t = np.where(x[:, :1] + x[:, 1:] > 1, 0.8, 0.2)
     quiet = dict(dac_bits=0, phase_noise=0, detector_noise=False, laser_rin=None)
     # (gain calibration, crosstalk calibration, impairment knobs)
-    cases = {"cal_xcal": (True, True, {}), "cal_noxcal": (True, False, {}),
+    cases = {"lab": (True, True, {}), "cal_xcal": (True, True, {}), "cal_noxcal": (True, False, {}),
              "nocal_xcal": (False, True, {}), "nocal_noxcal": (False, False, {}),
              "cal_xcal_noxtalk": (True, True, {"thermal_crosstalk_scale": 0})}
     refs = {}
     for name, (cal, xcal, knobs) in cases.items():
-        arch = AttenuatorArchitecture(gain_calibration=cal, crosstalk_calibration=xcal)
+        arch = AttenuatorArchitecture(gain_calibration=cal, crosstalk_calibration=xcal, phase_calibration=name == "lab")
         refs[name] = (arch, arch.sample_die(impairments("realistic", **quiet, **knobs), seed))
     arch, ref = refs["cal_xcal"]
     xcal_reads = ref.calibration_measurements - refs["cal_noxcal"][1].calibration_measurements
@@ -69,9 +65,9 @@ def gradient_noise(seed: int = 1, batch: int = 256, repeats: int = 10) -> list[s
              f"(crosstalk {xcal_reads})",
              "cos(ideal-model gradient, die's true gradient) = " + ", ".join(
                  f"{cosine(arch.ideal_loss_and_grad(p, x, t)[1], true_gradient(refs[k][1], p, x, t)):.4f} ({k})"
-                 for k in ("cal_xcal", "cal_noxcal")),
-             "cos(in-situ, die's true gradient): mean +- std over repeats; cal = gain calibration, "
-             "xcal = crosstalk calibration, noxtalk = thermal_crosstalk_scale 0",
+                 for k in ("lab", "cal_xcal", "cal_noxcal")),
+             "cos(in-situ, die's true gradient): mean +- std over repeats; lab = phase + crosstalk + gain "
+             "calibration, cal = gain calibration, xcal = crosstalk calibration, noxtalk = thermal_crosstalk_scale 0",
              "optical_power_uW  " + "  ".join(f"{k:>20s}" for k in cases) + "  readings_per_gradient"
              "  max|C^-C|_at_cal_xcal"]
     for power in (0.3e-6, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3):
@@ -79,7 +75,10 @@ def gradient_noise(seed: int = 1, batch: int = 256, repeats: int = 10) -> list[s
         for name, (cal, xcal, knobs) in cases.items():
             a, r = refs[name]
             die = a.sample_die(impairments("realistic", optical_power=power, **knobs), seed)
-            if xcal:  # the die's loss is that of its own programming, through its measured Ĉ
+            if name == "lab":  # the die's loss is that of its own programming, through its estimates
+                r.set_phase_estimate(die.offset_measured, die.efficiency_measured)
+                r.weight_scale = die.weight_scale.copy()
+            if xcal:
                 r.set_crosstalk_estimate(die.crosstalk_measured)
             if name == "cal_xcal":
                 c_err = float(np.max(np.abs(die.crosstalk_measured - die.heater_response())))
@@ -109,42 +108,8 @@ def gradient_noise(seed: int = 1, batch: int = 256, repeats: int = 10) -> list[s
     return lines
 
 
-def calibration_table(datasets: tuple[str, ...] = ("moons", "circles"), seeds: range = range(6)) -> list[str]:
-    from pipeline.training import run
-    from pipeline.training.algorithms import TrainConfig
-
-    cfg = TrainConfig(epochs=60, learning_rate=0.03, batch_size=10)
-    # die settings (gain calibration, crosstalk calibration) → algorithms trained on that die
-    dies = {(True, True): ("offline", "insitu"), (True, False): ("offline", "insitu"),
-            (False, True): ("insitu",), (False, False): ("insitu",)}
-    tag = {True: "", False: "no"}
-    cols = ["ideal"] + [f"{a}_{tag[c]}cal_{tag[x]}xcal" for (c, x), algs in dies.items() for a in algs]
-    lines = ["", "test accuracy, realistic dies, TrainConfig(epochs=60, learning_rate=0.03, batch_size=10); "
-             "cal = gain, xcal = crosstalk calibration; offline = ideal-model weights programmed on the die",
-             "dataset   die  " + "  ".join(f"{k:>18s}" for k in cols)]
-    for ds in datasets:
-        acc = []
-        for seed in seeds:
-            row = []
-            for (cal, xcal), algs in dies.items():
-                res = run.train(ds, "attenuator", ",".join((("ideal",) if not row else ()) + algs), "realistic",
-                                seed=seed, config=cfg, plots_wanted=False,
-                                arch_options={"gain_calibration": cal, "crosstalk_calibration": xcal})
-                row += [res["runs"][a].metrics["test_accuracy"][-1] for a in (("ideal",) if not row else ()) + algs]
-            acc.append(row)
-            lines.append(f"{ds:8s}  {seed:3d}  " + "  ".join(f"{v:18.3f}" for v in row))
-        m, s = np.mean(acc, 0), np.std(acc, 0)
-        lines.append(f"{ds:8s} mean  " + "  ".join(f"{f'{a:.3f}+-{b:.3f}':>18s}" for a, b in zip(m, s)))
-    return lines
-
-
 if __name__ == "__main__":
     out = Path(__file__).parent / "results" / "gradient_noise.txt"
-    if "--gradient-only" in sys.argv:  # keep the stored training table
-        stored = out.read_text().split("\n\ntest accuracy", 1)
-        rest = ["", "test accuracy" + stored[1].rstrip("\n")] if len(stored) == 2 else []
-    else:
-        rest = calibration_table()
-    text = "\n".join(gradient_noise() + rest)
+    text = "\n".join(gradient_noise())
     print(text)
     out.write_text(text + "\n")
