@@ -70,12 +70,16 @@ def train(
     if json_out:
         emit_json(doc)
         return
-    table = Table(title=f"{doc['dataset']} on {doc['architecture']} die {seed} ({doc['impairments']} impairments)")
-    for col in ("algorithm", "test acc.", "train acc.", "train loss", "epochs", "detector reads", "wall"):
-        table.add_column(col)
+    cal = result["history"].attrs.get("calibration", "readout")
+    table = Table(title=f"{doc['dataset']} on {doc['architecture']} die {seed} ({doc['impairments']} impairments, "
+                        f"{cal} calibration)")
+    table.add_column("algorithm", no_wrap=True)
+    for col in ("test [%]", "train [%]", "loss", "dead", "reads", "calib. reads", "wall [s]"):
+        table.add_column(col, justify="right", no_wrap=True)
     for name, r in doc["algorithms"].items():
-        table.add_row(name, f"{100 * r['test_accuracy']:.1f} %", f"{100 * r['train_accuracy']:.1f} %",
-                      f"{r['train_loss']:.4f}", str(r["epochs"]), f"{r['measurements']:,}", f"{r['wall_s']:.2f} s")
+        table.add_row(name, f"{100 * r['test_accuracy']:.1f}", f"{100 * r['train_accuracy']:.1f}",
+                      f"{r['train_loss']:.4f}", str(r.get("dead_neurons", "-")), f"{r['measurements']:,}",
+                      f"{r.get('calibration_measurements', 0):,}", f"{r['wall_s']:.2f}")
     console.print(table)
     for kind, path in doc["paths"].items():
         console.print(f"{kind}: {path}")
