@@ -60,6 +60,17 @@ def test_one_at_a_time_and_product_grids(tmp_path):
         (0.0, 1e-6), (0.0, 1e-4), (2.0, 1e-6), (2.0, 1e-4)}
 
 
+def test_calibration_is_a_grid_axis(tmp_path):
+    """The hardware algorithms with and without the lab calibration, as a study axis; in
+    one-at-a-time mode the other knobs sit at the preset while it varies."""
+    text = SMALL.replace("[grid]\n", '[grid]\ncalibration = ["readout", "lab"]\n')
+    cells = study.cells(study.load_config(_write(tmp_path, text)))
+    lab = [c for c in cells if c["calibration"] == "lab"]
+    assert len(lab) == 2 and all(c["thermal_crosstalk_scale"] == 1.0 and c["optical_power"] == 1e-4 for c in lab)
+    with pytest.raises(SpecError, match=r"calibration = 'factory'.*Fix: use \['readout', 'lab'\]"):
+        study.load_config(_write(tmp_path, text.replace('"lab"]', '"factory"]'), "bad.toml"))
+
+
 def test_study_runs_resumes_and_feeds_the_notebook(tmp_path):
     cfg = _write(tmp_path, SMALL.replace("one_at_a_time", "product"))
     out = tmp_path / "out"

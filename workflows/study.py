@@ -29,7 +29,12 @@ from typing import Any
 
 from pipeline.chip.impairments import ImpairmentSpec, impairments
 from pipeline.errors import SpecError
+from pipeline.training.run import CALIBRATIONS
 from workflows.cells import TRAINING_PARAMS
+
+#: Training parameters a [grid] may sweep besides the impairment knobs (the die's calibration:
+#: the hardware algorithms with and without the lab calibration, as a study axis).
+GRID_TRAINING_AXES = ("calibration",)
 
 CELL_FN = "workflows.cells:train_cell"
 #: Bump when train_cell's results change meaning (enters every cell key).
@@ -53,10 +58,10 @@ def load_config(path: str | Path) -> dict[str, Any]:
     unknown = sorted(set(study) - STUDY_KEYS)
     if unknown:
         raise SpecError(f"{p}: [study] keys {unknown} unknown. Fix: use {sorted(STUDY_KEYS)}.")
-    bad = sorted(set(grid_) - set(ImpairmentSpec.model_fields))
+    bad = sorted(set(grid_) - set(ImpairmentSpec.model_fields) - set(GRID_TRAINING_AXES))
     if bad:
-        raise SpecError(f"{p}: [grid] knobs {bad} are not impairment knobs. Fix: use fields of ImpairmentSpec: "
-                        f"{sorted(ImpairmentSpec.model_fields)}.")
+        raise SpecError(f"{p}: [grid] knobs {bad} are neither impairment knobs nor {list(GRID_TRAINING_AXES)}. "
+                        f"Fix: use fields of ImpairmentSpec: {sorted(ImpairmentSpec.model_fields)}.")
     for knob, values in grid_.items():
         if not isinstance(values, list) or not values:
             raise SpecError(f"{p}: [grid] {knob} = {values!r}: need a non-empty list of values.")
@@ -72,7 +77,11 @@ def load_config(path: str | Path) -> dict[str, Any]:
     base = impairments(preset)
     for knob, values in grid_.items():  # validate every value now, not on a worker
         for v in values:
-            base.scaled(**{knob: v})
+            if knob == "calibration":
+                if v not in CALIBRATIONS:
+                    raise SpecError(f"{p}: [grid] calibration = {v!r}: unknown. Fix: use {list(CALIBRATIONS)}.")
+            else:
+                base.scaled(**{knob: v})
     return {"path": str(p), "study": study, "grid": grid_, "mode": mode, "preset": preset}
 
 
@@ -90,7 +99,7 @@ def cells(config: dict[str, Any]) -> list[dict[str, Any]]:
         points = []
         for knob, values in knobs.items():
             for v in values:
-                p = {k: getattr(base, k) for k in knobs}
+                p = {k: (fixed.get(k, "readout") if k in GRID_TRAINING_AXES else getattr(base, k)) for k in knobs}
                 p[knob] = v
                 if p not in points:
                     points.append(p)
