@@ -76,66 +76,14 @@ On-chip backpropagation (``insitu_gradient``), what is read:
 A reading is one ADC sample of one detector node (a balanced pair or summed node counts
 once); ``measurements`` counts them.
 
-Gain calibration (``AttenuatorSpec.gain_calibration``, :meth:`AttenuatorDie.calibrate`, at
-``sample_die``).  Without it ~2 dB of path loss shrinks every effective weight, the
-activation gain and the outputs by ~0.63 (weights clip at ±1: lost capacity).  As in a lab,
-each node's transimpedance / driver gain and each readout's ADC full scale are set once,
-with known light, from averaged noisy readings (``calibration_samples`` = N per setting,
-detector noise, RIN and phase noise included; own noise stream), counted separately in
-``calibration_measurements`` (not in ``measurements``; with the crosstalk calibration's),
-after the crosstalk calibration, so its settings are pre-compensated:
+Gain calibration (``AttenuatorSpec.gain_calibration``, :meth:`AttenuatorDie.calibrate`,
+:mod:`pipeline.chip.gain_calibration`: the procedure, its readings and its closed forms): each
+node's transimpedance / driver gain, each readout's ADC full scale and the backward sources
+are set once from averaged readings with known light; with the phase calibration also the
+per-MZI weight scale.  Without it ~2 dB of path loss shrinks every effective weight by ~0.63.
 
-1. hidden node j: the layer-1 phase step (channel i alone) gives B_ji = G η_ji 2b_ji ĝ_ji
-   (path transmission η, MZI b, mean pair responsivity ĝ); gain 1 / mean_i B_ji;
-2. hidden monitor: drive at the rails (all weights of the layer ±1, inputs lit, z clipped
-   at 0 and full scale), gain = nominal swing / read swing [σ(z_hi) − σ(z_lo)] / (h_hi − h_lo)
-   → h = f / (2b η_r g_r cos β_f) · η_r g_r = f/(2b) for bias error β_f = 0;
-3. output node o: layer-2 phase step of column j with the hidden neurons at the high rail,
-   per unit monitored activation: B̃_oj = B_oj / h_j (bias column: / 1); gain 1 / mean_j B̃_oj;
-4. output readout: as 2, on the output rails;
-5. derivative pairs: drive bisected per node to z ≈ fs/2 (7 settings), gain =
-   σ'(z) / pair reading; with β = 0 and matched detectors the pair then reads
-   π sin θ /(2fs) = ∂(f/2b)/∂z — the derivative of the calibrated readout, exactly;
-6. backward: row phase steps with output o's light give the backward slopes B^b_oj;
-   M_oj = B̃_oj (calibrated) / B^b_oj is what the backward reading of path (o, j) must be
-   multiplied by to equal the forward's ∂z_o/∂h_j.  One gain per backward node j (G_b)
-   and per backward source o (S_o, an attenuation: max_o S_o = 1) is fitted, additively in
-   log: log S_o + log G_b(j) = row mean + column mean − grand mean of log M.
-
-A gain whose estimate is not finite or outside 0.1–10 (readings lost in the detector noise,
-e.g. 0.3 µW per channel) stays at its nominal 1.  What remains is the spread *between* paths of one node (coupler and crossing loss, detector
-gain spread, bias errors, thermal crosstalk), which in-situ training absorbs.  Closed forms
-(noise-free; tests): on a die whose M is additive in log — any die with one output, and any
-lossless die with equal detectors and no bias errors — the in-situ gradient equals the FD
-gradient of the die's own loss, *including* forward/backward loss asymmetry; with n_out > 1
-on the optical-crossing layout the layer-2 ratio in-situ / true is 10^(ρ/10),
-ρ = −2·IL·(j − j̄)(o − ō) dB (the non-additive part of the crossing count, test doc).
-N = 64: 16 320 readings for the default 2-8-1 die, + 147 840 for the crosstalk calibration
-(in-situ training on 200 samples with batches of 10 reads ~9 600 per epoch).
-
-Measured (``TrainConfig(epochs=60, learning_rate=0.03, batch_size=10)``, realistic dies
-0–5, test accuracy, mean ± std; gain / crosstalk calibration on or off; ``offline``: the
-ideal model's weights programmed on the die; command in benchmarks/bench_gradient_noise.py):
-
-    insitu         gain + xtalk   gain only      xtalk only     neither
-    moons          0.930 ± 0.048  0.948 ± 0.027  0.863 ± 0.011  0.875 ± 0.010
-    circles        0.998 ± 0.004  0.998 ± 0.004  0.907 ± 0.129  0.917 ± 0.131
-    ideal model    offline, gain + xtalk   offline, gain only
-    0.912 ± 0.056  0.832 ± 0.088           0.575 ± 0.107     (moons)
-    1.000 ± 0.000  0.953 ± 0.066           0.688 ± 0.164     (circles)
-
-In-situ training absorbs the crosstalk's gradient bias: the crosstalk calibration, which
-makes the gradient nearly exact (below), does not raise the in-situ accuracies (moons
-0.02 lower, within the spread); it is what lets the ideal model's weights transfer
-(offline).  The calibrated die trains as a die without thermal crosstalk (moons, dies
-0–11, in-situ alone: 0.925 ± 0.044, with ``thermal_crosstalk_scale=0`` 0.924 ± 0.044,
-final training losses equal within 3e-4; uncompensated 0.943 ± 0.028).  What the
-uncompensated die gains is its start: the neighbours' heat raises the realised initial
-weights by ~0.1–0.3 (the calibrated die started from those weights: 0.950 ± 0.029).  Not
-the heater-cannot-cool limit (below): projecting the parameters onto the realisable set
-changes moons by +0.002 (0.923 without).  Xor, dies 0–11, without crosstalk calibration:
-gain-calibrated 0.95, uncalibrated 0.97 — dies 2 and 6 stick at ~0.7, die 6 also
-uncalibrated: a training trap with modulator bias errors + thermal crosstalk.
+What each calibration does to training, over many dies with paired intervals:
+benchmarks/bench_training.py (benchmarks/results/training.txt).
 
 Crosstalk calibration (``AttenuatorSpec.crosstalk_calibration``, off by default — see below;
 :meth:`AttenuatorDie.calibrate_crosstalk`, at ``sample_die`` before the gain calibration;
@@ -194,7 +142,6 @@ dn_eff/dT (:mod:`pipeline.chip.arm_offsets`), the MZM's free-carrier loss, therm
 from __future__ import annotations
 
 import math
-from typing import Callable, Literal
 
 import numpy as np
 import xarray as xr
@@ -205,7 +152,11 @@ from pipeline.chip import crosstalk_calibration as xc
 from pipeline.chip import phase_calibration as pc
 from pipeline.chip.arm_offsets import arm_phase_offsets
 from pipeline.chip.drift import PhaseDrift
+from pipeline.chip import attenuator_report as report
+from pipeline.chip.attenuator_spec import AttenuatorLayout, AttenuatorSpec
+from pipeline.chip.attenuator_spec import check_array as _check_array
 from pipeline.chip import fanout
+from pipeline.chip import gain_calibration as gc
 from pipeline.chip import library_figures as lf
 from pipeline.chip.library_figures import DESIGN_WAVELENGTH_UM, _normalised_kappa2, mmi_excess_loss_db
 from pipeline.chip.library_figures import design_coupling_length
@@ -213,97 +164,8 @@ from pipeline.chip.library_figures import heater_crosstalk as _crosstalk
 from pipeline.chip import neuron as nr
 from pipeline.chip.impairments import ImpairmentSpec, impairments as _impairments, sample_fabrication
 from pipeline.errors import SpecError
-from pipeline.specs import Spec, quantity
 
-
-class AttenuatorLayout(Spec):
-    """Geometry of the chip (design numbers of this layout, not physics constants).
-
-    Fan-out and crossings (:mod:`pipeline.chip.fanout`): each layer's C channels (inputs +
-    bias; hidden neurons + bias) are split by splitter trees stacked in channel order; the
-    weight MZIs sit in one column, neuron-major at ``heater_pitch``; the wires are routed
-    in the single Si layer, so the path of channel c to neuron d crosses every wire whose
-    order is reversed between the trees and the column — c·(D − 1 − d) + (C − 1 − c)·d
-    crossings (D neurons of the layer; 2 inputs + bias → 8 neurons: 0…14 per path, 84 in
-    all; a layer with one neuron has none).  Backward light reaches each output's MZIs,
-    which are adjacent, from its own tree: no crossings; detectors and taps sit at their
-    devices' ports.  Crossings lie inside ``input_routing_length`` /
-    ``neuron_routing_length``.
-
-    ``fanout_routing = "metal"`` (default) avoids them: the MZIs sit channel-major (each
-    channel's tree feeds its D MZIs directly, no optical crossing) and each neuron's
-    balanced pairs are joined by metal interconnect — the summation is electrical anyway,
-    and metal lines cross waveguides and each other (two metal layers) without optical
-    loss.  ``"optical"`` is the single-node column above, with its crossings.
-
-    Every length here is a design choice of this layout, with its reason: ``heater_pitch``
-    20 µm (dense heater rows of thermo-optic meshes, 20–50 µm; the simulated crosstalk at
-    this pitch is 0.03, :func:`devices.phase_shifter.crosstalk_matrix`), ``mzi_length``
-    300 µm (two couplers of the library design, a 2 µm-wide heater of ~100 µm and bends),
-    ``arm_separation`` 10 µm (keeps the unheated arm cool), routing lengths of 1.5 mm and
-    ``layer_spacing`` 3 mm (a 2 × 8 × 1 network with detectors and drivers between the
-    layers on a ~5 mm die), ``detector_routing_length`` 200 µm, ``monitor_tap`` 5 % (a
-    monitor that costs 0.2 dB of the neuron's output)."""
-
-    heater_pitch: float = quantity(20.0, "um", "pitch of neighbouring weight MZIs (heater row)", gt=1.0, le=500.0)
-    layer_spacing: float = quantity(3000.0, "um", "x distance between the two layers' MZI columns", gt=0)
-    input_routing_length: float = quantity(1500.0, "um", "waveguide from input attenuator to a weight MZI", ge=0)
-    mzi_length: float = quantity(300.0, "um", "waveguide length through one weight MZI (its arm length)", ge=0)
-    arm_separation: float = quantity(10.0, "um", "centre distance of an MZI's two arms (design choice: the "
-                                     "heater on one arm leaves the other cool; sets the arm offsets, arm_offsets)",
-                                     gt=0, le=500.0)
-    detector_routing_length: float = quantity(200.0, "um", "waveguide from an MZI or modulator to its detector",
-                                              ge=0)
-    neuron_routing_length: float = quantity(1500.0, "um", "waveguide from a hidden modulator to the next layer", ge=0)
-    backward_routing_length: float = quantity(1500.0, "um", "waveguide from a backward source to the MZIs", ge=0)
-    monitor_tap: float = quantity(0.05, "1", "power fraction tapped from each hidden neuron to its monitor",
-                                  gt=0, lt=0.5)
-    fanout_routing: Literal["metal", "optical"] = quantity(
-        "metal", "1", "metal: channel-major MZIs, neuron currents joined in metal (no crossings); "
-        "optical: neuron-major MZI column reached through waveguide crossings")
-
-
-class AttenuatorSpec(Spec):
-    """Sizes and hardware of an ``attenuator`` network."""
-
-    n_in: int = quantity(2, "1", "input features", ge=1, le=64)
-    n_hidden: int = quantity(8, "1", "hidden opto-electronic neurons", ge=1, le=64)
-    n_out: int = quantity(1, "1", "output neurons (1 for binary tasks, = classes otherwise)", ge=1, le=64)
-    neuron: nr.NeuronSpec = quantity(nr.NeuronSpec(), "-", "activation modulator and driver")
-    layout: AttenuatorLayout = quantity(AttenuatorLayout(), "-", "chip geometry")
-    detector: pde.PhotodetectorElectricalSpec = quantity(pde.PhotodetectorElectricalSpec(), "-",
-                                                         "Ge photodiodes' electrical model; its responsivity is "
-                                                         "replaced by the library's unless detector_ge_length is None")
-    detector_ge_length: float | None = quantity(10.0, "um", "Ge length of the library photodetector giving the "
-                                                "responsivity (None: use detector.responsivity)", gt=0, le=200.0)
-    detector_collection_efficiency: float = quantity(0.8, "1", "electrons collected per photon absorbed in the Ge "
-                                                     "(library_figures doc: source)", gt=0, le=1.0)
-    gain_calibration: bool = quantity(True, "1", "calibrate every node's gain and the backward sources on the "
-                                      "die before training (module doc); False: nominal lossless normalisation")
-    calibration_samples: int = quantity(64, "1", "readings averaged per calibration setting", ge=1, le=100000)
-    crosstalk_calibration: bool = quantity(False, "1", "measure each heater row's thermal crosstalk Ĉ (phase per "
-                                           "nominally driven phase) on the die and apply heater powers "
-                                           "Ĉ⁻¹ P_target [W] (pipeline.chip.crosstalk_calibration); False: "
-                                           "nominal powers, crosstalk uncompensated")
-    phase_calibration: bool = quantity(False, "1", "measure every MZI's static arm phase offset and heater "
-                                       "efficiency (P_pi) from a heater sweep on the die's own detectors and "
-                                       "program through them (pipeline.chip.phase_calibration); False: nominal "
-                                       "zero offset and nominal P_pi")
-
-
-def _check_array(name: str, value: object, shape: tuple, lo: float | None = None, hi: float | None = None,
-                 fix: str = "") -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, arr.shape)):
-        want = "(" + ", ".join("batch" if s is None else str(s) for s in shape) + ")"
-        raise SpecError(f"{name} has shape {arr.shape}: need {want}. Fix: {fix or 'reshape it'}.")
-    if not np.all(np.isfinite(arr)):
-        raise SpecError(f"{name} contains NaN or infinity. Fix: pass finite numbers.")
-    tol = 1e-9
-    if lo is not None and np.any(arr < lo - tol) or hi is not None and np.any(arr > hi + tol):
-        bad = arr[(arr < (lo if lo is not None else -np.inf) - tol) | (arr > (hi if hi is not None else np.inf) + tol)]
-        raise SpecError(f"{name} = {bad.ravel()[0]:.6g} is outside [{lo}, {hi}]. Fix: {fix or 'rescale it'}.")
-    return np.clip(arr, lo if lo is not None else -np.inf, hi if hi is not None else np.inf)
+__all__ = ["AttenuatorArchitecture", "AttenuatorDie", "AttenuatorLayout", "AttenuatorSpec", "splitter_stages"]
 
 
 class AttenuatorArchitecture:
@@ -448,19 +310,6 @@ class AttenuatorArchitecture:
 
 
 _STEPS = np.array([0.0, 0.5, 1.0])  # phase-step heater increments [P_π]
-_BISECTIONS = 6  # bisection steps of the calibration's mid-drive search
-#: Plausible calibrated gains (loss budgets of a few dB, source attenuation); outside it —
-#: a calibration reading lost in the detector noise — the node keeps its nominal gain 1.
-_GAIN_RANGE = (0.1, 10.0)
-#: Plausible per-MZI weight scales (path-to-path spread of one node); outside: nominal 1.
-_WEIGHT_SCALE_RANGE = (0.5, 2.0)
-
-
-def _amplitude(w: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
-    """B of w = A − B cos(θ + φ) from readings at phase steps ``steps`` (axis 0; default 0,
-    π/2, π: |((w₂ − w₀)/2, w₁ − (w₀ + w₂)/2)|): the modulus of :func:`crosstalk_calibration.phasor`."""
-    z = xc.phasor(w, steps)
-    return np.hypot(z.real, z.imag)
 
 
 #: Largest |cot θ| used by the slope conversion (sin θ ≥ 0.05: |w| ≤ 0.9987), a design choice
@@ -800,9 +649,9 @@ class AttenuatorDie:
         return self._apply(hp)
 
     def _slopes(self, noisy: bool = True) -> np.ndarray:
-        """In-situ three-point phase-step measurement of B = dw/dp of every MZI (module doc)."""
+        """In-situ three-point phase-step measurement of dw/dp of every MZI (module doc, step 4)."""
         a = self.architecture
-        ni, nh, no, n1 = a.n_in, a.n_hidden, a.n_out, a.n1
+        ni, nh, no = a.n_in, a.n_hidden, a.n_out
         base, dfs = self.target_power, 0.5 * np.pi / self.fs
         idx1, idx2 = self._mzi_index()
         # layer 1: channel i lit, heaters (·, i) stepped; node j reads MZI (j, i)
@@ -922,92 +771,10 @@ class AttenuatorDie:
         return self.dphase_dpower * self.p_pi / np.pi * self.crosstalk * self.heater_efficiency[None, :]
 
     def calibrate(self) -> None:
-        """Per-node gain calibration with known light (module doc, "Gain calibration"): sets
-        ``cal_node``, ``cal_readout``, ``cal_derivative`` (hidden then output neurons),
-        ``cal_backward`` (hidden) and ``cal_source`` (outputs) from averaged noisy readings,
-        counted in ``calibration_measurements``.  Uses its own noise stream, so a die's
-        training noise does not depend on whether it was calibrated."""
-        a = self.architecture
-        ni, nh, no, n1, nw = a.n_in, a.n_hidden, a.n_out, a.n1, a.n_params
-        n, fs, dfs = a.spec.calibration_samples, self.fs, 0.5 * np.pi / self.fs
-        idx1, idx2 = self._mzi_index()
-        base = self.target_powers(np.zeros(nw))
-        lit = np.ones((1, ni + 1))
-
-        def fwd(hp: np.ndarray, a0: np.ndarray) -> dict[str, np.ndarray]:  # (config, sample, node)
-            out = self._forward(np.repeat(hp, n, 0), np.repeat(a0, n, 0), True)
-            return {k: v.reshape(len(hp), n, -1) for k, v in out.items()}
-
-        def setting(w1: float, w2: float) -> np.ndarray:  # every weight of a layer the same (target powers)
-            return self.target_powers(np.r_[np.full(n1, w1), np.full(nw - n1, w2)])[None]
-
-        def two_point(z: np.ndarray, reading: np.ndarray) -> np.ndarray:  # nominal swing / read swing
-            act, rd = nr.activation(z, fs).mean(1), reading.mean(1)
-            return (act[0] - act[1]) / (rd[0] - rd[1])
-
-        def mid_drive(k: int, params: Callable[[np.ndarray], np.ndarray], node: str, pair: str) -> np.ndarray:
-            lo, hi = -np.ones(k), np.ones(k)
-            for it in range(_BISECTIONS + 1):
-                m = 0.5 * (lo + hi)
-                out = fwd(self.heater_powers(params(m))[None], lit)
-                below = out[node][0].mean(0) < 0.5 * fs
-                lo, hi = np.where(below, m, lo), np.where(below, hi, m)
-            return nr.activation_derivative(out[node][0], fs).mean(0) / out[pair][0].mean(0)
-
-        for g in (self.cal_node, self.cal_readout, self.cal_derivative, self.cal_backward, self.cal_source):
-            g[:] = 1.0
-        rng, self._rng = self._rng, np.random.default_rng([self.seed, 2])
-        try:
-            with np.errstate(divide="ignore", invalid="ignore"):  # lost readings → nominal gain, below
-                # 1. hidden nodes: layer-1 phase steps (channel i alone) → mean full scale per node
-                z1 = fwd(self._step_configs(base, list(idx1.T)), np.repeat(np.eye(ni + 1), 3, 0))["z1"].mean(1)
-                b1 = _amplitude(z1.reshape(ni + 1, 3, nh).transpose(1, 2, 0), self._step_phases(base)[:, idx1])
-                self.cal_node[:nh] = 1 / b1.mean(1)
-                scale1 = b1 * self.cal_node[:nh, None]  # each MZI's fringe relative to its node's mean
-                # 2. hidden monitors: drive at the rails (all layer weights ±1, inputs lit)
-                rails = self._apply(np.concatenate([setting(1.0, 1.0), setting(-1.0, -1.0)]))
-                r = fwd(rails, np.repeat(lit, 2, 0))
-                self.cal_readout[:nh] = two_point(r["z1"], r["h"])
-                h_hi = self.cal_readout[:nh] * r["h"][0].mean(0)
-                # 3. output nodes: layer-2 column phase steps, hidden neurons at the high rail
-                hp = self._step_configs(setting(1.0, 0.0)[0], list(idx2.T))
-                z2 = fwd(hp, np.repeat(lit, len(hp), 0))["z2"].mean(1)
-                b2 = (_amplitude(z2.reshape(nh + 1, 3, no).transpose(1, 2, 0),
-                                 self._step_phases(setting(1.0, 0.0)[0])[:, idx2]) / np.r_[h_hi, 1.0])
-                self.cal_node[nh:] = 1 / b2.mean(1)
-                b2 = b2 * self.cal_node[nh:, None]
-                scale2 = b2.copy()
-                # 4. output readouts at the rails
-                r = fwd(rails, np.repeat(lit, 2, 0))
-                self.cal_readout[nh:] = two_point(r["z2"], r["y"])
-                # 5. derivative pairs at mid drive z ≈ full_scale/2 (the derivative's peak), found
-                #    per node by bisecting its row's common weight on the node reading (7 settings)
-                self.cal_derivative[:nh] = mid_drive(nh, lambda m: np.r_[np.repeat(m, ni + 1), np.zeros(nw - n1)],
-                                                     "z1", "dh")
-                self.cal_derivative[nh:] = mid_drive(no, lambda m: np.r_[np.ones(n1), np.repeat(m, nh + 1)], "z2", "dy")
-                # 6. backward: row phase steps with output o's light → per-path backward slopes;
-                #    source × node gains fitted (in log) to forward slope / backward slope
-                hp, delta = self._step_configs(base, list(idx2)), np.repeat(np.eye(no), 3, 0) * dfs
-                bb = self._backward(np.repeat(hp, n, 0), np.repeat(delta, n, 0), True).reshape(3 * no, n, nh).mean(1)
-                b_bwd = _amplitude((bb / dfs).reshape(no, 3, nh).transpose(1, 0, 2), self._step_phases(base)[:, idx2[:, :nh]])
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    log_m = np.log(b2[:, :nh] / b_bwd)
-                if np.all(np.isfinite(log_m)):
-                    row, col = log_m.mean(1), log_m.mean(0)
-                    self.cal_source[:] = np.exp(row - row.max())
-                    self.cal_backward[:] = np.exp(col - log_m.mean() + row.max())
-        finally:
-            self._rng = rng
-        # readings lost in the noise (very low optical power): keep the nominal gain there
-        for g in (self.cal_node, self.cal_readout, self.cal_derivative, self.cal_backward, self.cal_source):
-            g[~(np.isfinite(g) & (g > _GAIN_RANGE[0]) & (g < _GAIN_RANGE[1]))] = 1.0
-        if a.spec.phase_calibration:  # the lab's per-MZI weight scale (module doc, "Phase calibration")
-            scale = np.concatenate([scale1.ravel(), scale2.ravel()])
-            ok = np.isfinite(scale) & (scale > _WEIGHT_SCALE_RANGE[0]) & (scale < _WEIGHT_SCALE_RANGE[1])
-            self.weight_scale = np.where(ok, scale, 1.0)
-            self.program(self.params)
-        self.calibration_measurements += n * (3 * (ni + 1) * nh + 4 * nh + 3 * (nh + 1) * no + 4 * no
-                                              + (_BISECTIONS + 2) * (nh + no) + 6 * no * nh)
+        """Per-node gain calibration with known light (:func:`gain_calibration.calibrate_gains`):
+        sets ``cal_node``, ``cal_readout``, ``cal_derivative``, ``cal_backward``, ``cal_source``
+        (and ``weight_scale`` with the phase calibration), counted in ``calibration_measurements``."""
+        gc.calibrate_gains(self)
 
     def _forward_bias_only(self, heater_power: np.ndarray, noisy: bool) -> np.ndarray:
         """Output-node readings with all inputs and the hidden bias dark (hidden neurons at
@@ -1059,129 +826,11 @@ class AttenuatorDie:
         return int(np.sum(np.all((z1 <= 0) | (z1 >= self.fs), axis=0)))
 
     def to_dataset(self) -> xr.Dataset:
-        """The die: per-MZI fabrication, couplers, heaters, losses, detector gains; per-neuron
-        modulators; crosstalk matrix and its measured estimate Ĉ; noise floor (units in attrs)."""
-        a, imp = self.architecture, self.impairments
-        nh, no, n1, nw = a.n_hidden, a.n_out, a.n1, a.n_params
-        layer = np.where(np.arange(nw) < n1, 1, 2)
-        neuron = np.concatenate([np.repeat(np.arange(nh), a.n_in + 1), np.repeat(np.arange(no), nh + 1)])
-        inp = np.concatenate([np.tile(np.arange(a.n_in + 1), nh), np.tile(np.arange(nh + 1), no)])
-        bwd = np.full(nw, np.nan)
-        bwd[n1:] = np.concatenate([self.loss_backward_db, np.full((no, 1), np.nan)], 1).ravel()
-        gb = np.full(nw, np.nan)
-        gb[n1:] = np.concatenate([self.gain_backward, np.full((no, 1), np.nan)], 1).ravel()
-        u = lambda v, unit, d=None: (v[0], v[1], {"units": unit, **({"long_name": d} if d else {})})  # noqa: E731
-        r, p0, bw = self.det.responsivity, imp.optical_power, imp.measurement_bandwidth
-        full_scale_current = r * p0 / nh
-        floor = float(np.sqrt(nr.node_noise_variance(0.0, 2 * (a.n_in + 1), spec=self.det, bandwidth=bw)))
-        ds = xr.Dataset(
-            {"dw": u((("weight", "coupler"), self.dw), "um"), "dt": u((("weight", "coupler"), self.dt), "um"),
-             "kappa2": u((("weight", "coupler"), self.kappa2), "1", "coupler power coupling (of transmitted)"),
-             "coupler_loss": u((("weight", "coupler"), self.coupler_loss_db), "dB", "library excess loss (unscaled)"),
-             "programmed_weight": u((("weight",), self.params), "1"),
-             "realised_weight": u((("weight",), self.realised_weights()), "1", "T_bar - T_cross, lossless"),
-             "heater_power": u((("weight",), self.heater_power), "W"),
-             "phase": u((("weight",), self.phases()), "rad"),
-             "arm_offset": u((("weight",), self.arm_offset), "rad", "static phase offset between the MZI's arms"),
-             "heater_efficiency": u((("weight",), self.heater_efficiency), "1",
-                                    "dissipated power per nominal drive (P_pi,nominal / P_pi)"),
-             "phase_drift": u((("weight",), self.drift.phase), "rad", "accumulated drift since the calibration"),
-             "arm_offset_measured": u((("weight",), self._nan_or(self.offset_measured)), "rad",
-                                      "phase calibration's arm offset (NaN: not calibrated)"),
-             "heater_efficiency_measured": u((("weight",), self._nan_or(self.efficiency_measured)), "1",
-                                             "phase calibration's heater efficiency (NaN: not calibrated)"),
-             "loss_forward": u((("weight",), self.loss_forward_db), "dB", "source to forward detector"),
-             "loss_backward": u((("weight",), bwd), "dB", "backward source to backward detector"),
-             "crossings": u((("weight",), self.crossings), "1", "waveguide crossings on the forward path"),
-             "crossing_loss": u((("weight",), self.crossing_loss_db), "dB", "crossings' share of loss_forward"),
-             "crossing_leak": u((("weight",), self._leak_total()), "1",
-                                "leaked power entering the path / its own channel's, all channels lit equally"),
-             "gain_forward": u((("weight", "side"), self.gain_forward), "1", "relative responsivity"),
-             "gain_backward": u((("weight",), gb), "1"),
-             "crosstalk": u((("heater_out", "heater_in"), self.crosstalk), "1", "phase per driven phase"),
-             "crosstalk_measured": u((("heater_out", "heater_in"), self._crosstalk_or_nan()), "1",
-                                     "measured heater response C^ (phase per nominally driven phase; NaN: not "
-                                     "calibrated); true value dphase_dpower p_pi / pi * crosstalk"),
-             "modulator_kappa2": u((("neuron", "coupler"), self.mod_kappa2), "1"),
-             "modulator_extinction": u((("neuron",), 10 * np.log10((self.mod_a + self.mod_b)
-                                                                  / np.maximum(self.mod_a - self.mod_b, 1e-300))),
-                                       "dB"),
-             "modulator_bias_error": u((("neuron", "modulator"), self.mod_bias), "rad"),
-             "loss_readout": u((("neuron",), self.loss_readout_db), "dB", "modulator to its detectors"),
-             "gain_derivative": u((("neuron", "side"), self.gain_derivative), "1"),
-             "gain_readout": u((("neuron",), self.gain_readout), "1", "output detector / hidden monitor"),
-             "calibration_gain_node": u((("neuron",), self.cal_node), "1", "weighted-sum node gain (calibrated)"),
-             "calibration_gain_readout": u((("neuron",), self.cal_readout), "1", "monitor / output ADC gain"),
-             "calibration_gain_derivative": u((("neuron",), self.cal_derivative), "1", "derivative-pair gain"),
-             "calibration_gain_backward": u((("neuron",), np.r_[self.cal_backward, self.cal_source]), "1",
-                                            "hidden: backward node gain; output: backward source attenuation"),
-             "node_noise_floor": u(((), floor), "A", "rms dark + thermal noise of a hidden node"),
-             "node_full_scale": u(((), full_scale_current), "A", "hidden node current at z = 1"),
-             "relative_noise_floor": u(((), floor / full_scale_current), "1"),
-             "nep": u(((), pde.nep(spec=self.det)), "W/Hz^0.5"),
-             "responsivity": u(((), self.det.responsivity), "A/W", "detector responsivity at the laser wavelength")},
-            coords={"weight": np.arange(nw), "layer": ("weight", layer), "neuron_index": ("weight", neuron),
-                    "input_index": ("weight", inp), "x": ("weight", self.mzi_xy[:, 0]),
-                    "y": ("weight", self.mzi_xy[:, 1]), "coupler": ["in", "out"], "side": ["+", "-"],
-                    "heater_out": np.arange(nw), "heater_in": np.arange(nw),
-                    "neuron": np.arange(nh + no), "neuron_layer": ("neuron", np.r_[np.ones(nh, int), np.full(no, 2)]),
-                    "modulator": ["f", "d+", "d-"]})
-        ds["x"].attrs["units"] = ds["y"].attrs["units"] = "um"
-        ds.attrs.update(architecture="attenuator", seed=self.seed, impairments=imp.canonical_json(),
-                        spec=a.spec.canonical_json(), wavelength_um=self.wavelength, p_pi_w=self.p_pi,
-                        dphase_dpower_rad_per_w=self.dphase_dpower, coupling_length_um=self.coupling_length,
-                        measurements=self.measurements, calibration_measurements=self.calibration_measurements,
-                        gain_calibration=int(a.spec.gain_calibration), calibration_samples=a.spec.calibration_samples,
-                        crosstalk_calibration=int(self.crosstalk_measured is not None),
-                        phase_calibration=int(self.offset_measured is not None),
-                        crossing_insertion_loss_db=self.crossing_figures.insertion_loss_db,
-                        crossing_crosstalk_db=self.crossing_figures.crosstalk_db,
-                        crossing_leak_fraction=self.crossing_leak, crossing_entry=self.crossing_figures.key)
-        if self.detector_figures is not None:
-            d = self.detector_figures
-            ds.attrs.update(detector_ge_length_um=d.ge_length_um, detector_absorbed_fraction=d.absorbed_fraction,
-                            detector_collection_efficiency=d.collection_efficiency,
-                            detector_quantum_limit_a_per_w=d.quantum_limit_a_per_w, detector_entry=d.key)
-        return ds
-
-    def _nan_or(self, v: np.ndarray | None) -> np.ndarray:
-        return np.full(self.architecture.n_params, np.nan) if v is None else v
-
-    def _crosstalk_or_nan(self) -> np.ndarray:
-        return np.full_like(self.crosstalk, np.nan) if self.crosstalk_measured is None else self.crosstalk_measured
-
-    def _leak_total(self) -> np.ndarray:
-        """Per forward path: leaked power / own power with every channel at the same power
-        (X · crossings on that path)."""
-        return np.concatenate([self._leak1.sum(1), self._leak2.sum(1)])
+        """The die: per-MZI fabrication, couplers, heaters, phase errors, losses, detector gains;
+        per-neuron modulators; crosstalk matrix and the calibrations' estimates (units in attrs;
+        :func:`attenuator_report.die_dataset`)."""
+        return report.die_dataset(self)
 
     def summary(self) -> dict[str, float]:
-        """Headline numbers of the die (CLI ``chip show``)."""
-        ds, a = self.to_dataset(), self.architecture
-        out = {"loss_forward_db_mean": float(ds.loss_forward.mean()),
-                "loss_forward_db_max": float(ds.loss_forward.max()),
-                "kappa2_std": float(ds.kappa2.std()), "kappa2_mean": float(ds.kappa2.mean()),
-                "crosstalk_nearest": float(self.crosstalk[1, 0]) if self.architecture.n_params > 1 else 0.0,
-                "weight_error_rms": float(np.sqrt(np.mean((ds.realised_weight - ds.programmed_weight) ** 2))),
-                "modulator_extinction_db_min": float(ds.modulator_extinction.min()),
-                "relative_noise_floor": float(ds.relative_noise_floor), "p_pi_mw": self.p_pi * 1e3,
-                "crossings_max": float(ds.crossings.max()), "crossings_total": float(fanout.total_crossings(a.n_in + 1, a.n_hidden)
-                                                                   + fanout.total_crossings(a.n_hidden + 1, a.n_out))
-                * (a.spec.layout.fanout_routing == "optical"),
-                "crossing_loss_db_max": float(ds.crossing_loss.max()),
-                "crossing_loss_db_mean": float(ds.crossing_loss.mean()),
-                "crossing_leak_max": float(ds.crossing_leak.max()),
-                "responsivity_a_per_w": float(self.det.responsivity),
-                "calibration_gain_node_mean": float(ds.calibration_gain_node.mean()),
-                "calibration_measurements": float(self.calibration_measurements)}
-        out["arm_offset_rms"] = float(np.sqrt(np.mean(self.arm_offset ** 2)))
-        out["heater_efficiency_std"] = float(np.std(self.heater_efficiency))
-        if self.offset_measured is not None:  # only when calibrated (JSON has no NaN)
-            off, eff = self.phase_truth()
-            out["phase_calibration_offset_error_max"] = float(np.max(np.abs(np.angle(np.exp(
-                1j * (self.offset_measured - off))))))
-            out["phase_calibration_efficiency_error_max"] = float(np.max(np.abs(self.efficiency_measured - eff)))
-        if self.crosstalk_measured is not None:  # only when calibrated (JSON has no NaN)
-            out["crosstalk_calibration_error_max"] = float(np.max(np.abs(self.crosstalk_measured
-                                                                         - self.heater_response())))
-        return out
+        """Headline numbers of the die (CLI ``chip show``; :func:`attenuator_report.die_summary`)."""
+        return report.die_summary(self)
