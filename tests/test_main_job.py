@@ -1,7 +1,9 @@
 """The main job (photoprop run) end to end on a small configuration: library check, dies,
-training cells on a local Dask cluster, results.nc with named dims, plots, claims table."""
+training cells (readout and lab calibration) on a local Dask cluster, results.nc with named
+dims, plots, claims table per dataset × calibration."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -17,6 +19,8 @@ architecture = "attenuator"
 datasets = ["moons", "circles"]
 seeds = [0, 1, 2]
 algorithms = "ideal,ideal-best,offline,offline-calibrated,insitu"
+calibrations = ["readout", "lab"]
+lab_algorithms = "insitu"
 preset = "realistic"
 epochs = 4
 n_samples = 120
@@ -30,6 +34,7 @@ knob = "optical_power"
 values = [1e-7, 1e-4]
 sweep_dies = 2
 algorithms = "insitu"
+calibration = "lab"
 
 [claims]
 subject = "insitu"
@@ -82,33 +87,49 @@ def test_main_job_small(tmp_path):
                                    "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout[res.stdout.index("{"):])
-    # 2 datasets x 2 dies at the preset power (1e-4 W, every algorithm) + 1e-7 W on moons for 2 dies (insitu)
-    assert summary["cells"] == 2 * 2 + 2 and summary["dies"] == 2
+    # 2 calibrations x 2 datasets x 2 dies at the preset power (readout: every algorithm, lab: insitu)
+    # + 1e-7 W on moons, lab calibration, for 2 dies (insitu)
+    assert summary["cells"] == 2 * 2 * 2 + 2 and summary["dies"] == 2
     assert summary["die_seeds"] == {"0": {"init_seed": 1000, "split_seed": 0},
                                     "1": {"init_seed": 1001, "split_seed": 1}}
     import pipeline
 
     ds = pipeline.open_results(out)
     acc = ds["final_test_accuracy"]
-    assert set(acc.dims) == {"dataset", "seed", "optical_power", "algorithm"}  # per-die seeds are not dims
+    assert set(acc.dims) == {"dataset", "calibration", "seed", "optical_power", "algorithm"}  # per-die seeds: coords
     assert list(ds.algorithm.values) == ALGS and list(ds.dataset.values) == ["moons", "circles"]
+    assert list(ds.calibration.values) == ["readout", "lab"]
     assert ds["init_seed"].dims == ("seed",) and list(ds["init_seed"].values) == [1000, 1001]
     assert list(ds["split_seed"].values) == [0, 1]
     assert ds["test_accuracy"].sizes["epoch"] == 5 and ds["boundary"].sizes["x0"] == 41
     base = acc.sel(optical_power=1e-4)
-    assert np.isfinite(base.values).all()
+    assert np.isfinite(base.sel(calibration="readout").values).all()
+    assert np.isfinite(base.sel(calibration="lab", algorithm="insitu").values).all()
+    assert np.isnan(base.sel(calibration="lab", algorithm=ALGS[:-1]).values).all()  # the lab cells: insitu only
     low = acc.sel(dataset="moons", optical_power=1e-7)
-    assert np.isfinite(low.sel(algorithm="insitu").values).all()  # the sweep trains insitu only
-    assert np.isnan(low.sel(algorithm=["ideal", "offline-calibrated"]).values).all()
+    assert np.isfinite(low.sel(calibration="lab", algorithm="insitu").values).all()  # the sweep: lab, insitu
+    assert np.isnan(low.sel(calibration="lab", algorithm=["ideal", "offline-calibrated"]).values).all()
+    assert np.isnan(low.sel(calibration="readout").values).all()
     assert np.isnan(acc.sel(dataset="circles", optical_power=1e-7).values).all()  # not part of the sweep
     for key in ("die_loss_forward_db_mean", "die_p_pi_mw", "die_crosstalk_nearest"):
         assert ds[key].dims == ("seed",)
 
-    rows = {r["dataset"]: r for r in summary["claims"]}
-    assert set(rows) == {"moons", "circles"}
-    m = rows["moons"]
-    a = base.sel(dataset="moons")
-    assert list(m["algorithms"]) == ALGS
+    rows = {(r["dataset"], r["calibration"]): r for r in summary["claims"]}
+    assert list(rows) == [(d, c) for d in ("moons", "circles") for c in ("readout", "lab")]
+    for d in ("moons", "circles"):
+        readout, lab = rows[d, "readout"], rows[d, "lab"]
+        assert list(readout["algorithms"]) == ALGS and readout["shared"] == {}
+        assert list(lab["algorithms"]) == ["ideal", "ideal-best", "offline-calibrated", "insitu"]  # no offline
+        assert lab["shared"] == {"ideal": "readout", "ideal-best": "readout", "offline-calibrated": "readout"}
+        for name in ("ideal", "offline-calibrated"):  # the shared ones: the readout cells' values
+            assert lab["algorithms"][name]["per_die"] == readout["algorithms"][name]["per_die"]
+        for c in lab["comparisons"]:  # lab insitu paired with the readout cells' reference on each die
+            per = (base.sel(dataset=d, calibration="lab", algorithm="insitu")
+                   - base.sel(dataset=d, calibration="readout", algorithm=c["b"])).values
+            assert c["per_die"] == {"0": pytest.approx(per[0]), "1": pytest.approx(per[1])}
+        assert [c["label"] for c in lab["comparisons"]] == LABELS
+    m = rows["moons", "readout"]
+    a = base.sel(dataset="moons", calibration="readout")
     for name, st in m["algorithms"].items():
         v = a.sel(algorithm=name).values
         assert st["mean"] == pytest.approx(v.mean()) and st["min"] == pytest.approx(v.min())
@@ -134,9 +155,21 @@ def test_main_job_small(tmp_path):
     assert again.exit_code == 0, again.output
     assert json.loads((out / "summary.json").read_text())["cells_cached"] == summary["cells"]
     text = " ".join(again.stdout.split())
-    for part in ("95 % CI", "offline-calibrated", "insitu − ideal-best", "insitu > 90.0 %"):
+    for part in ("95 % CI", "offline-calibrated", "calib.", "readout", "calibration-independent", "wall time"):
         assert part in text, (part, again.stdout)
     assert "equivalent" in text and "offline worse" not in text
+    # the two tables in a 100-column terminal: nothing wider, no claim or verdict broken up
+    from rich.console import Console
+
+    from pipeline.cli.run_cmd import claims_tables
+
+    con = Console(width=100, record=True, file=open(os.devnull, "w"))
+    for table in claims_tables(summary, con.width):
+        con.print(table)
+    printed = con.export_text()
+    assert max(map(len, printed.splitlines())) <= 100
+    for part in ("insitu − ideal-best", "insitu − offline-calibrated", "insitu > 90.0 %", "│     lab │"):
+        assert part in printed, (part, printed)
 
 
 def _synthetic(insitu_minus_ideal: np.ndarray) -> "xr.Dataset":
@@ -187,6 +220,16 @@ def test_main_job_config_errors(tmp_path):
         load(bad)
     bad.write_text(SMALL.replace("seeds = [0, 1, 2]", "seeds = [0]"))
     with pytest.raises(SpecError, match=r">= 2 dies"):
+        load(bad)
+    for value in ("[]", '["readout", "factory"]', '"lab"', '["lab", "lab"]'):
+        bad.write_text(SMALL.replace('calibrations = ["readout", "lab"]', f"calibrations = {value}"))
+        with pytest.raises(SpecError, match=r"\[study\] calibrations = .*readout.*lab.*Fix"):
+            load(bad)
+    bad.write_text(SMALL.replace('calibration = "lab"', 'calibration = "factory"'))
+    with pytest.raises(SpecError, match=r"\[sweep\] calibration = 'factory'.*Fix"):
+        load(bad)
+    bad.write_text(SMALL.replace('lab_algorithms = "insitu"', 'lab_algorithms = "ideal,insitu"'))
+    with pytest.raises(SpecError, match=r"lab_algorithms.*'ideal'.*Fix"):
         load(bad)
     from workflows.paper import cells
 

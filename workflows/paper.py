@@ -6,16 +6,24 @@
    crosstalk, noise floor);
 3. train the configured algorithms (``ideal``, ``ideal-best``, ``offline``,
    ``offline-calibrated``, ``insitu``) on the paper's two 2D benchmarks over several dies in
-   parallel (a resumable study, :mod:`pipeline.study`, one cell per die × dataset), plus an
-   impairment sweep (optical power per channel → detector noise) on a few dies with the
-   sweep's algorithms; each die has its own initialisation and train/test split seeds
-   (``[study.die_seed_offsets]``), shared by every algorithm on it, so the algorithms are
-   compared *paired* within a die and over several splits across dies;
-4. write ``<out>/results.nc`` (dims dataset × seed × <knob> × algorithm × epoch; the
-   per-die seeds as coordinates along ``seed``), plots (decision boundaries, training
-   curves, accuracy vs impairment) and ``summary.json``, and print the verdicts
-   (:func:`claims_table`, :mod:`pipeline.training.verdicts`): per algorithm mean, bootstrap
-   95 % interval and worst die; the paired differences in-situ − ideal (two-sided
+   parallel (a resumable study, :mod:`pipeline.study`, one cell per calibration × dataset ×
+   die), plus an impairment sweep (optical power per channel → detector noise) on a few dies
+   with the sweep's algorithms and calibration; each die has its own initialisation and
+   train/test split seeds (``[study.die_seed_offsets]``), shared by every algorithm and
+   calibration on it, so the algorithms are compared *paired* within a die and over several
+   splits across dies;
+4. the die's calibration (``[study] calibrations``): ``readout`` — node gains only (the
+   paper's protocol); ``lab`` — per-MZI phase offsets and P_π from heater sweeps, the
+   thermal-crosstalk matrix, node gains and per-MZI weight scale (what a lab does).  The
+   readout cells train ``[study] algorithms``, the lab cells ``lab_algorithms`` (in-situ);
+   the calibration-independent algorithms (:data:`CALIBRATION_INDEPENDENT`) are trained once
+   and paired with every calibration's rows in the claims (:func:`paired_accuracy`);
+5. write ``<out>/results.nc`` (dims dataset × calibration × seed × <knob> × algorithm ×
+   epoch, NaN where a cell did not train an algorithm; the per-die seeds as coordinates along
+   ``seed``), plots (decision boundaries, training curves, accuracy vs impairment) and
+   ``summary.json``, and print the verdicts (:func:`claims_table`,
+   :mod:`pipeline.training.verdicts`) per dataset × calibration: per algorithm mean,
+   bootstrap 95 % interval and worst die; the paired differences in-situ − ideal (two-sided
    equivalence within ± the margin), in-situ − ideal-best and in-situ − offline-calibrated
    (better / worse / inconclusive); "> 90 %" for the mean and the interval's lower bound.
 """
@@ -35,6 +43,18 @@ from pipeline.errors import SpecError
 
 DEFAULT_CONFIG = Path(__file__).with_name("paper.toml")
 CELL_FN = "workflows.cells:train_cell"
+#: Algorithms whose result does not depend on the die's calibration: ``ideal`` and
+#: ``ideal-best`` are the digital model (no die at all), ``offline-calibrated`` always runs on
+#: the lab-calibrated die (:func:`pipeline.training.run.train`).  They are trained once (in the
+#: readout cells) and, in the claims only, paired with the other calibrations' rows: same die,
+#: same init and split seeds, so the per-die differences are valid pairs.
+CALIBRATION_INDEPENDENT = ("ideal", "ideal-best", "offline-calibrated")
+#: The lab cells' algorithms when ``[study] lab_algorithms`` is not set.
+DEFAULT_LAB_ALGORITHMS = "insitu"
+
+
+def _names(algorithms: str | None) -> list[str]:
+    return [a.strip() for a in str(algorithms or "").split(",") if a.strip()]
 
 
 def load(config: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
@@ -53,7 +73,46 @@ def load(config: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
     if len(doc["study"].get("seeds", [])) < 2:
         raise SpecError(f"{p}: [study] seeds = {doc['study'].get('seeds')!r}: the paired intervals need >= 2 dies. "
                         "Fix: list at least 2 dies, e.g. seeds = [0, 1, 2].")
+    calibrations(doc)
+    calibration_algorithms(doc)
     return doc
+
+
+def calibrations(doc: dict[str, Any]) -> list[str]:
+    """``[study] calibrations`` (default ``["readout"]``), validated, in the config's order;
+    also checks ``[sweep] calibration`` (default: the first of them)."""
+    from pipeline.training.run import CALIBRATIONS
+
+    cal = doc["study"].get("calibrations", ["readout"])
+    ok = isinstance(cal, list) and cal and all(isinstance(c, str) for c in cal) and len(set(cal)) == len(cal)
+    if not ok or not set(cal) <= set(CALIBRATIONS):
+        raise SpecError(f"[study] calibrations = {cal!r}: must be a non-empty list of distinct values of "
+                        f"{list(CALIBRATIONS)}. Fix: e.g. calibrations = [\"readout\", \"lab\"] (readout: node "
+                        "gains only, the paper's protocol; lab: per-MZI phases, P_pi, crosstalk and gains measured).")
+    sweep_cal = doc["sweep"].get("calibration", cal[0])
+    if sweep_cal not in CALIBRATIONS:
+        raise SpecError(f"[sweep] calibration = {sweep_cal!r}: unknown. Fix: use one of {list(CALIBRATIONS)}, "
+                        "e.g. calibration = \"lab\".")
+    return list(cal)
+
+
+def calibration_algorithms(doc: dict[str, Any]) -> dict[str, str]:
+    """The algorithms (comma list) the cells of each configured calibration train: readout →
+    ``[study] algorithms``, lab → ``[study] lab_algorithms`` (default in-situ).  With both
+    calibrations, the lab cells must not retrain a calibration-independent algorithm the
+    readout cells already train (:data:`CALIBRATION_INDEPENDENT`: a second, identical copy)."""
+    s = doc["study"]
+    by_cal = {"readout": s.get("algorithms"), "lab": s.get("lab_algorithms", DEFAULT_LAB_ALGORITHMS)}
+    cals = calibrations(doc)
+    if "lab" in cals and not _names(by_cal["lab"]):
+        raise SpecError(f"[study] lab_algorithms = {by_cal['lab']!r}: empty. Fix: e.g. lab_algorithms = \"insitu\".")
+    if {"readout", "lab"} <= set(cals):
+        twice = [a for a in _names(by_cal["lab"]) if a in CALIBRATION_INDEPENDENT and a in _names(by_cal["readout"])]
+        if twice:
+            raise SpecError(f"[study] lab_algorithms = {by_cal['lab']!r}: {twice} do not depend on the die's "
+                            "calibration and the readout cells already train them. Fix: drop them from "
+                            "lab_algorithms, e.g. lab_algorithms = \"insitu\".")
+    return {c: by_cal[c] for c in cals}
 
 
 #: Cell parameters that belong to the die (same value for every cell of one die): they become
@@ -72,8 +131,10 @@ def die_seeds(doc: dict[str, Any], die: int) -> dict[str, int]:
 
 
 def cells(doc: dict[str, Any], dies: int | None = None) -> list[dict[str, Any]]:
-    """Paper cells (every dataset × die at the preset, all algorithms) + sweep cells (first
-    dataset, first dies, the sweep's algorithms, every swept value but the preset's)."""
+    """Paper cells (every calibration × dataset × die at the preset, that calibration's
+    algorithms: :func:`calibration_algorithms`) + sweep cells (first dataset, first dies, the
+    sweep's algorithms and calibration, every swept value but the preset's when the paper cell
+    of that die and calibration already holds the sweep's algorithms there)."""
     from pipeline.chip.impairments import impairments
 
     s, sw = doc["study"], doc["sweep"]
@@ -83,24 +144,34 @@ def cells(doc: dict[str, Any], dies: int | None = None) -> list[dict[str, Any]]:
                         "--dies 2 or more (10 for the paper's table).")
     knob = sw["knob"]
     base_value = getattr(impairments(s.get("preset", "realistic")), knob)
-    common = {k: s[k] for k in ("architecture", "algorithms", "preset", "epochs", "learning_rate", "batch_size",
-                                "n_samples") if k in s}
-    out = [{"dataset": d, "seed": int(seed), **die_seeds(doc, seed), **common, knob: base_value}
-           for d in s["datasets"] for seed in seeds]
-    sweep_common = {**common, "algorithms": sw.get("algorithms", common.get("algorithms"))}
+    cal_algs = calibration_algorithms(doc)
+    common = {k: s[k] for k in ("architecture", "preset", "epochs", "learning_rate", "batch_size", "n_samples")
+              if k in s}
+
+    def cell(dataset: str, cal: str, seed: int, algorithms: str | None, value: Any) -> dict[str, Any]:
+        algs = {"algorithms": algorithms} if algorithms else {}  # none: train_cell's default
+        return {"dataset": dataset, "calibration": cal, "seed": int(seed), **die_seeds(doc, seed), **common,
+                **algs, knob: value}
+
+    out = [cell(d, cal, seed, algs, base_value) for cal, algs in cal_algs.items() for d in s["datasets"]
+           for seed in seeds]
+    sweep_cal = sw.get("calibration", next(iter(cal_algs)))
+    swept = _names(sw.get("algorithms", cal_algs.get(sweep_cal, s.get("algorithms"))))
+    held = _names(cal_algs.get(sweep_cal)) if sweep_cal in cal_algs else []  # by the paper cells at the preset
     for seed in seeds[: sw.get("sweep_dies", 2)]:
         for v in sw["values"]:
-            if v == base_value:  # the paper cell of this die holds it (every algorithm)
-                continue
-            out.append({"dataset": s["datasets"][0], "seed": int(seed), **die_seeds(doc, seed), **sweep_common,
-                        knob: v})
+            algs = [a for a in swept if v != base_value or a not in held]
+            if algs:
+                out.append(cell(s["datasets"][0], sweep_cal, seed, ",".join(algs), v))
     return out
 
 
 def combine(out_dir: str | Path, cell_list: list[dict[str, Any]]) -> xr.Dataset:
-    """The finished cells as one Dataset: dims = the parameters that vary, except the
-    per-die seeds (:data:`PER_DIE`, coordinates along ``seed``) and ``algorithms`` (the
-    sweep trains fewer; each cell's ``algorithm`` dim says which, the rest is NaN)."""
+    """The finished cells as one Dataset: dims = the parameters that vary (e.g. dataset,
+    calibration, seed, the swept knob), except the per-die seeds (:data:`PER_DIE`,
+    coordinates along ``seed``) and ``algorithms`` (the lab and sweep cells train fewer; each
+    cell's ``algorithm`` dim says which, the rest is NaN).  Algorithms in the config's order
+    (the longest cell list first), datasets and calibrations in the cells' order."""
     from pipeline.study import cell_key, cell_path, read_cell
 
     loaded = [read_cell(cell_path(out_dir, cell_key(c, CELL_FN))) for c in cell_list]
@@ -116,8 +187,10 @@ def combine(out_dir: str | Path, cell_list: list[dict[str, Any]]) -> xr.Dataset:
     for n in PER_DIE:
         if n in combined.coords:
             combined = combined.assign_coords({n: ("seed", combined[n].values.astype(np.int64))})
-    order = {"algorithm": [a.strip() for a in str(cell_list[0].get("algorithms", "")).split(",") if a.strip()],
-             "dataset": list(dict.fromkeys(c["dataset"] for c in cell_list))}
+    longest_first = sorted((_names(c.get("algorithms")) for c in cell_list), key=len, reverse=True)
+    order = {"algorithm": list(dict.fromkeys(a for names_ in longest_first for a in names_)),
+             "dataset": list(dict.fromkeys(c["dataset"] for c in cell_list)),
+             "calibration": list(dict.fromkeys(c["calibration"] for c in cell_list if "calibration" in c))}
     for dim, want in order.items():  # the config's order, not the merge's alphabetical one
         if dim in combined.dims and set(want) == set(map(str, combined[dim].values)):
             combined = combined.reindex({dim: want})
@@ -153,42 +226,89 @@ def _base_accuracy(res: xr.Dataset, doc: dict[str, Any]) -> xr.DataArray:
     return acc
 
 
+def with_calibration(res: xr.Dataset | xr.DataArray) -> xr.Dataset | xr.DataArray:
+    """``res`` with a ``calibration`` dim: a study of one calibration has it as a scalar
+    coordinate (or, from older results, not at all: the readout calibration)."""
+    if "calibration" in res.dims:
+        return res
+    cal = str(res["calibration"].item()) if "calibration" in res.coords else "readout"
+    return res.drop_vars("calibration", errors="ignore").expand_dims(calibration=[cal])
+
+
+def paired_accuracy(acc: xr.DataArray) -> tuple[xr.DataArray, dict[tuple[str, str], dict[str, str]]]:
+    """The accuracies the claims pair: ``acc`` (dims incl. dataset, algorithm) with each
+    calibration-independent algorithm (:data:`CALIBRATION_INDEPENDENT`) filled across the
+    calibration dim, where NaN, from the calibration that computed it (its first calibration
+    with a finite value; same die, init and split seeds: a valid pair).  results.nc keeps
+    the unfilled record.  Returns (filled accuracies, ``{(dataset, calibration): {algorithm:
+    source calibration}}`` for every filled entry)."""
+    acc = with_calibration(acc)
+    cals = [str(c) for c in acc.calibration.values]
+    filled, shared = acc.copy(), {}
+    for name in (a for a in CALIBRATION_INDEPENDENT if a in set(map(str, acc.algorithm.values))):
+        v = acc.sel(algorithm=name)
+        source = v.isel(calibration=0)
+        for c in cals[1:]:
+            source = source.fillna(v.sel(calibration=c))
+        filled = filled.where((filled.algorithm != name) | filled.notnull(), source).transpose(*acc.dims)
+        for d in acc.dataset.values:
+            has = {c: bool(np.isfinite(v.sel(dataset=d, calibration=c).values).any()) for c in cals}
+            src = next((c for c in cals if has[c]), None)
+            for c in cals:
+                if src is not None and not has[c]:
+                    shared.setdefault((str(d), c), {})[name] = src
+    return filled, shared
+
+
 def claims_table(res: xr.Dataset, doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per dataset, from the per-die final test accuracies (:mod:`pipeline.training.verdicts`):
+    """Per dataset × calibration, from the per-die final test accuracies at the preset
+    (:func:`paired_accuracy`; :mod:`pipeline.training.verdicts`); a row holds only the
+    algorithms with a finite value there:
 
     * ``algorithms``: per algorithm mean, bootstrap 95 % interval of the mean, minimum over
-      dies and the per-die values;
+      dies and the per-die values; ``shared``: the calibration-independent ones filled in from
+      another calibration's cells (algorithm → that calibration);
     * ``min_accuracy``: the subject (``[claims] subject``, insitu) "> min_accuracy" for the
-      mean and for the interval's lower bound;
+      mean and for the interval's lower bound (None when the row has no subject);
     * ``comparisons``: paired per-die differences subject − reference with their interval,
       a difference verdict (better / worse / inconclusive) and a two-sided equivalence
       verdict (± ``equivalence_margin``); ``claim`` is ``equivalence`` for the references in
       ``equivalent_to`` (the paper: in-situ matches the ideal model) and ``difference`` for
-      ``compare_with`` (ideal-best, offline-calibrated: a fair baseline may well tie).
+      ``compare_with`` (ideal-best, offline-calibrated: a fair baseline may well tie); a
+      reference missing from the row is skipped.
     """
     from pipeline.training import verdicts as vd
 
     c = doc["claims"]
     subject, margin = c.get("subject", "insitu"), float(c["equivalence_margin"])
-    acc = _base_accuracy(res, doc)
+    acc, shared = paired_accuracy(_base_accuracy(res, doc))
     rows = []
     for d in acc.dataset.values:
-        a = acc.sel(dataset=d)
-        stats = {str(al): vd.algorithm_stats(a, str(al)) for al in a.algorithm.values}
-        comparisons = []
-        for claim, refs in (("equivalence", c.get("equivalent_to", ["ideal"])),
-                            ("difference", c.get("compare_with", []))):
-            for ref in refs:
-                diff = vd.paired_difference(a, subject, ref)
-                eq, dv = vd.equivalence_verdict(diff, margin), vd.difference_verdict(diff)
-                comparisons.append({**diff.to_dict(), "claim": claim, "difference_verdict": dv.verdict,
-                                    "equivalent": eq.passed, "equivalence_margin": margin,
-                                    "passed": eq.passed if claim == "equivalence" else None,
-                                    "reason": eq.reason if claim == "equivalence" else dv.reason})
-        rows.append({"dataset": str(d), "dies": stats[subject].n_dies, "subject": subject,
-                     "algorithms": {k: v.to_dict() for k, v in stats.items()},
-                     "min_accuracy": vd.threshold_verdict(stats[subject], float(c["min_accuracy"])).to_dict(),
-                     "comparisons": comparisons})
+        for cal in acc.calibration.values:
+            a = acc.sel(dataset=d, calibration=cal)
+            present = [str(al) for al in a.algorithm.values if np.isfinite(a.sel(algorithm=al).values).any()]
+            if not present:
+                continue
+            a = a.sel(algorithm=present)
+            stats = {al: vd.algorithm_stats(a, al) for al in present}
+            comparisons = []
+            for claim, refs in (("equivalence", c.get("equivalent_to", ["ideal"])),
+                                ("difference", c.get("compare_with", []))):
+                for ref in (r for r in refs if subject in stats and r in stats):
+                    diff = vd.paired_difference(a, subject, ref)
+                    eq, dv = vd.equivalence_verdict(diff, margin), vd.difference_verdict(diff)
+                    comparisons.append({**diff.to_dict(), "claim": claim, "difference_verdict": dv.verdict,
+                                        "equivalent": eq.passed, "equivalence_margin": margin,
+                                        "passed": eq.passed if claim == "equivalence" else None,
+                                        "reason": eq.reason if claim == "equivalence" else dv.reason})
+            threshold = (vd.threshold_verdict(stats[subject], float(c["min_accuracy"])).to_dict()
+                         if subject in stats else None)
+            rows.append({"dataset": str(d), "calibration": str(cal),
+                         "dies": (stats[subject] if subject in stats else next(iter(stats.values()))).n_dies,
+                         "subject": subject,
+                         "algorithms": {k: v.to_dict() for k, v in stats.items()},
+                         "shared": shared.get((str(d), str(cal)), {}), "min_accuracy": threshold,
+                         "comparisons": comparisons})
     return rows
 
 

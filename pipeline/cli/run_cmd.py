@@ -22,8 +22,9 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
 ) -> None:
     """Check the device library, sample dies, train ideal / ideal-best / offline /
-    offline-calibrated / in-situ on the paper's two 2D benchmarks over several dies in parallel,
-    and decide the paper's claims from paired per-die differences with bootstrap intervals."""
+    offline-calibrated / in-situ on the paper's two 2D benchmarks over several dies in parallel
+    (readout-calibrated dies; in-situ also on lab-calibrated ones), and decide the paper's
+    claims per dataset × calibration from paired per-die differences with bootstrap intervals."""
     from workflows.paper import DEFAULT_CONFIG, run_main
 
     if dies is not None and dies < 2:
@@ -37,7 +38,7 @@ def run(
     if json_out:
         emit_json(summary)
         return
-    for table in claims_tables(summary):
+    for table in claims_tables(summary, console.width):
         console.print(table)
     console.print(f"results: {summary['results']}  ({summary['cells']} cells, {summary['cells_cached']} reused)")
     for name, path in summary["plots"].items():
@@ -53,43 +54,58 @@ def _pts(x: float) -> str:
     return f"{100 * x:+.1f}"
 
 
-def claims_tables(summary: dict) -> list:
-    """The main job's two tables: per dataset × algorithm mean [95 % CI] and worst die; the
-    paired differences (subject − reference) with their interval and verdict."""
+def claims_tables(summary: dict, width: int | None = None) -> list:
+    """The main job's two tables, rows dataset × calibration × algorithm: mean [95 % CI] and
+    worst die (the calibration-independent algorithms only in the calibration that trained
+    them); the paired differences (subject − reference, each calibration's subject against the
+    shared references) with their interval and verdict.  Short headers: fits 100 columns
+    (``width``: the console's, in characters; narrower, the claim column wraps too)."""
     from rich.table import Table
 
     rows = summary["claims"]
     n = summary["dies"]
-    acc = Table(title=f"Final test accuracy (%) over {n} dies: mean, bootstrap 95 % CI of the mean, worst die")
-    for col in ("dataset", "algorithm", "mean", "95 % CI", "min"):
+    shared = sorted({a for row in rows for a in row.get("shared", {})})
+    acc = Table(title=f"Final test accuracy (%) over {n} dies: mean, bootstrap 95 % CI of the mean, worst die",
+                caption=(f"{', '.join(shared)}: calibration-independent, trained once and paired with every "
+                         "calibration's rows" if shared else None))
+    for col in ("dataset", "calib.", "algorithm", "mean", "95 % CI", "min"):
         acc.add_column(col, justify="right")
-    for row in rows:
-        for i, (name, st) in enumerate(row["algorithms"].items()):
+    for k, row in enumerate(rows):
+        own = {a: st for a, st in row["algorithms"].items() if a not in row.get("shared", {})}
+        first_of_dataset = k == 0 or rows[k - 1]["dataset"] != row["dataset"]
+        for i, (name, st) in enumerate(own.items()):
             dropped = f" ({len(st['dropped_dies'])} NaN)" if st["dropped_dies"] else ""
-            acc.add_row(row["dataset"] if i == 0 else "", name, _pct(st["mean"]),
+            acc.add_row(row["dataset"] if i == 0 and first_of_dataset else "",
+                        row.get("calibration", "") if i == 0 else "", name, _pct(st["mean"]),
                         f"[{_pct(st['ci_low'])}, {_pct(st['ci_high'])}]", _pct(st["min"]) + dropped,
-                        end_section=i == len(row["algorithms"]) - 1)
+                        end_section=i == len(own) - 1)
     claims = summary.get("claims_config", {})
     margin = claims.get("equivalence_margin")
     title = "Paired per-die differences (points; same die, split and init) and verdicts"
     if margin is not None:
         title += f"; equivalent = whole interval within ± {100 * margin:.0f} pts"
     diff = Table(title=title)
-    for col in ("dataset", "claim", "mean", "95 % CI", "verdict"):
-        diff.add_column(col, justify="right")
+    for col in ("dataset", "calib.", "claim", "mean", "95 % CI"):  # from 100 columns on only the verdict wraps
+        diff.add_column(col, justify="right", no_wrap=col != "claim" or width is None or width >= 100,
+                        overflow="fold")
+    diff.add_column("verdict", justify="left")
     colour = {"better": "green", "worse": "red", "inconclusive": "yellow"}
-    for row in rows:
+    for k, row in enumerate(rows):
         mn = row["min_accuracy"]
+        if mn is None:  # no subject in this row: nothing to decide
+            continue
         st = row["algorithms"][row["subject"]]
         ok = ("[green]yes[/]" if mn["passed"] else "[red]no[/] (mean only)" if mn["mean_above"] else "[red]no[/]")
-        diff.add_row(row["dataset"], f"{row['subject']} > {_pct(mn['threshold'])} %", _pct(st["mean"]),
-                     f"[{_pct(st['ci_low'])}, {_pct(st['ci_high'])}]", ok)
+        first_of_dataset = k == 0 or rows[k - 1]["dataset"] != row["dataset"]
+        diff.add_row(row["dataset"] if first_of_dataset else "", row.get("calibration", ""),
+                     f"{row['subject']} > {_pct(mn['threshold'])} %", _pct(st["mean"]),
+                     f"[{_pct(st['ci_low'])}, {_pct(st['ci_high'])}]", ok, end_section=not row["comparisons"])
         for i, c in enumerate(row["comparisons"]):
             if c["claim"] == "equivalence":
                 verdict = "[green]equivalent[/]" if c["equivalent"] else "[red]not equivalent[/]"
                 verdict += f"; {c['difference_verdict']}"
             else:
                 verdict = f"[{colour[c['difference_verdict']]}]{c['difference_verdict']}[/]"
-            diff.add_row("", c["label"], _pts(c["mean"]), f"[{_pts(c['ci_low'])}, {_pts(c['ci_high'])}]", verdict,
-                         end_section=i == len(row["comparisons"]) - 1)
+            diff.add_row("", "", c["label"], _pts(c["mean"]), f"[{_pts(c['ci_low'])}, {_pts(c['ci_high'])}]",
+                         verdict, end_section=i == len(row["comparisons"]) - 1)
     return [acc, diff]
