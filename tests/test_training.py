@@ -194,7 +194,12 @@ def _study(dataset, calibration, dies=range(10)):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset", ["moons", "circles"])
+@pytest.mark.parametrize("dataset", [
+    pytest.param("moons", marks=pytest.mark.xfail(strict=True, reason=(
+        "moons, lab-calibrated dies 0-9: insitu - ideal = -2.5 [-5.7, -0.2] points (not within +-2); insitu "
+        "95.0 %, worst die 82 % (a hidden neuron dies during in-situ training on 4 of 10 dies); "
+        "benchmarks/results/training.txt"))),
+    "circles", "xor"])
 def test_insitu_matches_ideal_on_lab_calibrated_realistic_dies(dataset):
     """The paper's claim as a two-sided verdict: on lab-calibrated realistic dies the in-situ
     accuracy is within ±2 points of the ideal model's (bootstrap 95 % interval of the paired
