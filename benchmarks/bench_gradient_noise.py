@@ -30,7 +30,9 @@ from pipeline.chip.impairments import impairments
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    """Cosine similarity; NaN where a gradient is exactly 0 (hidden neurons dead at these weights)."""
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
 
 
 def true_gradient(die, p: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -67,7 +69,9 @@ def gradient_noise(seed: int = 1, batch: int = 256, repeats: int = 10) -> list[s
                  f"{cosine(arch.ideal_loss_and_grad(p, x, t)[1], true_gradient(refs[k][1], p, x, t)):.4f} ({k})"
                  for k in ("lab", "cal_xcal", "cal_noxcal")),
              "cos(in-situ, die's true gradient): mean +- std over repeats; lab = phase + crosstalk + gain "
-             "calibration, cal = gain calibration, xcal = crosstalk calibration, noxtalk = thermal_crosstalk_scale 0",
+             "calibration, cal = gain calibration, xcal = crosstalk calibration, noxtalk = thermal_crosstalk_scale 0; "
+             "nan: a gradient is exactly 0 (without the phase calibration the arm offsets leave hidden neurons dead "
+             "at these weights)",
              "optical_power_uW  " + "  ".join(f"{k:>20s}" for k in cases) + "  readings_per_gradient"
              "  max|C^-C|_at_cal_xcal"]
     for power in (0.3e-6, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3):
