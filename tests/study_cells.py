@@ -19,11 +19,13 @@ WAVELENGTHS_UM = np.linspace(1.53, 1.57, 5)
 
 def coupler_spread(*, seed: int, width_sigma: float, n_couplers: int = 16, pitch_um: float = 250.0) -> xr.Dataset:
     """κ² of ``n_couplers`` nominal 3-dB couplers in a row (pitch [µm]) on die ``seed`` with
-    within-die width σ ``width_sigma`` [µm] (other knobs: the realistic preset)."""
+    within-die width σ ``width_sigma`` [µm], independent from coupler to coupler
+    (``correlation_length`` 0, so that the die's sample spread is ≈ σ; other knobs: the
+    realistic preset)."""
     from devices.coupler_model import power_coupling
     from pipeline.chip.impairments import impairments, sample_fabrication
 
-    spec = impairments("realistic", width_sigma=width_sigma)
+    spec = impairments("realistic", width_sigma=width_sigma, correlation_length=0.0)
     positions = np.column_stack([np.arange(n_couplers) * pitch_um, np.zeros(n_couplers)])
     dw, dt = sample_fabrication(spec, positions, np.random.default_rng(seed))
     k2 = power_coupling(wavelength=WAVELENGTHS_UM[None, :], dw=dw[:, None], dt=dt[:, None])
