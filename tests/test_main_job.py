@@ -212,25 +212,19 @@ def test_main_job_config_errors(tmp_path):
     with pytest.raises(SpecError, match="no such file"):
         load(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
-    bad.write_text(SMALL.replace("[claims]", "[claimz]"))
-    with pytest.raises(SpecError, match=r"\[claims\]"):
-        load(bad)
-    bad.write_text(SMALL.replace("equivalence_margin = 0.02", ""))
-    with pytest.raises(SpecError, match=r"equivalence_margin.*Fix"):
-        load(bad)
-    bad.write_text(SMALL.replace("seeds = [0, 1, 2]", "seeds = [0]"))
-    with pytest.raises(SpecError, match=r">= 2 dies"):
-        load(bad)
-    for value in ("[]", '["readout", "factory"]', '"lab"', '["lab", "lab"]'):
-        bad.write_text(SMALL.replace('calibrations = ["readout", "lab"]', f"calibrations = {value}"))
-        with pytest.raises(SpecError, match=r"\[study\] calibrations = .*readout.*lab.*Fix"):
+    cases = [("[claims]", "[claimz]", r"\[claims\]"),
+             ("equivalence_margin = 0.02", "", r"equivalence_margin.*Fix"),
+             ("seeds = [0, 1, 2]", "seeds = [0]", r">= 2 dies"),
+             ('calibration = "lab"', 'calibration = "factory"', r"\[sweep\] calibration = 'factory'.*Fix"),
+             ('lab_algorithms = "insitu"', 'lab_algorithms = "ideal,insitu"', r"lab_algorithms.*'ideal'.*Fix")]
+    cases += [('calibrations = ["readout", "lab"]', f"calibrations = {value}",
+               r"\[study\] calibrations = .*readout.*lab.*Fix")
+              for value in ("[]", '["readout", "factory"]', '"lab"', '["lab", "lab"]')]
+    for old, new, pattern in cases:
+        assert old in SMALL, old
+        bad.write_text(SMALL.replace(old, new))
+        with pytest.raises(SpecError, match=pattern):
             load(bad)
-    bad.write_text(SMALL.replace('calibration = "lab"', 'calibration = "factory"'))
-    with pytest.raises(SpecError, match=r"\[sweep\] calibration = 'factory'.*Fix"):
-        load(bad)
-    bad.write_text(SMALL.replace('lab_algorithms = "insitu"', 'lab_algorithms = "ideal,insitu"'))
-    with pytest.raises(SpecError, match=r"lab_algorithms.*'ideal'.*Fix"):
-        load(bad)
     from workflows.paper import cells
 
     import tomllib
