@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from pipeline.training.plots import pyplot, save
+from workflows.paper_results import paired_accuracy, with_calibration
 
 COLORS = {"ideal": "tab:green", "ideal-best": "tab:olive", "offline": "tab:red", "offline-calibrated": "tab:orange",
           "insitu": "tab:blue", "forward-only": "tab:purple"}
@@ -24,7 +25,6 @@ LINESTYLES = {"readout": "-", "lab": "--"}
 def _at_base(res: xr.Dataset, doc: dict[str, Any]) -> xr.Dataset:
     """``res`` at the preset's value of the swept knob (the paper cells), with a calibration dim."""
     from pipeline.chip.impairments import impairments
-    from workflows.paper import with_calibration
 
     knob = doc["sweep"]["knob"]
     if knob in res.dims:
@@ -99,9 +99,8 @@ def training_curves(res: xr.Dataset, doc: dict[str, Any], path: Path) -> Path:
 def accuracy_vs_impairment(res: xr.Dataset, doc: dict[str, Any], path: Path) -> Path:
     """Final test accuracy vs the swept knob (mean ± std over the sweep's dies) for the swept
     algorithms, on the sweep's calibration only; the algorithms trained at the preset's value
-    only (incl. the calibration-independent ones, :func:`workflows.paper.paired_accuracy`) as
+    only (incl. the calibration-independent ones, :func:`workflows.paper_results.paired_accuracy`) as
     dashed reference lines (their mean over the same dies)."""
-    from workflows.paper import paired_accuracy, with_calibration
 
     plt = pyplot()
     knob = doc["sweep"]["knob"]
