@@ -53,8 +53,8 @@ the nominal γ; detectors (output, taps, activation, coherent receivers) from
 :mod:`devices.photodetector_electrical` with the library Ge detector's responsivity
 (:func:`pipeline.chip.library_figures.detector_figures`), per-detector gain errors, laser RIN
 on direct readings, ``adc_bits`` over each reading's full scale (N inputs at 1; taps 4N).
-``lab_calibrated()``: dies measure every MZI's offsets and heater efficiencies and each
-layer's transmission before use (mesh_calibration) and program through them.  Taps: weak monitors reading ``tap_fraction`` of the light
+``lab_calibrated()``: dies measure every MZI's offsets, heater efficiencies and couplers,
+each heater row's crosstalk and each layer's transmission (mesh_calibration) and program through them.  Taps: weak monitors reading ``tap_fraction`` of the light
 (not removed from the waveguide, as with Pai's imaging of grating-scattered light).
 """
 
@@ -284,13 +284,13 @@ class MeshDie:
     # -- programming ----------------------------------------------------------------------
     def heater_powers(self, params: np.ndarray) -> np.ndarray:
         """(layer, theta|phi, K) heater powers [W]: nominal dφ/dP and zero offset, or through
-        the lab calibration (φ − θ̂0 mod 2π)/(ê κ_nom); DAC over 0…2.5 P_π (headroom for P_π spread)."""
+        the lab calibration (mesh_calibration.program_powers); DAC over 0…2.5 P_π (headroom for P_π spread)."""
         phases = np.stack([np.stack(tp) for tp in self.architecture.split(self.architecture.clip_params(params))])
         cal = self.calibration
         if cal is None:
             p = phases / self.dphase_dpower_nominal
         else:
-            p = np.mod(phases - cal.offset, 2 * np.pi) / (cal.efficiency * self.dphase_dpower_nominal)
+            p = mc.program_powers(cal, self.architecture.layout, phases, self.dphase_dpower_nominal)
         full, bits = 2 * mc.HEADROOM * self.p_pi, self.impairments.dac_bits
         p = np.clip(p, 0, full)
         if bits:
