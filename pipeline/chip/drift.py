@@ -15,12 +15,14 @@ from pipeline.chip.impairments import ImpairmentSpec
 
 
 class PhaseDrift:
-    """The accumulated drift ``phase`` (n,) [rad] of n phase shifters and its clock."""
+    """The accumulated drift ``phase`` [rad] of ``n`` phase shifters (an int or a shape) and
+    its clock; ``initial``: the drift already accumulated (default 0)."""
 
-    def __init__(self, spec: ImpairmentSpec, n: int, rng: np.random.Generator) -> None:
+    def __init__(self, spec: ImpairmentSpec, n: int | tuple[int, ...], rng: np.random.Generator,
+                 initial: np.ndarray | None = None) -> None:
         self.rate = spec.phase_drift  # rad / h^0.5
         self.reading_hours = spec.reading_time / 3600.0
-        self.phase = np.zeros(n)
+        self.phase = np.zeros(n) if initial is None else np.array(initial, float)
         self.hours = 0.0
         self._rng = rng
         self._readings = 0

@@ -68,6 +68,8 @@ import xarray as xr
 
 from pipeline.chip import library_figures as lf
 from pipeline.chip import mesh_calibration as mc
+from pipeline.chip import neuron as nr
+from pipeline.chip.drift import PhaseDrift
 from pipeline.chip.impairments import ImpairmentSpec, impairments as make_impairments, sample_fabrication
 from pipeline.circuit.mesh import MeshHardware, MeshLayout, column_groups, mesh_layout
 from pipeline.circuit.mesh_gradients import hughes_gradients, mesh_gradients
@@ -271,8 +273,8 @@ class MeshDie:
                                                     responsivity=self.detector_figures.responsivity_a_per_w)
         self.full_scale = float(lay.n)  # ADC full scale of a power reading: all N inputs at 1
         self.powers = np.zeros((n_l, 2, k))
-        self.offset, self.efficiency, self.drift = mc.phase_errors(self, seed)
-        self._drift_rng, self._drift_clock = np.random.default_rng([seed, 6]), 0
+        self.offset, self.efficiency, drift = mc.phase_errors(self, seed)
+        self._drift = PhaseDrift(imp, drift.shape, np.random.default_rng([seed, 6]), initial=drift)
         self.calibration: mc.MeshCalibration | None = None
         self.calibration_measurements = 0
         self.layer_gain = np.ones(n_l)  # detector electronics gain per layer (1: nominal lossless)
@@ -307,15 +309,16 @@ class MeshDie:
         out = np.empty_like(ph)
         for ks, xt in zip(self._rows, self._xt):
             out[..., ks] = np.einsum("ij,...j->...i", xt, ph[..., ks])
-        if imp.phase_drift and self.measurements > self._drift_clock:
-            hours = (self.measurements - self._drift_clock) * imp.reading_time / 3600
-            self.drift = self.drift + imp.phase_drift * np.sqrt(hours) * self._drift_rng.standard_normal(
-                self.drift.shape)
-            self._drift_clock = self.measurements
+        self._drift.update(self.measurements)
         out = out + self.offset + self.drift
         if noise and imp.phase_noise:
             out = out + imp.phase_noise / np.sqrt(averaged) * self._rng.standard_normal(out.shape)
         return out
+
+    @property
+    def drift(self) -> np.ndarray:
+        """Accumulated phase drift [rad] (layer, θ|φ, K) (:class:`pipeline.chip.drift.PhaseDrift`)."""
+        return self._drift.phase
 
     def program(self, params: np.ndarray) -> None:
         self.powers = self.heater_powers(params)
@@ -328,9 +331,9 @@ class MeshDie:
         bits = self.impairments.adc_bits
         if not bits:
             return v
-        step = 2 * full_scale / 2 ** bits
         if count == 1:
-            return np.clip(np.round(v / step) * step, -full_scale, full_scale)
+            return nr.quantise(v, full_scale, bits)
+        step = 2 * full_scale / 2 ** bits
         return v + step * np.sqrt(count / 12) * self._rng.standard_normal(np.shape(v))
 
     def read_direct(self, p_norm: np.ndarray, gain: np.ndarray | float, fraction: float = 1.0, count: int = 1,
