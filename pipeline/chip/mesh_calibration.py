@@ -77,7 +77,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.chip.arm_offsets import arm_phase_offsets
-from pipeline.circuit.mesh import column_groups, mzi_matrix
+from pipeline.circuit.mesh import column_groups, coupler_matrix, mzi_matrix
 
 CAL_POINTS = 12  # heater settings per sweep
 KAPPA2_BOUNDS = (0.3, 0.7)  # fitted coupler power splittings
@@ -135,9 +135,7 @@ def model_mzis(kappa2: np.ndarray, theta: np.ndarray, phi: np.ndarray, arm: floa
     """(…, 2, 2) MZIs of the calibrated model: couplers of power splitting κ² (…, 2), the
     heater arms (upper internal and external) of amplitude transmission ``arm``, the two
     couplers' excess loss ``mzi_amp``."""
-    ang = np.arcsin(np.sqrt(np.clip(kappa2, 0, 1)))
-    c, s = np.cos(ang), 1j * np.sin(ang)
-    cpl = np.stack([np.stack([c, s], -1), np.stack([s, c], -1)], -2)  # (…, 2 couplers, 2, 2)
+    cpl = coupler_matrix(kappa2)  # (…, 2 couplers, 2, 2)
     theta, phi = np.broadcast_arrays(np.asarray(theta, float), np.asarray(phi, float))
     d_t = np.zeros(theta.shape + (2, 2), complex)
     d_t[..., 0, 0], d_t[..., 1, 1] = arm * np.exp(1j * theta), 1

@@ -71,7 +71,7 @@ from pipeline.chip import mesh_calibration as mc
 from pipeline.chip import neuron as nr
 from pipeline.chip.drift import PhaseDrift
 from pipeline.chip.impairments import ImpairmentSpec, impairments as make_impairments, sample_fabrication
-from pipeline.circuit.mesh import MeshHardware, MeshLayout, column_groups, mesh_layout
+from pipeline.circuit.mesh import MeshHardware, MeshLayout, column_groups, coupler_matrix, mesh_layout
 from pipeline.circuit.mesh_gradients import hughes_gradients, mesh_gradients
 from pipeline.errors import SpecError
 from pipeline.specs import Spec, quantity
@@ -248,10 +248,7 @@ class MeshDie:
         self.dphase_dpower = float(phase_shifter.phase(wavelength=self.wavelength, power_w=1.0))
         self.p_pi = np.pi / self.dphase_dpower_nominal
         self.column_loss_db = imp.propagation_loss * s.column_length * 1e-4
-        ang = np.arcsin(np.sqrt(self.kappa2))
-        amp = 10 ** (-self.coupler_loss_db / 20)
-        cpl = amp[..., None, None] * np.stack([np.stack([np.cos(ang), 1j * np.sin(ang)], -1),
-                                               np.stack([1j * np.sin(ang), np.cos(ang)], -1)], -2)
+        cpl = coupler_matrix(self.kappa2, 10 ** (-self.coupler_loss_db / 20))
         th_arm = np.tile([10 ** (-self.heater_loss_db / 20), 1.0], (k, 1)).astype(complex)
         cols = np.full(lay.n_columns, 10 ** (-self.column_loss_db / 20), complex)
         ones = np.ones(lay.n, complex)

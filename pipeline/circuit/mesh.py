@@ -24,6 +24,14 @@ from pipeline.errors import SpecError
 IDEAL_COUPLER = np.array([[1, 1j], [1j, 1]]) / np.sqrt(2)
 
 
+def coupler_matrix(kappa2: np.ndarray | float, amplitude: np.ndarray | float = 1.0) -> np.ndarray:
+    """(…, 2, 2) lossy directional coupler of power coupling κ² (…) and field ``amplitude``
+    (excess loss): amplitude · [[t, iκ], [iκ, t]], t = √(1 − κ²)."""
+    ang = np.arcsin(np.sqrt(np.clip(np.asarray(kappa2, float), 0.0, 1.0)))
+    c, s = np.cos(ang), 1j * np.sin(ang)
+    return np.asarray(amplitude)[..., None, None] * np.stack([np.stack([c, s], -1), np.stack([s, c], -1)], -2)
+
+
 def mzi_matrix(theta: np.ndarray | float, phi: np.ndarray | float,
                coupler1: np.ndarray = IDEAL_COUPLER, coupler2: np.ndarray = IDEAL_COUPLER,
                arm_transmission: complex | np.ndarray = 1.0) -> np.ndarray:
