@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pipeline.errors import SpecError
 
-#: Bump when the meaning of stored data or the algorithm behind it changes; it enters every
-#: cache key. 2: 2D calibration through the grid-aligned MPB of pipeline.modes.
+#: Bump when the meaning or layout of stored data changes for every solver; it enters every
+#: cache key (a change of one backend's numerics bumps ``SolverSpec.numerics_versions``
+#: instead). 2: 2D calibration through the grid-aligned MPB of pipeline.modes.
 SCHEMA_VERSION = 2
 
 
@@ -148,7 +149,13 @@ class SolverSpec(Spec):
     into the device spec; execution flags (paths, workers, overwrite) never live here."""
 
     solver: ClassVar[str] = "solver"
-    #: Python distributions whose versions enter the cache key.
+    #: ``{backend: integer}`` of every numerical backend the solver uses; it enters the cache
+    #: key. Bump a backend's number when its numerics change (discretisation, extraction,
+    #: de-embedding, a solver upgrade that changes results beyond the rebuild tolerance):
+    #: that invalidates exactly the entries made with it.
+    numerics_versions: ClassVar[dict[str, int]] = {}
+    #: Python distributions whose installed versions (in the solver interpreter) are recorded
+    #: in each entry's provenance: recorded and compared, never hashed into the key.
     version_packages: ClassVar[tuple[str, ...]] = ()
 
 

@@ -49,6 +49,8 @@ class ThermoOpticSolverSpec(SolverSpec):
     """Settings of the thermal (scikit-fem) + mode (MPB / Tidy3D) co-simulation."""
 
     solver: ClassVar[str] = "thermo_optic"
+    #: bump when this backend's numerics change (see SolverSpec.numerics_versions)
+    numerics_versions: ClassVar[dict[str, int]] = {"skfem-thermal": 1, "mpb-modes": 1, "tidy3d-modes": 1}
     version_packages: ClassVar[tuple[str, ...]] = ("scikit-fem", "meep", "tidy3d", "numpy", "scipy")
 
     thermal_max_cell: float = quantity(0.05, "um", "largest FEM cell inside the heater/core region", gt=0, le=2.0)

@@ -28,7 +28,7 @@ def _run_py(code: str, **kw) -> subprocess.CompletedProcess:
                           env=env, check=True, **kw)
 
 
-def test_key_is_stable_across_processes_and_specs_equal():
+def test_key_is_stable_across_processes_and_specs_equal(monkeypatch):
     dev, sol = CirculatorFixtureSpec(gap=0.25), AnalyticSolverSpec()
     here = cache_key(dev, sol)
     there = _run_py("""
@@ -41,13 +41,15 @@ def test_key_is_stable_across_processes_and_specs_equal():
     assert cache_key(CirculatorFixtureSpec(insertion_loss_db=0.5, gap=0.25), sol) == here
     assert cache_key(CirculatorFixtureSpec(gap=0.26), sol) != here
     assert cache_key(dev, AnalyticSolverSpec(resolution=20)) != here
-    assert cache_key(dev, sol, versions={"numpy": "0.0"}) != here
+    monkeypatch.setattr(AnalyticSolverSpec, "numerics_versions", {"analytic": 2})  # a backend's numerics bumped
+    assert cache_key(dev, sol) != here
 
 
 def test_key_holds_specs_schema_versions_and_no_execution_flags(tmp_path):
     payload = key_payload(CirculatorFixtureSpec(), AnalyticSolverSpec())
-    assert set(payload) == {"device", "device_family", "solver", "solver_name", "schema_version", "versions"}
-    assert payload["versions"] == {"numpy": np.__version__}
+    assert set(payload) == {"device", "device_family", "solver", "solver_name", "schema_version", "numerics"}
+    assert payload["numerics"] == {}  # the fixture declares no backend; installed versions never enter
+    assert np.__version__ not in json.dumps(payload)
     text = json.dumps(payload)
     for flag in ("overwrite", "workers", "cache", "path", str(tmp_path)):
         assert flag not in text

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import xarray as xr
 
+from pipeline.cache.temp import temp_path
+
 
 def write_dataset(ds: xr.Dataset, path: Path) -> None:
     """Write ``ds`` as netCDF atomically (temporary file in the same folder, rename)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    os.close(fd)
+    tmp = temp_path(path)
     try:
         ds.to_netcdf(tmp, engine="h5netcdf")
         os.replace(tmp, path)

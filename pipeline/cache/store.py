@@ -3,20 +3,23 @@
 * Writes are atomic: a hidden temporary file in the same folder is written, fsynced
   and hard-linked to its final name (``os.link`` refuses to overwrite, so of two
   writers of one key exactly one publishes), then the folder is fsynced.
-* :meth:`DeviceCache.get_or_compute` holds an advisory lock per key while it computes,
-  so two processes asking for the same key compute it once.
-* A killed writer leaves only a hidden ``.<key>.h5.tmp-*`` file, never a visible
-  entry; :meth:`DeviceCache.verify` reports and (with ``repair``) removes it.
+* :meth:`DeviceCache.get_or_compute` holds a lock per key (``filelock``: portable,
+  works on the shared file systems of clusters that support POSIX locks) while it
+  computes, so two processes asking for the same key compute it once.
+* A killed writer leaves only a hidden ``.<key>.h5.tmp-<host>-<pid>-<random>`` file,
+  never a visible entry; :meth:`DeviceCache.stale_temporaries` finds it (rules in
+  :mod:`pipeline.cache.temp`) and ``verify --repair`` removes it.
+* Keys hold the physics; the installed versions of the solver interpreter
+  (:func:`pipeline.versions.solver_versions`) are recorded in each entry's ``versions``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import socket
-import tempfile
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +30,9 @@ from typing import Any
 import xarray as xr
 
 from pipeline.cache.entry_file import read_entry_attrs, read_entry_file, write_entry_file
-from pipeline.cache.key import cache_key, key_payload
+from pipeline import versions as _versions
+from pipeline.cache.key import cache_key
+from pipeline.cache.temp import is_stale, pid_alive, temp_path
 from pipeline.errors import CacheError, SpecError
 from pipeline.specs import SCHEMA_VERSION, DeviceSpec, SolverSpec, spec_from_json
 
@@ -63,6 +68,8 @@ class CacheEntry:
 
 
 def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened (nor need fsync) on Windows
+        return
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -142,13 +149,12 @@ class DeviceCache:
         the same key first, its file is kept (both computed the same content)."""
         if isinstance(data, xr.DataArray):
             data = data.to_dataset(name=data.name or "S")
-        payload = key_payload(device, solver)
         key = self.key(device, solver)
-        final = self.path_for(device, key)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        recorded = _versions.solver_versions(solver.version_packages)
         prov = {
             "solver": solver.solver,
-            "versions": payload["versions"],
+            "versions": recorded,
+            "solver_python": _versions.solver_python() or sys.executable,
             "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "host": socket.gethostname(),
             **(provenance or {}),
@@ -159,13 +165,17 @@ class DeviceCache:
             "device": device.device,
             "device_spec": device.canonical_json(),
             "solver_spec": solver.canonical_json(),
-            "versions": payload["versions"],
+            "versions": recorded,
             "provenance": prov,
             "checks": checks or {},
         }
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{key}.h5.tmp-{os.getpid()}-", dir=final.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        return self.publish(self.path_for(device, key), data, attrs)
+
+    def publish(self, final: Path, data: xr.Dataset, attrs: dict[str, Any]) -> Path:
+        """Atomically write ``data`` with global ``attrs`` at ``final`` (temporary file,
+        fsync, read-back verification, hard link, folder fsync). An existing file is kept."""
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path(final)
         try:
             write_entry_file(tmp, data, attrs)
             with open(tmp, "rb+") as fh:
@@ -183,15 +193,14 @@ class DeviceCache:
 
     @contextlib.contextmanager
     def lock(self, device: DeviceSpec, key: str) -> Iterator[None]:
-        """Exclusive advisory lock on one key (across processes on this host / NFS-less FS)."""
+        """Exclusive lock on one key across processes (``filelock``; on a cluster, across
+        hosts wherever the shared file system honours POSIX locks)."""
+        from filelock import FileLock
+
         folder = self.root / device.device
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f".{key}.lock", "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        with FileLock(folder / f".{key}.lock"):
+            yield
 
     def get_or_compute(
         self,
@@ -219,13 +228,8 @@ class DeviceCache:
 
     # -- maintenance ---------------------------------------------------------------
     def stale_temporaries(self) -> list[Path]:
-        """Leftover temporaries of killed writers (their process is gone)."""
-        out = []
-        for p in self.root.glob("*/.*.h5.tmp-*"):
-            pid = p.name.split(".tmp-")[1].split("-")[0]
-            if not (pid.isdigit() and _pid_alive(int(pid))):
-                out.append(p)
-        return sorted(out)
+        """Leftover temporaries of killed writers (rules: :mod:`pipeline.cache.temp`)."""
+        return sorted(p for p in self.root.glob("*/.*.h5.tmp-*") if is_stale(p))
 
     def inspect(self, path: Path) -> dict[str, Any]:
         """One entry's status: ``{"path", "key", "device", "status", "error"}``."""
@@ -238,14 +242,7 @@ class DeviceCache:
         return row
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_pid_alive = pid_alive  # the former name (pipeline.study)
 
 
 __all__ = ["CacheEntry", "DeviceCache", "default_root", "read_entry_attrs", "ENV_VAR"]

@@ -18,6 +18,8 @@ from pipeline.specs import SolverSpec, quantity
 class MeepSpec(SolverSpec):
     """Settings shared by 2D and 3D Meep runs."""
 
+    #: bump when this backend's numerics change (see SolverSpec.numerics_versions)
+    numerics_versions: ClassVar[dict[str, int]] = {"meep-fdtd": 1}
     version_packages: ClassVar[tuple[str, ...]] = ("meep", "numpy", "scipy")
 
     resolution: int = quantity(20, "1/um", "FDTD grid points per µm", ge=4, le=200)
@@ -61,6 +63,8 @@ class Meep2DSpec(MeepSpec):
     kept for comparison) or ``"eim"`` (classical effective-index method)."""
 
     solver: ClassVar[str] = "meep2d"
+    #: FDTD plus the MPB mode solves behind the calibrated 2D material model and de-embedding.
+    numerics_versions: ClassVar[dict[str, int]] = {"meep-fdtd": 1, "mpb-modes": 1}
     #: 30 px/µm: coupling lengths within 5 % of the converged 3D value (20 px/µm: up to −7 %,
     #: benchmarks/results/fdtd_coupler.txt).
     resolution: int = quantity(30, "1/um", "FDTD grid points per µm", ge=4, le=200)

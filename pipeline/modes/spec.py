@@ -11,6 +11,8 @@ class ModeSolverSpec(SolverSpec):
     """Settings of an eigenmode-solver sweep (MPB with subpixel averaging by default)."""
 
     solver: ClassVar[str] = "mode_solver"
+    #: bump when this backend's numerics change (see SolverSpec.numerics_versions)
+    numerics_versions: ClassVar[dict[str, int]] = {"mpb-modes": 1, "tidy3d-modes": 1}
     version_packages: ClassVar[tuple[str, ...]] = ("meep", "tidy3d", "numpy", "scipy")
 
     backend: Literal["mpb", "tidy3d"] = quantity("mpb", "1", "mode-solver backend")
