@@ -70,3 +70,21 @@ def test_verify_reports_and_repairs_damage(filled):
     assert not entries[1].path.exists() and entries[0].path.exists()
     res = runner.invoke(app, ["library", "--cache", str(cache.root), "ls", "--json"])
     assert [r["key"] for r in json.loads(res.stdout)["entries"]] == [entries[0].key]
+
+
+def test_cache_option_after_the_subcommand(filled, tmp_path):
+    cache, entries = filled
+    for args in (["library", "ls", "--json", "--cache", str(cache.root)],
+                 ["library", "--cache", str(tmp_path / "elsewhere"), "ls", "--json", "--cache", str(cache.root)]):
+        res = runner.invoke(app, args)  # the subcommand's --cache wins over the group's
+        assert res.exit_code == 0, res.output
+        assert sorted(r["key"] for r in json.loads(res.stdout)["entries"]) == sorted(e.key for e in entries)
+    res = runner.invoke(app, ["library", "verify", "--cache", str(cache.root), "--json"])
+    assert res.exit_code == 0 and len(json.loads(res.stdout)["entries"]) == 2
+    res = runner.invoke(app, ["library", "show", entries[0].key[:8], "--cache", str(cache.root), "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["versions"]["same"]
+
+
+def test_help_keeps_square_brackets():
+    res = runner.invoke(app, ["library", "build", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "[slurm]/[pbs]" in res.stdout

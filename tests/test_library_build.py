@@ -66,3 +66,14 @@ def test_demo_on_shipped_library(tmp_path):
         t = ds.transmission.sel(wavelength=1.55, method="nearest")
         assert np.all(t.sum("output") <= 1 + 1e-9)
     assert (tmp_path / "demo" / "mzi_switch.png").stat().st_size > 10_000
+
+
+def test_rebuild_comparison_states_difference_and_tolerance():
+    from workflows.library_build import REBUILD_TOLERANCE, compare_smatrices
+
+    old = np.array([[0.6 + 0.0j, 0.8j], [0.8j, 0.6]])
+    same = compare_smatrices(old + 1e-6, old)
+    assert same["reproduced"] and same["max_abs_dS"] == pytest.approx(1e-6) and same["tolerance"] == REBUILD_TOLERANCE
+    moved = compare_smatrices(old * np.exp(0.01j), old)
+    assert not moved["reproduced"] and moved["rel_dS"] == pytest.approx(moved["max_abs_dS"] / 0.8)
+    assert compare_smatrices(old[:1], old)["reproduced"] is False

@@ -4,6 +4,11 @@ holding the worker resource ``solver=1`` so a worker runs one solver at a time.
 Resumable: entries already in the cache (and verified) are not resubmitted, and each
 task goes through ``DeviceCache.get_or_compute`` (a per-key lock), so a crashed or
 killed build loses only the entries in flight.
+
+``rebuild`` is how a new solver build is checked against the shipped entries (their keys
+do not depend on installed versions): each entry's S is kept in memory, recomputed and
+compared — max |S_new − S_old|, also relative to max |S_old|, against
+:data:`REBUILD_TOLERANCE` — and the recorded versions before and after are reported.
 """
 
 from __future__ import annotations
@@ -90,12 +95,33 @@ def load_items(config: Path = DEFAULT_CONFIG, devices_filter: list[str] | None =
 REBUILD_TOLERANCE = 1e-3
 
 
-def _previous_smatrix(cache: DeviceCache, device: DeviceSpec, solver: SolverSpec) -> Any:
+def _previous(cache: DeviceCache, device: DeviceSpec, solver: SolverSpec) -> tuple[Any, dict[str, str]]:
+    """The cached S (a numpy array, in memory before the entry is overwritten) and its
+    recorded versions, or (None, {})."""
+    from pipeline.cache.provenance import recorded_versions
+
     try:
         entry = cache.get(device, solver)
     except CacheError:
-        return None  # a damaged entry is simply recomputed
-    return None if entry is None or "S" not in entry.data else entry.smatrix.values
+        return None, {}  # a damaged entry is simply recomputed
+    if entry is None or "S" not in entry.data:
+        return None, {}
+    return entry.smatrix.values.copy(), recorded_versions(entry.data.attrs)
+
+
+def compare_smatrices(new: Any, old: Any, tolerance: float = REBUILD_TOLERANCE) -> dict[str, Any]:
+    """``{"max_abs_dS", "rel_dS", "reproduced", "tolerance"}`` of a rebuilt S against the old one
+    (amplitude units; ``rel_dS`` = max |ΔS| / max |S_old|); a shape change never reproduces."""
+    import numpy as np
+
+    new, old = np.asarray(new), np.asarray(old)
+    if new.shape != old.shape:
+        return {"max_abs_dS": float("inf"), "rel_dS": float("inf"), "reproduced": False, "tolerance": tolerance,
+                "shape_change": f"{old.shape} -> {new.shape}"}
+    diff = float(np.nanmax(np.abs(new - old))) if new.size else 0.0
+    scale = float(np.nanmax(np.abs(old))) if old.size else 0.0
+    return {"max_abs_dS": diff, "rel_dS": diff / scale if scale > 0 else diff, "reproduced": diff <= tolerance,
+            "tolerance": tolerance}
 
 
 def _build_one(device_json: str, solver_json: str, cache_root: str, overwrite: bool) -> dict[str, Any]:
@@ -103,21 +129,24 @@ def _build_one(device_json: str, solver_json: str, cache_root: str, overwrite: b
     the previous entry's S-matrix is compared with the recomputed one."""
     import warnings
 
-    import numpy as np
-
     warnings.filterwarnings("ignore", message="The value of the smallest subnormal")
     from pipeline.simulate import simulate
 
+    from pipeline.cache.provenance import drift_text, recorded_versions
+
     device, solver = spec_from_json(device_json), spec_from_json(solver_json)
     cache = DeviceCache(cache_root)
-    previous = _previous_smatrix(cache, device, solver) if overwrite else None
+    previous, old_versions = _previous(cache, device, solver) if overwrite else (None, {})
     t0 = time.perf_counter()
     entry, cached = simulate(device, solver, cache=cache, overwrite=overwrite)
     out = {"key": entry.key, "path": str(entry.path), "cached": cached, "device": entry.device_spec.device,
            "wall_s": round(time.perf_counter() - t0, 2), "solver_wall_s": entry.provenance.get("wall_time_s")}
     if previous is not None and "S" in entry.data:
-        diff = float(np.abs(entry.smatrix.values - previous).max())
-        out.update(max_abs_dS=diff, reproduced=diff <= REBUILD_TOLERANCE)
+        out.update(compare_smatrices(entry.smatrix.values, previous))
+        new_versions = recorded_versions(entry.data.attrs)
+        changed = [{"package": k, "recorded": v, "installed": new_versions.get(k, "absent")}
+                   for k, v in sorted(old_versions.items()) if new_versions.get(k) != v]
+        out["versions_change"] = drift_text(changed)
     return out
 
 
@@ -142,7 +171,7 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
     cache = cache or DeviceCache()
     todo = [it for it in items if rebuild or not _is_done(cache, it)]
     report: dict[str, Any] = {"root": str(cache.root), "requested": len(items), "skipped": len(items) - len(todo),
-                              "built": [], "failed": []}
+                              "built": [], "failed": [], "tolerance": REBUILD_TOLERANCE}
     if not todo:
         return report
     with open_client(scheduler=scheduler, cluster=cluster, workers=workers, config=cluster_config,
@@ -160,8 +189,11 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
                     report["built"].append(row)
                     if row.get("reproduced") is False:
                         report["failed"].append({"item": item.label, "error": (
-                            f"rebuilt entry differs from the previous one by max |dS| = {row['max_abs_dS']:.3g} "
-                            f"> {REBUILD_TOLERANCE:g}")})
+                            f"rebuilt entry {row['key'][:12]} differs from the old one by max |dS| = "
+                            f"{row['max_abs_dS']:.3g} (relative {row['rel_dS']:.3g}) > tolerance "
+                            f"{REBUILD_TOLERANCE:g} (versions {row.get('versions_change', '?')}). Fix: if the new "
+                            "build is right, bump the backend's numerics_versions and rebuild; else keep the old "
+                            "solver build.")})
                 except PhotopropError as exc:
                     report["failed"].append({"item": item.label, "error": str(exc)})
                 bar.advance(task)

@@ -1,6 +1,8 @@
 """Library verification and repair: every entry re-read and checksummed; damaged
 entries removed or, when their specs are still readable and a simulator exists,
-recomputed; leftover temporaries of killed writers removed."""
+recomputed; leftover temporaries of killed writers removed. Each entry's recorded solver
+versions are compared with the solver interpreter's; ``strict_versions`` makes a
+difference a failure."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.cache.entry_file import read_entry_attrs
+from pipeline.cache.provenance import drift_error, drift_text, recorded_versions, version_drift
 from pipeline.cache.store import DeviceCache
 from pipeline.errors import CacheError, PhotopropError
 from pipeline.specs import spec_from_json
@@ -32,13 +35,26 @@ def _recompute(cache: DeviceCache, path: Path) -> str:
     return "recomputed"
 
 
-def verify_library(cache: DeviceCache, *, repair: bool = False, recompute: bool = True) -> dict[str, Any]:
-    """Check every entry; returns ``{"root", "entries": [rows], "stale_temporaries", "ok"}``.
+def _add_versions(row: dict[str, Any]) -> dict[str, Any]:
+    if row["status"] == "ok":
+        drift = version_drift(recorded_versions(read_entry_attrs(Path(row["path"]))))
+        row.update(versions=drift_text(drift), version_drift=drift)
+        if drift:
+            row["version_error"] = drift_error(f"{row['device']}/{row['key'][:12]}", drift)
+    return row
+
+
+def verify_library(cache: DeviceCache, *, repair: bool = False, recompute: bool = True,
+                   strict_versions: bool = False) -> dict[str, Any]:
+    """Check every entry; returns ``{"root", "entries": [rows], "stale_temporaries",
+    "version_mismatches", "ok"}``.
 
     With ``repair``, a corrupt entry is recomputed when possible (``recompute``), else
-    removed; stale temporaries are deleted.
+    removed; stale temporaries are deleted. With ``strict_versions``, an entry whose
+    recorded solver versions differ from the solver interpreter's makes ``ok`` False.
     """
-    rows = [cache.inspect(p) for p in cache.entry_paths()]
+    rows = [_add_versions(cache.inspect(p)) for p in cache.entry_paths()]
+    mismatched = [r for r in rows if r.get("version_drift")]
     stale = cache.stale_temporaries()
     if repair:
         for row in rows:
@@ -64,5 +80,7 @@ def verify_library(cache: DeviceCache, *, repair: bool = False, recompute: bool 
         "entries": rows,
         "stale_temporaries": [str(p) for p in stale],
         "stale_removed": bool(repair and stale),
-        "ok": not unresolved and (repair or not stale),
+        "version_mismatches": len(mismatched),
+        "strict_versions": strict_versions,
+        "ok": not unresolved and (repair or not stale) and not (strict_versions and mismatched),
     }
