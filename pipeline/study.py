@@ -27,7 +27,6 @@ import itertools
 import json
 import os
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,13 +34,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from pipeline.cache.store import _pid_alive
+from pipeline.cache.temp import is_stale, temp_path
 from pipeline.errors import CacheError, PhotopropError, SpecError
 
 #: Bump when the cell file layout or key recipe changes.
 STUDY_SCHEMA = 1
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-_TMP = re.compile(r"^\.(?P<key>[0-9a-f]{64})\.nc\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
 Scalar = str | int | float | bool
 
 
@@ -117,7 +115,7 @@ def write_cell(out_dir: str | Path, key: str, params: Mapping[str, Scalar], cell
 
     final = cell_path(out_dir, key)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{key}.nc.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+    tmp = temp_path(final)  # .<key>.nc.tmp-<host>-<pid>-<random>
     try:
         write_entry_file(tmp, ds, {"photoprop_study_schema": STUDY_SCHEMA, "key": key, "cell_fn": cell_fn,
                                    "version": str(version), "params": json.dumps(dict(params), sort_keys=True)})
@@ -150,12 +148,12 @@ def read_cell(path: str | Path) -> tuple[dict[str, Scalar], xr.Dataset]:
 
 
 def clean_stale_temporaries(out_dir: str | Path) -> list[Path]:
-    """Remove temporaries of writers that no longer run (a killed study); returns them."""
+    """Remove temporaries of writers that no longer run (a killed study); returns them.
+    A writer on another host is judged by the temporary's age (:mod:`pipeline.cache.temp`)."""
     folder = Path(out_dir) / "cells"
     removed = []
-    for p in folder.glob(".*.tmp") if folder.is_dir() else []:
-        m = _TMP.match(p.name)
-        if m and (int(m["pid"]) == os.getpid() or _pid_alive(int(m["pid"]))):
+    for p in sorted(folder.glob(".*.tmp*")) if folder.is_dir() else []:
+        if not is_stale(p):
             continue  # a live writer (another study on the same folder) is still writing it
         p.unlink(missing_ok=True)
         removed.append(p)
@@ -280,7 +278,7 @@ def combine_cells(out_dir: str | Path, cells: Iterable[Mapping[str, Scalar]] | N
 def write_results(out_dir: str | Path, ds: xr.Dataset) -> Path:
     """Atomically write the combined study to ``out_dir/results.nc`` (h5netcdf)."""
     final = Path(out_dir) / "results.nc"
-    tmp = final.with_name(f".results.nc.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = temp_path(final)
     try:
         ds.to_netcdf(tmp, engine="h5netcdf")
         with open(tmp, "rb") as fh:
