@@ -6,7 +6,9 @@ import xarray as xr
 from scipy import stats
 
 from finite_difference import fd_grad
-from pipeline.chip.attenuator import AttenuatorArchitecture, AttenuatorLayout, splitter_stages
+from pipeline.chip.attenuator import AttenuatorArchitecture
+from pipeline.chip.attenuator_chip import splitter_stages
+from pipeline.chip.attenuator_spec import AttenuatorLayout
 from pipeline.chip.impairments import impairments
 from pipeline.chip.interface import Architecture, Die
 from pipeline.errors import SpecError

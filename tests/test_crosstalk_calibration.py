@@ -298,7 +298,7 @@ def test_project_params_on_a_realistic_die_uses_only_what_the_controller_knows()
 def test_projection_is_the_identity_without_crosstalk_calibration(monkeypatch):
     """crosstalk_calibration=False: project_params returns the parameters bit for bit, and
     in-situ training is bit-identical to a loop without projection."""
-    from pipeline.chip.attenuator import AttenuatorDie
+    from pipeline.chip.attenuator_die import AttenuatorDie
     from pipeline.training import algorithms as alg, datasets
 
     arch = CalibratedArchitecture(crosstalk_calibration=False)

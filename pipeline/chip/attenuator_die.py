@@ -1,0 +1,110 @@
+"""One ``attenuator`` die as training algorithms see it (:class:`pipeline.chip.interface.Die`):
+sampled and calibrated (the chip, :mod:`pipeline.chip.attenuator_chip`; its calibrations,
+:mod:`pipeline.chip.attenuator_calibration`), then used — inference, on-chip
+backpropagation from its readings (:mod:`pipeline.chip.attenuator_readout`: what is read),
+the noise-free references tests use, and the die as data
+(:mod:`pipeline.chip.attenuator_report`).
+
+The clock: the die is calibrated at t = 0, first used ``calibration_age`` later, and from
+then on its readings advance the drift (:mod:`pipeline.chip.drift`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from pipeline.chip import attenuator_report as report
+from pipeline.chip import crosstalk_calibration as xc
+from pipeline.chip.attenuator_calibration import AttenuatorCalibration
+from pipeline.chip.impairments import ImpairmentSpec
+
+
+class AttenuatorDie(AttenuatorCalibration):
+    """One fabricated ``attenuator`` chip, calibrated as its spec says (module doc)."""
+
+    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int) -> None:
+        super().__init__(architecture, impairments, seed)
+        self._calibrate_at_sampling()
+        self._start_use()
+
+    def _start_use(self) -> None:
+        """First use, ``calibration_age`` after the calibration; from now on readings advance
+        the drift clock; the current weights re-programmed at that drift."""
+        self.drift.advance_hours(self.impairments.calibration_age)
+        self.drift.start_clock(self.measurements)
+        self.program(self.params)
+
+    def __repr__(self) -> str:
+        return f"AttenuatorDie({self.architecture!r}, seed={self.seed})"
+
+    # -- the Die protocol -----------------------------------------------------------------------
+    def _inputs(self, x: np.ndarray) -> np.ndarray:
+        x = self.architecture.check_x(x)
+        return np.concatenate([x, np.ones((len(x), 1))], 1)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        a0 = self._inputs(x)
+        self.measurements += len(a0) * self.architecture.n_out
+        return self._forward(self.heater_power, a0, True)["y"]
+
+    def insitu_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        a = self.architecture
+        a0 = self._inputs(x)
+        nb = len(a0)
+        t = a.check_t(t, nb)
+        fw = self._forward(self.heater_power, a0, True)
+        e = fw["y"] - t
+        loss = float(0.5 * np.mean(np.sum(e * e, axis=1)))
+        d2 = e * fw["dy"]
+        d1 = self._backward(self.heater_power, d2, True) * fw["dh"]
+        self.measurements += nb * (2 * a.n_out + 2 * a.n_hidden + 2 * a.n_hidden)
+        a1 = np.concatenate([fw["h"], np.ones((nb, 1))], 1)
+        grad_w = np.concatenate([(d1.T @ a0).ravel(), (d2.T @ a1).ravel()]) / nb
+        return loss, grad_w * self._slopes(True)
+
+    def project_params(self, params: np.ndarray) -> np.ndarray:
+        """``params`` moved onto the set the compensated programming can realise, by what the
+        controller knows (Ĉ, the DAC range 0 … 2 P_π, nominal P_π;
+        :func:`crosstalk_calibration.realisable`): a weight whose heater would need P < 0
+        goes to −cos θ_k of the phase its neighbours give it at P = 0 (likewise at the DAC
+        top); the others are returned unchanged.  Identity without crosstalk calibration.
+        Training algorithms that program the die use it when the die has it (in-situ,
+        forward-only)."""
+        p = self.architecture.check_params(params)
+        if self._crosstalk_inverse is None:
+            return p
+        target = self.target_powers(p)
+        reached = xc.realisable(self._crosstalk_inverse, target, 2 * self.p_pi)
+        reached_p = np.clip(-np.cos(np.pi * reached / self.p_pi + self._offset_or_zero()) * self.weight_scale, -1, 1)
+        return np.where(reached != target, reached_p, p)
+
+    # -- noise-free references (tests and the ideal reference only) -------------------------------
+    def true_loss(self, params: np.ndarray, x: np.ndarray, t: np.ndarray) -> float:
+        a0 = self._inputs(x)
+        y = self._forward(self.heater_powers(params), a0, False)["y"]
+        e = y - self.architecture.check_t(t, len(a0))
+        return float(0.5 * np.mean(np.sum(e * e, axis=1)))
+
+    def true_forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Noise-free outputs of this die for ``params`` (tests and reference only)."""
+        return self._forward(self.heater_powers(params), self._inputs(x), False)["y"]
+
+    def dead_neurons(self, params: np.ndarray, x: np.ndarray) -> int:
+        """Hidden neurons of this die flat for every sample of ``x`` with ``params`` programmed:
+        noise-free calibrated node reading z1 <= 0 or >= full_scale (the driver rails, the
+        on-chip derivative is 0).  A diagnostic of the simulation's internal state, not a
+        lab reading (no detector reads are counted)."""
+        z1 = self._forward(self.heater_powers(params), self._inputs(x), False, layer1_only=True)["z1"]
+        return int(np.sum(np.all((z1 <= 0) | (z1 >= self.fs), axis=0)))
+
+    # -- the die as data ------------------------------------------------------------------------------
+    def to_dataset(self) -> xr.Dataset:
+        """The die: per-MZI fabrication, couplers, heaters, phase errors, losses, detector gains;
+        per-neuron modulators; crosstalk matrix and the calibrations' estimates (units in attrs;
+        :func:`attenuator_report.die_dataset`)."""
+        return report.die_dataset(self)
+
+    def summary(self) -> dict[str, float]:
+        """Headline numbers of the die (CLI ``chip show``; :func:`attenuator_report.die_summary`)."""
+        return report.die_summary(self)
