@@ -1,0 +1,169 @@
+"""One ``mesh`` die as training algorithms see it (:class:`pipeline.chip.interface.Die`): the
+chip (:mod:`pipeline.chip.mesh_chip`), lab-calibrated if its spec says so
+(:mod:`pipeline.chip.mesh_calibration`), its detector readings and the procedures run on
+them — the forward pass and on-chip backpropagation.
+
+Readings: direct detection (output, activation and tap detectors: shot, thermal and dark
+noise, laser RIN, ``adc_bits`` over each reading's full scale — N inputs at 1; taps 4N) and
+coherent (homodyne) receivers for complex fields (quadrature noise, ADC per quadrature).
+
+Forward: every layer's mesh at its realised phases (one phase-noise draw per optical pass);
+between layers each mode's power is read by its activation detector and drives the
+activation modulator (nominal γ, β + the modulator's own bias error).
+
+Backward on chip, per layer from the last: adjoint field at the mesh outputs g = 2 (dL/dp)·z
+(z read by coherent detection during the forward pass); the Hughes procedure
+(:func:`pipeline.circuit.mesh_gradients.hughes_gradients`) measures dL/dθ, dL/dφ from tap
+intensities and the adjoint field X_adj at the mesh inputs (coherent detection); then
+dL/da' = 2 Re X_adj, and dL/dp of the previous layer = dL/da' × (derivative modulator's
+reading).  The lab multiplies the two electrically.  The measured quantities are
+derivatives w.r.t. the *realised* phases; they are returned as the gradient w.r.t. the
+programmed ones (what a lab does), so thermal crosstalk biases them as it would on a chip.
+Phase noise is drawn per optical pass (forward; adjoint, time-reversed and interference pass
+of every layer separately); the activation derivative is read on chip (derivative modulator
+at β + π/2 + its own bias error, field read by a coherent receiver: noise, ADC) and scaled
+by the nominal γ.
+
+``lab_calibrated()`` (:mod:`pipeline.chip.mesh_network`): dies measure every MZI's offsets,
+heater efficiencies and couplers, each heater row's crosstalk and each layer's transmission
+(:func:`mesh_calibration.calibrate`) and program through them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from devices import photodetector_electrical as pde
+from pipeline.chip import mesh_calibration as mc
+from pipeline.chip import neuron as nr
+from pipeline.chip.impairments import ImpairmentSpec
+from pipeline.chip.mesh_chip import MeshChip
+from pipeline.circuit.mesh_gradients import hughes_gradients
+
+
+class MeshDie(MeshChip):
+    """One fabricated ``mesh`` chip (module doc): implements pipeline.chip.interface.Die."""
+
+    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int) -> None:
+        super().__init__(architecture, impairments, seed)
+        s = architecture.spec
+        if s.lab_calibration:
+            self.calibration = mc.calibrate(self, s.calibration_samples)
+            self.calibration_measurements = self.calibration.readings
+            self.layer_gain = self.calibration.layer_gain
+
+    # -- detection ------------------------------------------------------------------------
+    def _adc(self, v: np.ndarray, full_scale: float, count: int) -> np.ndarray:
+        """Quantise readings (sums of ``count``) with ``adc_bits`` over ±``full_scale`` (of one
+        reading); a sum of count > 1 dithered readings gets the equivalent error,
+        step·√(count/12)·N(0, 1)."""
+        bits = self.impairments.adc_bits
+        if not bits:
+            return v
+        if count == 1:
+            return nr.quantise(v, full_scale, bits)
+        step = 2 * full_scale / 2 ** bits
+        return v + step * np.sqrt(count / 12) * self._rng.standard_normal(np.shape(v))
+
+    def read_direct(self, p_norm: np.ndarray, gain: np.ndarray | float, fraction: float = 1.0, count: int = 1,
+                    full_scale: float | None = None) -> np.ndarray:
+        """Read normalised powers (sum of ``count`` samples each) with a detector chain:
+        current → (I − count·I_dark)/(R·fraction·P_opt), ADC over ``full_scale`` (normalised
+        power of one sample; default all N inputs at 1)."""
+        imp = self.impairments
+        p_w = np.clip(p_norm, 0, None) * imp.optical_power * fraction
+        if not imp.detector_noise and imp.laser_rin is None and not imp.adc_bits:
+            return gain * p_norm
+        r, bw = self.detector.responsivity, imp.measurement_bandwidth
+        mean = gain * r * p_w
+        var = np.zeros_like(mean)
+        if imp.detector_noise:
+            var = count * pde.noise_variance(p_w / count, bandwidth=bw, spec=self.detector)
+        if imp.laser_rin is not None:  # lower bound Σp² ≥ (Σp)²/count for a batch sum
+            var = var + mean ** 2 / count * 10 ** (imp.laser_rin / 10) * bw
+        i = mean + np.sqrt(var) * self._rng.standard_normal(mean.shape)
+        fs = self.full_scale if full_scale is None else full_scale
+        return self._adc(i / (r * imp.optical_power * fraction), fs, count)
+
+    def _coherent(self, field: np.ndarray) -> np.ndarray:
+        """Homodyne read of complex amplitudes (LO power = optical_power): quadrature noise
+        σ = sqrt(σ_I²(P_opt)) / (2 R P_opt) in normalised field units; each quadrature
+        ADC-quantised over ±√N."""
+        imp = self.impairments
+        if imp.detector_noise:
+            sig = np.sqrt(pde.noise_variance(imp.optical_power, bandwidth=imp.measurement_bandwidth,
+                                             spec=self.detector)) / (2 * self.detector.responsivity * imp.optical_power)
+            field = field + sig * (self._rng.standard_normal(field.shape) + 1j * self._rng.standard_normal(field.shape))
+        fs = np.sqrt(self.full_scale)
+        return self._adc(field.real, fs, 1) + 1j * self._adc(field.imag, fs, 1)
+
+    # -- forward pass ----------------------------------------------------------------------
+    def _run(self, phases: np.ndarray, x: np.ndarray, noisy: bool):
+        arch, s = self.architecture, self.architecture.spec
+        a, fields = arch.encode(x), []
+        mats = self._matrices(phases)
+        for i, u in enumerate(mats):
+            z = u @ a
+            fields.append((a, z))
+            if i < len(mats) - 1:
+                p = np.abs(z) ** 2
+                if noisy:
+                    p = self.read_direct(p, self.gain["activation"][i][:, None])
+                p = p * self.layer_gain[i]
+                a = arch.activation(p, s.activation_bias + self.bias_error[0, i][:, None]).astype(complex)
+                fields[-1] = fields[-1] + (p,)
+        y = np.abs(fields[-1][1][:arch.n_out]).T ** 2
+        return y, fields, mats
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        y, _, _ = self._run(self.realised_phases(self.powers, True), x, True)
+        self.measurements += y.size
+        return self.read_direct(y, self.gain["output"][None, :]) * self.layer_gain[-1]
+
+    def true_loss(self, params: np.ndarray, x: np.ndarray, t: np.ndarray) -> float:
+        y, _, _ = self._run(self.realised_phases(self.heater_powers(params), False), x, False)
+        y = y * self.layer_gain[-1]
+        return float(0.5 * np.mean(np.sum((y - self.architecture.check_t(t, y.shape)) ** 2, 1)))
+
+    # -- on-chip backpropagation -------------------------------------------------------------
+    def insitu_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        arch, s = self.architecture, self.architecture.spec
+        phases = self.realised_phases(self.powers, True)  # the forward pass (all layers, their taps)
+        y_true, fields, mats = self._run(phases, x, True)
+        y = self.read_direct(y_true, self.gain["output"][None, :]) * self.layer_gain[-1]
+        t = arch.check_t(t, y.shape)
+        b = y.shape[0]
+        self.measurements += y.size
+        derivs = [self._derivative(i, fields[i][2]) for i in range(s.n_layers - 1)]  # read in the forward pass
+        dl_dp = np.zeros((s.n_modes, b))
+        dl_dp[:arch.n_out] = (y - t).T / b
+        grads = [None] * s.n_layers
+        for i in range(s.n_layers - 1, -1, -1):
+            a, z = fields[i][:2]
+            z_read = self._coherent(z)
+            self.measurements += 2 * z.size
+            g = 2 * dl_dp * self.layer_gain[i] * z_read
+            gain = self.gain["taps"][i]
+
+            def read(p: np.ndarray, count: int, gain: np.ndarray = gain) -> np.ndarray:
+                return self.read_direct(p, gain[None], s.tap_fraction, count, full_scale=4 * self.full_scale)
+
+            passes = [self.realised_phases(self.powers, True)[i] for _ in range(3)]  # adjoint, TR, sum
+            m = hughes_gradients(self.hardware[i], phases[i, 0], phases[i, 1], a, g, read=read,
+                                 read_adjoint=self._coherent, pass_phases=[(q[0], q[1]) for q in passes])
+            self.measurements += m.readings_taken + 2 * a.size
+            grads[i] = np.concatenate([m.theta, m.phi])
+            if i:
+                dl_dp = 2 * m.adjoint_inputs.real * derivs[i - 1]
+        loss = float(0.5 * np.mean(np.sum((y - t) ** 2, 1)))
+        return loss, np.concatenate(grads)
+
+    def _derivative(self, gap: int, p_read: np.ndarray) -> np.ndarray:
+        """da'/dp of layer gap ``gap`` as read on chip: the derivative modulator (same drive,
+        bias β + π/2 + its own error) transmits cos(γ p + β + ε'); its field is read by a
+        coherent receiver (noise, ADC) and scaled by the nominal γ."""
+        s = self.architecture.spec
+        field = np.sin(s.activation_gain * p_read + s.activation_bias + np.pi / 2
+                       + self.bias_error[1, gap][:, None]).astype(complex)
+        self.measurements += 2 * field.size
+        return s.activation_gain * self._coherent(field).real
