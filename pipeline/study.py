@@ -21,13 +21,16 @@ without recomputing anything that finished.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +173,39 @@ def _status(path: Path) -> str:
     return "done"
 
 
+@contextlib.contextmanager
+def _progress(name: str, total: int, cached: int, enabled: bool) -> Iterator[Callable[..., None]]:
+    """``advance(params, error=None)`` per finished cell: a rich bar on a terminal; on a
+    non-terminal stderr (batch logs) one flushed line per cell,
+    ``[study] cell 12/48 done (seed=3, die=1) 4.2 s`` (wall time since the study started)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    if not enabled:
+        yield lambda params, error=None: None
+        return
+    if not console.is_terminal:
+        t0, count = time.perf_counter(), cached
+        print(f"[study] {name}: {total} cells, {cached} already done", file=sys.stderr, flush=True)
+
+        def line(params: Mapping[str, Scalar], error: str | None = None) -> None:
+            nonlocal count
+            count += 1
+            what = ", ".join(f"{k}={v}" for k, v in params.items())
+            status = "done" if error is None else f"FAILED ({(error.splitlines() or [''])[0][:200]})"
+            print(f"[study] cell {count}/{total} {status} ({what}) {time.perf_counter() - t0:.1f} s",
+                  file=sys.stderr, flush=True)
+
+        yield line
+        return
+    columns = (TextColumn("study {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True, console=console) as bar:
+        task = bar.add_task(escape(name), total=total, completed=cached)
+        yield lambda params, error=None: bar.advance(task)
+
+
 def run_study(cells: Iterable[Mapping[str, Scalar]], cell_fn: str, out_dir: str | Path, client: Any, *,
               version: str = "1", retries: int = 3, progress: bool = True, combine: bool = True,
               raise_on_failure: bool = True, announce: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -182,7 +218,6 @@ def run_study(cells: Iterable[Mapping[str, Scalar]], cell_fn: str, out_dir: str 
     written, unless ``raise_on_failure=False``."""
     from distributed import as_completed
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise SpecError(f"retries = {retries!r}: must be an integer >= 0. Fix: e.g. retries=3.")
@@ -213,20 +248,20 @@ def run_study(cells: Iterable[Mapping[str, Scalar]], cell_fn: str, out_dir: str 
         todo.append((params, key))
     futures = {client.submit(run_cell, cell_fn, params, key=f"cell-{key}", retries=retries, pure=False):
                (params, key) for params, key in todo}
-    columns = (TextColumn("study {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress, transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task(out.name, total=len(cell_list), completed=report["cached"])
+    with _progress(out.name, len(cell_list), report["cached"], progress) as advance:
         for fut in as_completed(futures):
             params, key = futures.pop(fut)
+            error = None
             try:
                 ds = fut.result()
                 write_cell(out, key, params, cell_fn, version, ds)
                 report["computed"] += 1
             except Exception as exc:  # noqa: BLE001 - reported per cell with its type; the others go on
-                report["failed"].append({"params": params, "key": key, "error": f"{type(exc).__name__}: {exc}"})
+                error = f"{type(exc).__name__}: {exc}"
+                report["failed"].append({"params": params, "key": key, "error": error})
             finally:
                 fut.release()
-            bar.advance(task)
+            advance(params, error)
     if combine and len(report["failed"]) < len(cell_list):
         done = [(p, k) for p, k in zip(cell_list, keys) if k not in {f["key"] for f in report["failed"]}]
         report["results"] = str(write_results(out, combine_cells(out, [p for p, _ in done], cell_fn, version)))

@@ -186,3 +186,15 @@ def test_sparse_grid_combines_with_nan(tmp_path, client):
                                   coupler_spread(seed=1, width_sigma=0.005, n_couplers=4).kappa2)
 
 
+
+
+def test_progress_in_a_batch_log_is_one_line_per_cell(tmp_path, client, capsys):
+    """stderr not a terminal (a batch log): one flushed line per finished cell, counting on from the cached ones."""
+    out = tmp_path / "logged"
+    run_study(CELLS[:2], FN, out, client, progress=False, announce=lambda m: None)
+    run_study(CELLS, FN, out, client, progress=True, announce=lambda m: None)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"[study] logged: {len(CELLS)} cells, 2 already done"
+    done = [line for line in err if line.startswith("[study] cell ")]
+    assert [line.split()[2] for line in done] == [f"{i}/{len(CELLS)}" for i in range(3, len(CELLS) + 1)]
+    assert all(" done (seed=" in line and line.endswith(" s") for line in done)
