@@ -124,6 +124,8 @@ def _read_raw(path: Path) -> tuple[dict[str, tuple[tuple[str, ...], np.ndarray]]
     _verified_bytes(path)  # entries are immutable once published: parse the verified file by path
     with h5py.File(path, "r") as f:
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        # scalars: h5netcdf >= 1.1 stores a number attribute as a shape-(1,) array, older as a scalar
+        attrs = {k: (v.reshape(-1)[0] if isinstance(v, np.ndarray) and v.size == 1 else v) for k, v in attrs.items()}
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in attrs.items()}
         if LAYOUT_ATTR not in attrs or CHECKSUM_ATTR not in attrs:
             raise CacheError(f"{path}: not a photoprop cache entry (no {LAYOUT_ATTR!r}/{CHECKSUM_ATTR!r} attribute).")

@@ -25,6 +25,7 @@ so an ambient temperature offset ΔT acts through the arms' differential dn_eff/
 from __future__ import annotations
 
 import numpy as np
+from scipy.integrate import trapezoid as _trapezoid
 
 from pipeline.chip.impairments import THICKNESS_RANGE_UM, WIDTH_RANGE_UM, ImpairmentSpec
 
@@ -40,7 +41,7 @@ def correlation_difference(length_um: float, separation_um: float, correlation_l
     r = L / ell
     rho_self = 2.0 / r ** 2 * (r - 1.0 + np.exp(-r))
     u = np.linspace(0.0, L, _QUADRATURE_POINTS)
-    rho_cross = 2.0 / L ** 2 * np.trapz((L - u) * np.exp(-np.sqrt(u ** 2 + d ** 2) / ell), u)
+    rho_cross = 2.0 / L ** 2 * _trapezoid((L - u) * np.exp(-np.sqrt(u ** 2 + d ** 2) / ell), u)
     return float(max(rho_self - rho_cross, 0.0))
 
 
