@@ -48,3 +48,9 @@ def test_bad_options_are_named():
     assert res.exit_code == 2 and "architecture" in res.output
     res = runner.invoke(app, ["chip", "show", "--seed", "-1"])
     assert res.exit_code != 0
+
+
+def test_table_labels_keep_their_units():
+    res = runner.invoke(app, ["chip", "show", "--impairments", "ideal"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "forward path loss, mean [dB]" in res.stdout and "heater P_π [mW]" in res.stdout

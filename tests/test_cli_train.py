@@ -84,3 +84,11 @@ def test_table_output(tmp_path):
                               "--out", str(tmp_path), "--no-plots"])
     assert res.exit_code == 0, res.output
     assert "offline" in res.stdout and "history:" in res.stdout and "curves" not in res.stdout
+
+
+def test_table_headers_keep_their_units(tmp_path):
+    """``[s]`` is rich markup (strike-through): the unit must still be printed."""
+    res = runner.invoke(app, ["train", "--dataset", "xor", "--algorithm", "ideal", "--epochs", "1", "--no-plots",
+                              "--out", str(tmp_path)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "test [%]" in res.stdout and "wall [s]" in res.stdout

@@ -7,11 +7,16 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli.common import console, emit_json, fail
+from pipeline.cli.common import cache_option, console, emit_json, fail, use_cache
 from pipeline.errors import PhotopropError, SpecError
 
 chip_app = typer.Typer(help="Simulated chips (dies): architecture + layout + sampled impairments.",
                        no_args_is_help=True)
+
+
+@chip_app.callback()
+def _chip(ctx: typer.Context, cache: Optional[Path] = cache_option()) -> None:
+    ctx.obj = cache  # `chip --cache DIR show`; `chip show --cache DIR` wins over it
 
 #: Labels and formats of the summary rows (key → (label, format)).
 ROWS = {
@@ -39,6 +44,7 @@ ROWS = {
 
 @chip_app.command("show")
 def show(
+    ctx: typer.Context,
     architecture: str = typer.Option("attenuator", "--architecture", help="attenuator | mesh."),
     impairments: str = typer.Option("realistic", "--impairments", help="realistic | ideal."),
     seed: int = typer.Option(0, "--seed", help="Die seed (fabrication sample)."),
@@ -49,6 +55,7 @@ def show(
                                          "thermal crosstalk, node gains)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the die's Dataset (netCDF)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    cache: Optional[Path] = cache_option(envvar=False),
 ) -> None:
     """Summarise one die: loss budget, coupler error spread, crosstalk, noise floor."""
     from pipeline.chip.impairments import impairments as preset
@@ -60,6 +67,7 @@ def show(
             raise SpecError(f"--seed = {seed}: must be >= 0. Fix: e.g. --seed 0.")
         if calibration not in ("readout", "lab"):
             raise SpecError(f"--calibration = {calibration!r}: unknown. Fix: use readout or lab.")
+        use_cache(ctx, cache or ctx.obj, must_exist=True)
         arch = make_architecture(architecture, n_in, n_out)
         if calibration == "lab":
             if not hasattr(arch, "lab_calibrated"):
@@ -80,8 +88,8 @@ def show(
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"die {seed}: {architecture}, {impairments} impairments, {calibration} calibration "
-                        f"({doc['n_params']} weights)")
+    table = Table(title=escape(f"die {seed}: {architecture}, {impairments} impairments, {calibration} calibration "
+                               f"({doc['n_params']} weights)"))
     table.add_column("quantity")
     table.add_column("value", justify="right")
     for key, (label, fmt) in ROWS.items():
@@ -90,4 +98,4 @@ def show(
     table.add_row("detector noise", "on" if preset(impairments).detector_noise else "off (ideal)")
     console.print(table)
     if out is not None:
-        console.print(f"die dataset: {out}")
+        console.print(f"die dataset: {out}", markup=False)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pipeline.cli.common import console, emit_json, fail
+from pipeline.cli.common import cache_option, console, emit_json, fail, use_cache
 from pipeline.errors import PhotopropError
 
 
@@ -24,17 +24,19 @@ _FIGURES = (("power_coupling", "κ²", ".3f", ""), ("coupling_length_um", "L_c",
 
 
 def demo(
+    ctx: typer.Context,
     out: Path = typer.Option(Path("results/demo"), "--out", help="Output folder."),
     workers: int = typer.Option(2, "--workers", min=1, help="Local Dask workers for missing library entries."),
-    cache: Optional[Path] = typer.Option(None, "--cache", envvar="PHOTOPROP_CACHE", help="Library folder."),
+    cache: Optional[Path] = cache_option(),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Check/build the device library, report device figures of merit, compose an MZI switch."""
-    from pipeline.cache import DeviceCache
+    from rich.markup import escape
+
     from workflows.demo import run_demo
 
     try:
-        summary = run_demo(out, cache=DeviceCache(cache), workers=workers)
+        summary = run_demo(out, cache=use_cache(ctx, cache), workers=workers)
     except PhotopropError as exc:
         fail(exc)
     if json_out:
@@ -42,16 +44,17 @@ def demo(
         return
     lib = summary["library"]
     console.print(f"device library {lib['root']}: {lib['entries']} entries "
-                  f"({lib['already_cached']} of the default library cached, {lib['built_now']} built now)")
+                  f"({lib['already_cached']} of the default library cached, {lib['built_now']} built now)",
+                  markup=False)
     table = Table(title="devices: figures of merit from the cached simulations")
     for col in ("device", "key", "spec [µm]", "figures of merit"):
-        table.add_column(col, no_wrap=col in ("device", "key"))
+        table.add_column(escape(col), no_wrap=col in ("device", "key"))
     for r in summary["devices"]:
         f = r["figures"]
         shown = [(name, f[key], fmt, unit) for key, name, fmt, unit in _FIGURES if key in f]
-        table.add_row(_SHORT.get(r["device"], r["device"]), r["key"][:8],
-                      " ".join(f"{k}={v:g}" for k, v in r["spec"].items()),
-                      ", ".join(f"{name} {value:{fmt}}{unit}" for name, value, fmt, unit in shown))
+        table.add_row(escape(_SHORT.get(r["device"], r["device"])), r["key"][:8],
+                      escape(" ".join(f"{k}={v:g}" for k, v in r["spec"].items())),
+                      escape(", ".join(f"{name} {value:{fmt}}{unit}" for name, value, fmt, unit in shown)))
     console.print(table)
     m = summary["mzi_switch"]
     console.print(f"MZI switch (3-dB FDTD couplers + thermo-optic arm): cross {m['cross_at_0mW_db']:.2f} dB at 0 mW; "
@@ -65,4 +68,4 @@ def demo(
     h = summary["heater_row_8x20um"]
     console.print(f"heater row, 20 µm pitch: crosstalk to nearest neighbour {h['nearest_neighbour_crosstalk']:.3f}, "
                   f"next-nearest {h['next_nearest']:.4f} (fraction of the driven phase)")
-    console.print(f"wrote {', '.join(summary['outputs'])} in {summary['wall_s']} s")
+    console.print(f"wrote {', '.join(summary['outputs'])} in {summary['wall_s']} s", markup=False)

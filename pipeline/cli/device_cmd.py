@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
+from pipeline.cli.common import cache_option, use_cache
+
 device_app = typer.Typer(help="FDTD device simulations (Meep 2D/3D) and the device families.", no_args_is_help=True)
 
+
+@device_app.callback()
+def _device(ctx: typer.Context, cache: Optional[Path] = cache_option()) -> None:
+    ctx.obj = cache  # `device --cache DIR simulate`; `device simulate --cache DIR` wins over it
 
 
 def _parse_value(text: str) -> Any:
@@ -52,6 +59,7 @@ def list_devices(as_json: bool = typer.Option(False, "--json", help="machine-rea
 
 @device_app.command("simulate")
 def simulate_cmd(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="device family, see `photoprop device list`"),
     set_: list[str] = typer.Option([], "--set", help="device spec field, key=value (repeatable)"),
     solver: Optional[str] = typer.Option(None, "--solver",
@@ -61,13 +69,11 @@ def simulate_cmd(
     solver_set: list[str] = typer.Option([], "--solver-set", help="solver spec field, key=value (repeatable)"),
     timeout_s: float = typer.Option(1800.0, "--timeout", help="wall-clock limit per solver process [s]"),
     overwrite: bool = typer.Option(False, "--overwrite", help="recompute even if cached"),
-    cache_dir: Optional[str] = typer.Option(None, "--cache", envvar="PHOTOPROP_CACHE",
-                                            help="library folder (default: the repository's cache/)"),
+    cache_dir: Optional[Path] = cache_option(envvar=False),
     as_json: bool = typer.Option(False, "--json", help="print the JSON summary"),
 ) -> None:
     """Simulate NAME (or read it from the cache) and print S-parameters, checks and figures of merit."""
     import devices
-    from pipeline.cache import DeviceCache
     from pipeline.errors import PhotopropError
     from pipeline.fdtd.simulate import summary
     from pipeline.simulate import (FDTD_SOLVERS, default_solver, default_solver_settings, figures_of_merit,
@@ -82,7 +88,7 @@ def simulate_cmd(
             field = "resolution" if "resolution" in solver_cls.model_fields else "mode_resolution"
             solver_kw[field] = resolution
         spec = solver_cls(**solver_kw)
-        cache = DeviceCache(cache_dir)
+        cache = use_cache(ctx, cache_dir or ctx.obj)
         execution = {"timeout_s": timeout_s} if spec.solver in FDTD_SOLVERS else {}
         entry, cached = simulate(device, spec, cache=cache, overwrite=overwrite, **execution)
         figures = figures_of_merit(entry, cache=cache, **execution)

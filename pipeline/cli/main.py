@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import typer
 
 from pipeline.cli.library_cmd import library_app
+from pipeline.cli.markup import escape_help
 
 warnings.filterwarnings("ignore", message="The value of the smallest subnormal")
 
@@ -17,6 +19,37 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(library_app, name="library")
+
+
+def version() -> str:
+    """The installed distribution's version, else (a source tree without metadata) pyproject.toml's."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("photoprop")
+    except PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        try:
+            return tomllib.loads(pyproject.read_text())["project"]["version"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown (no package metadata, no readable pyproject.toml)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"photoprop {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                  help="Print the photoprop version and exit."),
+) -> None:
+    pass
 
 
 def _register_optional() -> None:
@@ -45,6 +78,7 @@ def _register_optional() -> None:
 
 
 _register_optional()
+escape_help(app)
 
 if __name__ == "__main__":
     app()

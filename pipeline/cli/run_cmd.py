@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli.common import console, emit_json, err_console, fail
+from pipeline.cli.common import cache_option, console, emit_json, fail, say, use_cache
 from pipeline.errors import PhotopropError
 
 
 def run(
+    ctx: typer.Context,
     out: Path = typer.Option(Path("results/paper"), "--out", help="Output folder (results.nc, plots, summary)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Main-job definition (default workflows/paper.toml)."),
     dies: Optional[int] = typer.Option(None, "--dies", help="Use only the first N dies of the config."),
@@ -20,6 +21,7 @@ def run(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Start a job-queue cluster: slurm | pbs."),
     cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="Job-queue settings (TOML)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+    cache: Optional[Path] = cache_option(),
 ) -> None:
     """Check the device library, sample dies, train ideal / ideal-best / offline /
     offline-calibrated / in-situ on the paper's two 2D benchmarks over several dies in parallel
@@ -30,9 +32,9 @@ def run(
     if dies is not None and dies < 2:
         fail(f"--dies = {dies}: must be >= 2 (the verdicts are paired intervals over dies). Fix: e.g. --dies 3.")
     try:
+        use_cache(ctx, cache)
         summary = run_main(out, config=config or DEFAULT_CONFIG, dies=dies, workers=workers, scheduler=scheduler,
-                           cluster=cluster, cluster_config=cluster_config, progress=not json_out,
-                           say=lambda m: err_console.print(m, highlight=False))
+                           cluster=cluster, cluster_config=cluster_config, progress=not json_out, say=say)
     except PhotopropError as exc:
         fail(exc)
     if json_out:
@@ -40,9 +42,10 @@ def run(
         return
     for table in claims_tables(summary, console.width):
         console.print(table)
-    console.print(f"results: {summary['results']}  ({summary['cells']} cells, {summary['cells_cached']} reused)")
+    console.print(f"results: {summary['results']}  ({summary['cells']} cells, {summary['cells_cached']} reused)",
+                  markup=False)
     for name, path in summary["plots"].items():
-        console.print(f"{name}: {path}")
+        console.print(f"{name}: {path}", markup=False)
     console.print(f"wall time {summary['wall_s']} s")
 
 
@@ -59,7 +62,9 @@ def claims_tables(summary: dict, width: int | None = None) -> list:
     worst die (the calibration-independent algorithms only in the calibration that trained
     them); the paired differences (subject − reference, each calibration's subject against the
     shared references) with their interval and verdict.  Short headers: fits 100 columns
-    (``width``: the console's, in characters; narrower, the claim column wraps too)."""
+    (``width``: the console's, in characters; narrower, the claim column wraps too).  Data
+    cells are escaped (``[nan, nan]`` is rich markup otherwise); only the verdicts are styled."""
+    from rich.markup import escape as e
     from rich.table import Table
 
     rows = summary["claims"]
@@ -75,9 +80,9 @@ def claims_tables(summary: dict, width: int | None = None) -> list:
         first_of_dataset = k == 0 or rows[k - 1]["dataset"] != row["dataset"]
         for i, (name, st) in enumerate(own.items()):
             dropped = f" ({len(st['dropped_dies'])} NaN)" if st["dropped_dies"] else ""
-            acc.add_row(row["dataset"] if i == 0 and first_of_dataset else "",
-                        row.get("calibration", "") if i == 0 else "", name, _pct(st["mean"]),
-                        f"[{_pct(st['ci_low'])}, {_pct(st['ci_high'])}]", _pct(st["min"]) + dropped,
+            acc.add_row(e(row["dataset"]) if i == 0 and first_of_dataset else "",
+                        e(row.get("calibration", "")) if i == 0 else "", e(name), _pct(st["mean"]),
+                        e(f"[{_pct(st['ci_low'])}, {_pct(st['ci_high'])}]"), _pct(st["min"]) + dropped,
                         end_section=i == len(own) - 1)
     claims = summary.get("claims_config", {})
     margin = claims.get("equivalence_margin")
@@ -97,15 +102,15 @@ def claims_tables(summary: dict, width: int | None = None) -> list:
         st = row["algorithms"][row["subject"]]
         ok = ("[green]yes[/]" if mn["passed"] else "[red]no[/] (mean only)" if mn["mean_above"] else "[red]no[/]")
         first_of_dataset = k == 0 or rows[k - 1]["dataset"] != row["dataset"]
-        diff.add_row(row["dataset"] if first_of_dataset else "", row.get("calibration", ""),
-                     f"{row['subject']} > {_pct(mn['threshold'])} %", _pct(st["mean"]),
-                     f"[{_pct(st['ci_low'])}, {_pct(st['ci_high'])}]", ok, end_section=not row["comparisons"])
+        diff.add_row(e(row["dataset"]) if first_of_dataset else "", e(row.get("calibration", "")),
+                     e(f"{row['subject']} > {_pct(mn['threshold'])} %"), _pct(st["mean"]),
+                     e(f"[{_pct(st['ci_low'])}, {_pct(st['ci_high'])}]"), ok, end_section=not row["comparisons"])
         for i, c in enumerate(row["comparisons"]):
             if c["claim"] == "equivalence":
                 verdict = "[green]equivalent[/]" if c["equivalent"] else "[red]not equivalent[/]"
                 verdict += f"; {c['difference_verdict']}"
             else:
                 verdict = f"[{colour[c['difference_verdict']]}]{c['difference_verdict']}[/]"
-            diff.add_row("", "", c["label"], _pts(c["mean"]), f"[{_pts(c['ci_low'])}, {_pts(c['ci_high'])}]",
+            diff.add_row("", "", e(c["label"]), _pts(c["mean"]), e(f"[{_pts(c['ci_low'])}, {_pts(c['ci_high'])}]"),
                          verdict, end_section=i == len(row["comparisons"]) - 1)
     return [acc, diff]

@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli.common import console, emit_json, fail
+from pipeline.cli.common import cache_option, console, emit_json, fail, use_cache
 from pipeline.errors import PhotopropError
 
 
 def study(
+    ctx: typer.Context,
     config: Path = typer.Option(Path("workflows/impairments.toml"), "--config",
                                 help="Study definition (TOML: [study] and [grid] sections)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default results/<study name>)."),
@@ -21,12 +22,14 @@ def study(
                                                   help="Job-queue settings (default workflows/cluster.toml)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Local worker processes, or batch jobs."),
     json_out: bool = typer.Option(False, "--json", help="Print the study report as one JSON object."),
+    cache: Optional[Path] = cache_option(),
 ) -> None:
     """Dies x algorithms x an impairment grid -> one xarray Dataset (results.nc), written cell by cell;
     a killed study resumes without recomputing finished cells."""
     from workflows.study import run
 
     try:
+        use_cache(ctx, cache, must_exist=True)
         report = run(config, out=out, scheduler=scheduler, cluster=cluster, cluster_config=cluster_config,
                      workers=workers, progress=not json_out)
     except PhotopropError as exc:
@@ -35,6 +38,6 @@ def study(
         emit_json(report)
         return
     console.print(f"study {report['out_dir']}: {report['total']} cells, {report['cached']} already done, "
-                  f"{report['computed']} computed, {len(report['failed'])} failed")
+                  f"{report['computed']} computed, {len(report['failed'])} failed", markup=False)
     if "results" in report:
-        console.print(f"results: {report['results']}  (pipeline.open_results(...) in a notebook)")
+        console.print(f"results: {report['results']}  (pipeline.open_results(...) in a notebook)", markup=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -10,11 +9,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pipeline.cli.common import console, emit_json, fail
+from pipeline.cli.common import cache_option, console, emit_json, fail, use_cache
+from pipeline.cli.progress import epoch_progress
 from pipeline.errors import PhotopropError, SpecError
 
 
 def train(
+    ctx: typer.Context,
     dataset: str = typer.Option("moons", "--dataset", help="moons | circles | xor | iris | path to a .csv file "
                                 "(feature columns then a label column, header optional)."),
     architecture: str = typer.Option("attenuator", "--architecture", help="attenuator | mesh."),
@@ -36,10 +37,11 @@ def train(
     learning_rate: Optional[float] = typer.Option(None, "--lr", help="Step size in weight units."),
     out: Path = typer.Option(Path("results/train"), "--out", help="Folder for the history (.nc) and plots."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
+    cache: Optional[Path] = cache_option(),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Train on a simulated die; write the training history (netCDF) and plots."""
-    from tqdm import tqdm
+    from rich.markup import escape
 
     from pipeline.training import algorithms as alg
     from pipeline.training import run
@@ -58,10 +60,10 @@ def train(
                                      ("learning_rate", learning_rate), ("ideal_restarts", ideal_restarts))
                    if v is not None}
         cfg = alg.TrainConfig(**changes)
-        with tqdm(total=cfg.epochs * len(names), desc="train", unit="epoch", disable=None,
-                  file=sys.stderr) as bar:
+        use_cache(ctx, cache, must_exist=True)
+        with epoch_progress(cfg.epochs, len(names)) as update:
             result = run.train(dataset, architecture, names, impairments, seed=seed, config=cfg, out=out,
-                               plots_wanted=not no_plots, progress=bar.update, init_seed=init_seed,
+                               plots_wanted=not no_plots, progress=update, init_seed=init_seed,
                                split_seed=split_seed, calibration=calibration)
     except PhotopropError as exc:
         fail(_name_option(exc))
@@ -71,18 +73,18 @@ def train(
         emit_json(doc)
         return
     cal = result["history"].attrs.get("calibration", "readout")
-    table = Table(title=f"{doc['dataset']} on {doc['architecture']} die {seed} ({doc['impairments']} impairments, "
-                        f"{cal} calibration)")
+    table = Table(title=escape(f"{doc['dataset']} on {doc['architecture']} die {seed} ({doc['impairments']} "
+                               f"impairments, {cal} calibration)"))
     table.add_column("algorithm", no_wrap=True)
     for col in ("test [%]", "train [%]", "loss", "dead", "reads", "calib. reads", "wall [s]"):
-        table.add_column(col, justify="right", no_wrap=True)
+        table.add_column(escape(col), justify="right", no_wrap=True)
     for name, r in doc["algorithms"].items():
-        table.add_row(name, f"{100 * r['test_accuracy']:.1f}", f"{100 * r['train_accuracy']:.1f}",
+        table.add_row(escape(name), f"{100 * r['test_accuracy']:.1f}", f"{100 * r['train_accuracy']:.1f}",
                       f"{r['train_loss']:.4f}", str(r.get("dead_neurons", "-")), f"{r['measurements']:,}",
                       f"{r.get('calibration_measurements', 0):,}", f"{r['wall_s']:.2f}")
     console.print(table)
     for kind, path in doc["paths"].items():
-        console.print(f"{kind}: {path}")
+        console.print(f"{kind}: {path}", markup=False)
 
 
 def _name_option(exc: PhotopropError) -> PhotopropError:
