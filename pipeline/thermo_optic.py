@@ -39,6 +39,7 @@ import xarray as xr
 from pipeline.errors import SolverError, SpecError
 from pipeline.materials import T_REF, Material
 from pipeline.modes.cross_section import CrossSection
+from pipeline.solver_process import run_task, separate_interpreter
 from pipeline.specs import SolverSpec, quantity
 
 #: A temperature field: ΔT [K] at points (x, z) [µm] (e.g. ``ThermalSolution.interpolate``).
@@ -181,10 +182,8 @@ def resolve_heated(cs: CrossSection, wavelength: float, field: TemperatureField,
 
     Returns ``{"neff_cold", "dneff" (one per scale of ΔT), "grid_points"}``: Δn_eff =
     n_eff(n_m + dn/dT_m · s · ΔT) − n_eff(n_m) on one grid (see module doc)."""
-    from pipeline.modes.tidy3d_backend import C0_UM_PER_S, _import, quarter_offset_nodes
-    from pipeline.modes.solver import quiet
+    from pipeline.modes.tidy3d_backend import heated_neffs, quarter_offset_nodes
 
-    td, ModeSolver = _import()
     x0, x1, z0, z1 = cs.bounds()
     xb = [x0 - margin, x1 + margin] + [e for c in cs.cores for e in c.x_span]
     zb = [z0 - margin, z1 + margin] + [e for c in cs.cores for e in c.z_span]
@@ -194,39 +193,13 @@ def resolve_heated(cs: CrossSection, wavelength: float, field: TemperatureField,
     xs = np.unique(np.concatenate([nx, 0.5 * (nx[1:] + nx[:-1]), xb]))
     zs = np.unique(np.concatenate([nz, 0.5 * (nz[1:] + nz[:-1]), zb]))
     dT = sample(field, xs, zs)[0]
-    center = (0.5 * (nx[0] + nx[-1]), 0.0, 0.5 * (nz[0] + nz[-1]))
-    size = (nx[-1] - nx[0], 1.0, nz[-1] - nz[0])
-    grid = td.GridSpec(grid_x=td.CustomGrid(dl=tuple(np.diff(nx))), grid_y=td.UniformGrid(dl=0.1),
-                       grid_z=td.CustomGrid(dl=tuple(np.diff(nz))))
-    regions: list[tuple[Material, tuple[float, float, float, float]]] = [(cs.cladding, (nx[0], nx[-1], nz[0], nz[-1]))]
-    if cs.substrate is not None and nz[0] < 0:
-        regions.append((cs.substrate, (nx[0], nx[-1], nz[0], min(0.0, nz[-1]))))
-    regions += [(c.material, (*c.x_span, *c.z_span)) for c in cs.cores]
-
-    def neff_for(scale: float) -> float:
-        structures = []
-        for mat, (a, b, c, d) in regions:
-            n = float(mat.index(wavelength, temperature_K)) + mat.dn_dT * scale * dT
-            eps = td.SpatialDataArray((n**2)[:, None, :], coords=dict(x=xs, y=[0.0], z=zs))
-            structures.append(td.Structure(geometry=td.Box.from_bounds((a, -td.inf, c), (b, td.inf, d)),
-                                           medium=td.CustomMedium(permittivity=eps)))
-        n_max = max(float(m.index(wavelength, temperature_K)) for m, _ in regions)
-        log: list[str] = []
-        try:
-            with quiet() as log, warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                sim = td.Simulation(center=center, size=size, grid_spec=grid, structures=structures,
-                                    medium=td.Medium(permittivity=float(cs.cladding.index(wavelength, temperature_K)) ** 2),
-                                    run_time=1e-12)
-                solver = ModeSolver(simulation=sim, plane=td.Box(center=center, size=(size[0], 0, size[2])),
-                                    mode_spec=td.ModeSpec(num_modes=1, target_neff=n_max, precision="double"),
-                                    freqs=[C0_UM_PER_S / wavelength])
-                data = solver.solve()
-        except Exception as exc:
-            raise SolverError(f"Tidy3D heated re-solve failed ({type(exc).__name__}: {exc}) at {wavelength} um; "
-                              f"solver output: {''.join(log)[-400:]}") from exc
-        return float(np.asarray(data.n_eff.values).ravel()[0])
-
-    cold = neff_for(0.0)
-    return {"neff_cold": cold, "dneff": np.array([neff_for(float(s)) - cold for s in scales]),
-            "grid_points": (len(nx), len(nz))}
+    grids = {"nx": nx, "nz": nz, "xs": xs, "zs": zs, "dT": dT}
+    scales = [0.0] + [float(s) for s in scales]
+    if separate_interpreter():
+        task = {"kind": "heated_modes", "cross_section": cs.model_dump(mode="json"), "wavelength": float(wavelength),
+                "scales": scales, "temperature_K": float(temperature_K),
+                **{k: np.asarray(v).tolist() for k, v in grids.items()}}
+        neffs = np.asarray(run_task(task, label="Tidy3D heated mode re-solve")["neff"])
+    else:
+        neffs = heated_neffs(cs, float(wavelength), scales=scales, temperature_K=float(temperature_K), **grids)
+    return {"neff_cold": float(neffs[0]), "dneff": neffs[1:] - neffs[0], "grid_points": (len(nx), len(nz))}

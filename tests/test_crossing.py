@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from solvers import needs_solver
 
 import devices
 from devices.crossing import CrossingSpec, figures_of_merit
@@ -58,7 +59,7 @@ def test_bad_crossing_specs(kwargs):
 
 @pytest.fixture(scope="module")
 def crossing(tmp_path_factory):
-    pytest.importorskip("meep")
+    needs_solver("meep")
     from pipeline.cache import DeviceCache
     from pipeline.fdtd.simulate import simulate
 
@@ -94,7 +95,7 @@ def test_crossing_figures_of_merit(crossing):
 def test_converged_crossing_against_plain_baseline(tmp_path):
     """30 px/µm, full band: the tapered default (parabolic) against the plain 90° crossing
     of 500 nm strips (measured IL 1.19 dB, XT −13.5 dB at 30 px/µm)."""
-    pytest.importorskip("meep")
+    needs_solver("meep")
     from pipeline.cache import DeviceCache
     from pipeline.fdtd.simulate import simulate
 

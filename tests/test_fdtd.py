@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from solvers import needs_solver
 
-pytest.importorskip("meep")
+needs_solver("meep")
 
 from devices.directional_coupler import DirectionalCouplerSpec  # noqa: E402
 from devices.waveguide import WaveguideSpec  # noqa: E402

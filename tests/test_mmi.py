@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from solvers import needs_solver
 
 import devices
 from devices.mmi import MMISpec, figures_of_merit, self_imaging_length
@@ -46,7 +47,7 @@ def test_bad_mmi_specs(kwargs):
 
 @pytest.mark.meep
 def test_mmi_splits_in_quadrature(tmp_path):
-    pytest.importorskip("meep")
+    needs_solver("meep")
     from pipeline.cache import DeviceCache
     from pipeline.fdtd import Meep2DSpec
     from pipeline.fdtd.simulate import simulate
@@ -68,7 +69,7 @@ def test_converged_mmi_balance_point_matches_self_imaging_length(tmp_path):
     """30 px/µm: the default length (23.0 µm, the FDTD balance point; measured imbalance
     +0.85 dB at 22.5 µm, −0.32 dB at 23.25 µm) lies within 2 % of 3 L_π / 2 of the slab
     modes (23.1 µm), with the outputs in quadrature."""
-    pytest.importorskip("meep")
+    needs_solver("meep")
     from pipeline.cache import DeviceCache
     from pipeline.fdtd import Meep2DSpec
     from pipeline.fdtd.simulate import simulate

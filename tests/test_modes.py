@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from solvers import needs_solver
 from scipy.optimize import brentq
 
 from pipeline.errors import SolverError, SpecError
@@ -114,7 +115,7 @@ def test_eim_coupling_shorter_than_vectorial_and_monotone():
 # ---------------------------------------------------------------- MPB
 @pytest.mark.meep
 def test_mpb_slab_matches_closed_form():
-    pytest.importorskip("meep")
+    needs_solver("meep")
     cs = strip(core=constant(SILICON), cladding=constant(SILICA))
     ds = solve_modes(cs, LAM, num_modes=2, resolution=50, margin=(0.0, 1.0), group_index=False)
     te0, tm0 = ds.neff.values[0]
@@ -125,7 +126,7 @@ def test_mpb_slab_matches_closed_form():
 
 @pytest.mark.meep
 def test_mpb_strip_neff_ng_literature():
-    pytest.importorskip("meep")
+    needs_solver("meep")
     disp = [solve_modes(strip(), LAM, num_modes=1, resolution=r) for r in (32, 48)]
     const = solve_modes(strip(core=constant(SILICON), cladding=constant(SILICA)), LAM, num_modes=1, resolution=48)
     rich = lambda v: (2.25 * disp[1][v].values[0, 0] - disp[0][v].values[0, 0]) / 1.25  # noqa: E731
@@ -139,7 +140,7 @@ def test_mpb_strip_neff_ng_literature():
 
 @pytest.mark.meep
 def test_mpb_fields_and_temperature():
-    pytest.importorskip("meep")
+    needs_solver("meep")
     ds = solve_modes(strip(substrate=SILICA), [1.5, 1.55], num_modes=2, resolution=24, fields=True, group_index=False)
     assert ds.Ex.dims == ("wavelength", "mode", "x", "z")
     ex, ez = ds.Ex.values[1, 0], ds.Ez.values[1, 0]
@@ -155,7 +156,7 @@ def test_mpb_fields_and_temperature():
 
 @pytest.mark.meep
 def test_mpb_unguided_modes_are_nan():
-    pytest.importorskip("meep")
+    needs_solver("meep")
     ds = solve_modes(strip(0.3, 0.22), LAM, num_modes=4, resolution=24, group_index=False)
     assert np.isfinite(ds.neff.values[0, 0]) and np.isnan(ds.neff.values[0, -1])
 
@@ -210,7 +211,7 @@ def test_coupling_length_repeats_a_solve_that_misses_a_supermode():
 
 @pytest.mark.meep
 def test_mpb_coupling_length_decreases_with_gap():
-    pytest.importorskip("meep")
+    needs_solver("meep")
     from pipeline.modes.coupling import coupling_length, mirror_parity, mirror_plane
 
     lc = [coupling_length(coupled_strips(0.5, 0.22, g), LAM, resolution=32)["coupling_length_um"] for g in (0.2, 0.3)]
@@ -224,7 +225,7 @@ def test_mpb_coupling_length_decreases_with_gap():
 
 @pytest.mark.meep
 def test_cli_mode_json():
-    pytest.importorskip("meep")
+    needs_solver("meep")
     typer = pytest.importorskip("typer")
     from typer.testing import CliRunner
 
@@ -245,8 +246,8 @@ def test_cli_mode_json():
 @pytest.mark.tidy3d
 @pytest.mark.meep
 def test_tidy3d_matches_mpb_on_strip():
-    pytest.importorskip("tidy3d")
-    pytest.importorskip("meep")
+    needs_solver("tidy3d")
+    needs_solver("meep")
     kw = dict(num_modes=2, resolution=64, group_index=False)
     mpb = solve_modes(strip(), LAM, solver="mpb", **kw)
     td = solve_modes(strip(), LAM, solver="tidy3d", **kw)
@@ -257,7 +258,7 @@ def test_tidy3d_matches_mpb_on_strip():
 
 @pytest.mark.tidy3d
 def test_tidy3d_group_index():
-    pytest.importorskip("tidy3d")
+    needs_solver("tidy3d")
     ds = solve_modes(strip(), LAM, num_modes=1, solver="tidy3d", resolution=32)
     assert ds.ng.values[0, 0] == pytest.approx(4.2, abs=0.05)
 
@@ -266,7 +267,7 @@ def test_tidy3d_group_index():
 @pytest.mark.slow
 @pytest.mark.meep
 def test_converged_strip_and_coupler():
-    pytest.importorskip("meep")
+    needs_solver("meep")
     from pipeline.modes.coupling import converged_coupling_length
 
     ds = solve_modes(strip(), LAM, num_modes=1, resolution=96)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from solvers import needs_solver
 from scipy.optimize import brentq
 
 import devices
@@ -240,7 +241,7 @@ def test_whole_mzi_fdtd_agrees_with_the_composed_mzi(phase_pi, coupler, tmp_path
     the SAME shipped coupler entry (read from cache/, unchanged, never recomputed) with
     exact-slab arms: every transmission |S|² within TOL over the band (see TOL for why
     0.03), and at phases 0 / π the switch extinction ≥ 20 dB at 1.55 µm in both."""
-    pytest.importorskip("meep")
+    needs_solver("meep")
     from pipeline.fdtd.simulate import simulate
 
     before = _sha(coupler.path)

@@ -1,7 +1,7 @@
 """Meep FDTD S-parameter engine: build (pure) → run (worker process) → extract (pure).
 
 Importing this package never imports meep; the solver is imported only inside the
-worker process (:mod:`pipeline.fdtd.worker`)."""
+solver process (:mod:`pipeline.solver_process`)."""
 
 from pipeline.fdtd.specs import Meep2DSpec, Meep3DSpec, MeepSpec
 

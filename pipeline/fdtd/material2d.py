@@ -137,7 +137,7 @@ def strip_modes_3d(wavelengths: tuple[float, ...], width: float, thickness: floa
                    resolution: int, timeout_s: float = 900.0) -> dict:
     """3D MPB TE0 n_eff of one strip and the (even, odd) supermodes of a pair (Si/SiO2 with
     dispersion), run in a worker process; cached in memory."""
-    from pipeline.fdtd.runner import run_task
+    from pipeline.solver_process import run_task
 
     task = {"kind": "mpb_strip", "wavelengths": list(wavelengths), "width": width, "thickness": thickness,
             "gap": gap, "resolution": resolution,

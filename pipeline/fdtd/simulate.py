@@ -21,7 +21,7 @@ from pipeline.fdtd import build, checks, extract
 from pipeline.fdtd.layout import Layout, Port
 from pipeline.fdtd.material2d import Medium, bulk_media, model_2d
 from pipeline.materials import SILICA, SILICON
-from pipeline.fdtd.runner import DEFAULT_TIMEOUT_S, run_task
+from pipeline.solver_process import DEFAULT_TIMEOUT_S, run_task
 from pipeline.fdtd.specs import Meep2DSpec, Meep3DSpec, MeepSpec
 from pipeline.smatrix import interp_wavelength, power_db
 from pipeline.specs import DeviceSpec

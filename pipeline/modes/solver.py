@@ -35,6 +35,7 @@ import xarray as xr
 from pipeline.errors import SolverError, SpecError
 from pipeline.materials import T_REF
 from pipeline.modes.cross_section import CrossSection
+from pipeline.solver_process import dataset_from_result, dataset_to_result, run_task, separate_interpreter
 
 #: name -> "module:function" (lazy) or a callable.
 _BACKENDS: dict[str, str | Callable[..., "RawModes"]] = {
@@ -84,7 +85,8 @@ def get_backend(name: str) -> Callable[..., RawModes]:
             target = getattr(importlib.import_module(mod_name), func_name)
         except ImportError as exc:
             raise SolverError(f"mode-solver backend {name!r} is not importable here: {exc}. "
-                              "Fix: install its package (see ENVIRONMENT.md) or use another solver.") from exc
+                              "Fix: install its package here, or set PHOTOPROP_SOLVER_PYTHON to an interpreter that "
+                              "has it (README, 'Environment'), or use another solver.") from exc
         _BACKENDS[name] = target
     return target  # type: ignore[return-value]
 
@@ -153,6 +155,10 @@ def solve_modes(cross_section: CrossSection, wavelengths: float | Sequence[float
         raise SpecError(f"margin = {margin!r} um: need two values (x, z) >= 0, e.g. (1.0, 1.0).")
     if not 0 < dlam < 0.05 * lams.min():
         raise SpecError(f"dlam = {dlam!r} um: must be > 0 and small (< 5 % of the wavelength).")
+    if isinstance(_BACKENDS.get(solver), str) and separate_interpreter():
+        return _solve_in_solver_process(cross_section, lams, num_modes=int(num_modes), solver=solver,
+                                        resolution=resolution, margin=margin, temperature_K=temperature_K,
+                                        group_index=group_index, dlam=dlam, fields=fields)
     backend = get_backend(solver)
     res = float(resolution if resolution is not None else DEFAULT_RESOLUTION.get(solver, 64))
     grid_lam = float(lams.min() - (dlam if group_index else 0.0))
@@ -212,3 +218,20 @@ def solve_modes(cross_section: CrossSection, wavelengths: float | Sequence[float
                     temperature_K=float(temperature_K), group_index_dlam_um=dlam if group_index else 0.0,
                     cross_section=cross_section.canonical_json())
     return ds
+
+
+# -- out of process: the same call in the solver interpreter ----------------------------------
+def _solve_in_solver_process(cross_section: CrossSection, lams: np.ndarray, **kw: object) -> xr.Dataset:
+    task = {"kind": "modes", "cross_section": cross_section.model_dump(mode="json"),
+            "wavelengths": [float(x) for x in lams],
+            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items()}}
+    result = run_task(task, label=f"mode solve ({kw['solver']})")
+    return dataset_from_result(result)
+
+
+def run_modes_task(task: dict) -> dict:
+    """Solver-process side of :func:`solve_modes` (see :mod:`pipeline.solver_worker`)."""
+    cs = CrossSection.model_validate(task["cross_section"])
+    kw = {k: task[k] for k in ("num_modes", "solver", "resolution", "temperature_K", "group_index", "dlam", "fields")}
+    ds = solve_modes(cs, task["wavelengths"], margin=tuple(task["margin"]), **kw)
+    return dataset_to_result(ds)

@@ -113,3 +113,53 @@ def solve(cs: CrossSection, wavelength: float, *, num_modes: int, resolution: fl
 
         raw.fields = _normalised(comps)
     return raw
+
+
+def heated_neffs(cs: CrossSection, wavelength: float, *, nx: np.ndarray, nz: np.ndarray, xs: np.ndarray,
+                 zs: np.ndarray, dT: np.ndarray, scales: list[float], temperature_K: float) -> np.ndarray:
+    """n_eff of the fundamental mode with each material's index n_m + dn/dT_m · s · ΔT, one
+    value per scale s (ΔT [K] sampled on ``xs`` × ``zs`` [µm]; solver grid lines ``nx``, ``nz``).
+    The physics is described in :func:`pipeline.thermo_optic.resolve_heated`."""
+    td, ModeSolver = _import()
+    center = (0.5 * (nx[0] + nx[-1]), 0.0, 0.5 * (nz[0] + nz[-1]))
+    size = (nx[-1] - nx[0], 1.0, nz[-1] - nz[0])
+    grid = td.GridSpec(grid_x=td.CustomGrid(dl=tuple(np.diff(nx))), grid_y=td.UniformGrid(dl=0.1),
+                       grid_z=td.CustomGrid(dl=tuple(np.diff(nz))))
+    regions = [(cs.cladding, (nx[0], nx[-1], nz[0], nz[-1]))]
+    if cs.substrate is not None and nz[0] < 0:
+        regions.append((cs.substrate, (nx[0], nx[-1], nz[0], min(0.0, nz[-1]))))
+    regions += [(c.material, (*c.x_span, *c.z_span)) for c in cs.cores]
+
+    def neff_for(scale: float) -> float:
+        structures = []
+        for mat, (a, b, c, d) in regions:
+            n = float(mat.index(wavelength, temperature_K)) + mat.dn_dT * scale * dT
+            eps = td.SpatialDataArray((n**2)[:, None, :], coords=dict(x=xs, y=[0.0], z=zs))
+            structures.append(td.Structure(geometry=td.Box.from_bounds((a, -td.inf, c), (b, td.inf, d)),
+                                           medium=td.CustomMedium(permittivity=eps)))
+        n_max = max(float(m.index(wavelength, temperature_K)) for m, _ in regions)
+        log: list[str] = []
+        try:
+            with quiet() as log, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sim = td.Simulation(center=center, size=size, grid_spec=grid, structures=structures,
+                                    medium=td.Medium(permittivity=float(cs.cladding.index(wavelength, temperature_K)) ** 2),
+                                    run_time=1e-12)
+                solver = ModeSolver(simulation=sim, plane=td.Box(center=center, size=(size[0], 0, size[2])),
+                                    mode_spec=td.ModeSpec(num_modes=1, target_neff=n_max, precision="double"),
+                                    freqs=[C0_UM_PER_S / wavelength])
+                data = solver.solve()
+        except Exception as exc:
+            raise SolverError(f"Tidy3D heated re-solve failed ({type(exc).__name__}: {exc}) at {wavelength} um; "
+                              f"solver output: {''.join(log)[-400:]}") from exc
+        return float(np.asarray(data.n_eff.values).ravel()[0])
+
+    return np.array([neff_for(float(s)) for s in scales])
+
+
+def run_heated_task(task: dict) -> dict:
+    """Solver-process side of :func:`heated_neffs` (see :mod:`pipeline.solver_worker`)."""
+    cs = CrossSection.model_validate(task["cross_section"])
+    grids = {k: np.asarray(task[k], dtype=float) for k in ("nx", "nz", "xs", "zs", "dT")}
+    return {"neff": heated_neffs(cs, task["wavelength"], scales=task["scales"], temperature_K=task["temperature_K"],
+                                 **grids)}

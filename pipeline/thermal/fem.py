@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from pipeline.errors import SolverError
+from pipeline.solver_process import run_task, separate_interpreter
 from pipeline.thermal.geometry import ThermalProblem, graded_lines
 
 UM = 1e-6
@@ -73,7 +74,37 @@ class ThermalSolution:
 
 
 def solve_steady_state(problem: ThermalProblem) -> ThermalSolution:
-    """Solve the steady heat equation for ``problem``; powers in W/m, result ΔT in K."""
+    """Solve the steady heat equation for ``problem``; powers in W/m, result ΔT in K.
+
+    Runs here, or in the solver interpreter when one is set (:mod:`pipeline.solver_process`)."""
+    if separate_interpreter():
+        result = run_task({"kind": "heat", "problem": problem.model_dump(mode="json")}, label="thermal FEM solve")
+        return _solution_from_result(problem, result)
+    return _solve_here(problem)
+
+
+_ARRAY_FIELDS = ("x_um", "y_um", "delta_T", "triangles")
+_SCALAR_FIELDS = ("power_in", "flux_sink", "flux_sink_residual", "flux_top", "wall_time_s")
+
+
+def _solution_from_result(problem: ThermalProblem, result: dict) -> ThermalSolution:
+    return ThermalSolution(problem=problem, **{k: np.asarray(result[k]) for k in _ARRAY_FIELDS},
+                           **{k: float(result[k]) for k in _SCALAR_FIELDS})
+
+
+def run_heat_task(task: dict) -> dict:
+    """Solver-process side of :func:`solve_steady_state` (see :mod:`pipeline.solver_worker`)."""
+    sol = _solve_here(ThermalProblem.model_validate(task["problem"]))
+    return {**{k: getattr(sol, k) for k in _ARRAY_FIELDS}, **{k: getattr(sol, k) for k in _SCALAR_FIELDS}}
+
+
+def _solve_here(problem: ThermalProblem) -> ThermalSolution:
+    try:
+        import skfem  # noqa: F401
+    except ImportError as exc:
+        raise SolverError(f"the thermal solver needs scikit-fem, which is not importable here ({exc}). Fix: "
+                          "`pip install photoprop[solvers]`, or set PHOTOPROP_SOLVER_PYTHON to an interpreter "
+                          "that has it.") from exc
     from skfem import (
         Basis,
         BilinearForm,
