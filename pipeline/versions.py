@@ -1,9 +1,10 @@
 """Versions of solver packages, found without importing them (meep imports are slow).
 
 :func:`versions` looks in this interpreter; :func:`solver_versions` in the *solver
-interpreter*: ``$PHOTOPROP_SOLVER_PYTHON`` when it names another interpreter than this one
-(solvers run there: Debian's python3-meep, a conda env, a container's python), asked once
-per process through a subprocess, else this interpreter. Versions are provenance: they are
+interpreter* (:mod:`pipeline.solver_process`: ``$PHOTOPROP_SOLVER_PYTHON``, else the one
+``make setup`` records) when it is another interpreter than this one (solvers run there:
+Debian's python3-meep, a conda env, a container's python), asked once per process through
+a subprocess, else this interpreter. Versions are provenance: they are
 recorded in each cache entry and compared, never hashed into a key.
 """
 
@@ -80,15 +81,20 @@ def versions(packages: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 
 def solver_python() -> str | None:
-    """The solver interpreter named by ``$PHOTOPROP_SOLVER_PYTHON`` (absolute path) when it is
-    not this interpreter, else None. Raises SolverError if it names no executable."""
-    name = os.environ.get(SOLVER_PYTHON_ENV, "").strip()
-    if not name:
+    """The solver interpreter (absolute path) when it is not this one, else None. Resolved as
+    :func:`pipeline.solver_process.solver_python` does (``$PHOTOPROP_SOLVER_PYTHON``, else
+    ``<sys.prefix>/photoprop-solver-python``; inside a solver process: this one). Raises
+    SolverError if it names no executable."""
+    from pipeline import solver_process
+
+    if not solver_process.separate_interpreter():
         return None
+    name = solver_process.solver_python()
     found = shutil.which(os.path.expanduser(name))
     if found is None:
         raise SolverError(f"{SOLVER_PYTHON_ENV} = {name!r}: no such executable interpreter. Fix: set it to the "
-                          "python that imports meep (e.g. /usr/bin/python3) or unset it to run solvers here.")
+                          "python that imports meep (e.g. .venv-solvers/bin/python) or unset it to run solvers "
+                          "here.")
     path = os.path.abspath(found)
     return None if path == os.path.abspath(sys.executable) else path
 

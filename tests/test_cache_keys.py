@@ -28,7 +28,7 @@ runner = CliRunner()
 def fake_versions(monkeypatch):
     """The installed versions as another solver build would report them (meep, numpy changed)."""
     real = pv.package_version
-    monkeypatch.delenv(pv.SOLVER_PYTHON_ENV, raising=False)
+    monkeypatch.setenv(pv.SOLVER_PYTHON_ENV, sys.executable)  # solvers here: the local lookup is the one faked
     monkeypatch.setattr(pv, "package_version", lambda name: FAKE.get(name) or real(name))
     return FAKE
 
@@ -117,7 +117,7 @@ def test_strict_versions_fails_on_a_mismatch_and_names_package_and_versions(fake
 
 
 def test_strict_versions_passes_without_the_fake(cache, monkeypatch):
-    monkeypatch.delenv(pv.SOLVER_PYTHON_ENV, raising=False)
+    monkeypatch.setenv(pv.SOLVER_PYTHON_ENV, sys.executable)
     cache.get_or_compute(CirculatorFixtureSpec(), AnalyticSolverSpec(), lambda: compute(CirculatorFixtureSpec()))
     res = runner.invoke(app, ["library", "verify", "--strict-versions", "--cache", str(cache.root)])
     assert res.exit_code == 0, res.output
