@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from solvers import needs_solver
 from typer.testing import CliRunner
 
 from pipeline.cache import DeviceCache
@@ -20,7 +21,7 @@ solver_spec = { resolution = 12, material_model = "eim" }
 
 @pytest.mark.meep
 def test_library_build_is_resumable(tmp_path):
-    pytest.importorskip("meep")
+    needs_solver("meep")
     cfg = tmp_path / "lib.toml"
     cfg.write_text(CONFIG)
     root = tmp_path / "lib"

@@ -32,6 +32,9 @@ from pipeline.errors import SpecError
 from pipeline.training.run import CALIBRATIONS
 from workflows.cells import TRAINING_PARAMS
 
+#: The impairment study `photoprop study` runs without --config (installed with the package).
+DEFAULT_CONFIG = Path(__file__).with_name("impairments.toml")
+
 #: Training parameters a [grid] may sweep besides the impairment knobs (the die's calibration:
 #: the hardware algorithms with and without the lab calibration, as a study axis).
 GRID_TRAINING_AXES = ("calibration",)

@@ -39,12 +39,24 @@ from pipeline.specs import SCHEMA_VERSION, DeviceSpec, SolverSpec, spec_from_jso
 ENV_VAR = "PHOTOPROP_CACHE"
 
 
+#: Where an installed package keeps the shipped library (pyproject's data-files), under sys.prefix.
+INSTALLED_LIBRARY = Path("share") / "photoprop" / "cache"
+
+
 def default_root() -> Path:
-    """``$PHOTOPROP_CACHE`` if set, else the repository's shipped ``cache/`` folder."""
+    """``$PHOTOPROP_CACHE`` if set; else, running from a source checkout, its ``cache/``
+    folder; else the library installed with the package (``<prefix>/share/photoprop/cache``)."""
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / "cache"
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "cache").is_dir():
+        return checkout / "cache"
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+        installed = Path(prefix) / INSTALLED_LIBRARY
+        if installed.is_dir():
+            return installed
+    return checkout / "cache"
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from pipeline.errors import PhotopropError
 
 def study(
     ctx: typer.Context,
-    config: Path = typer.Option(Path("workflows/impairments.toml"), "--config",
-                                help="Study definition (TOML: [study] and [grid] sections)."),
+    config: Optional[Path] = typer.Option(None, "--config",
+                                          help="Study definition (TOML: [study] and [grid] sections; "
+                                               "default workflows/impairments.toml, installed with the package)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default results/<study name>)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Existing Dask scheduler, tcp://HOST:PORT."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Start a job-queue cluster: slurm | pbs."),
@@ -26,8 +27,9 @@ def study(
 ) -> None:
     """Dies x algorithms x an impairment grid -> one xarray Dataset (results.nc), written cell by cell;
     a killed study resumes without recomputing finished cells."""
-    from workflows.study import run
+    from workflows.study import DEFAULT_CONFIG, run
 
+    config = config if config is not None else DEFAULT_CONFIG
     try:
         use_cache(ctx, cache, must_exist=True)
         report = run(config, out=out, scheduler=scheduler, cluster=cluster, cluster_config=cluster_config,
