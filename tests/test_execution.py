@@ -77,26 +77,83 @@ def test_missing_and_bad_config_keys(tmp_path):
         load_cluster_config("slurm", {k: v for k, v in SLURM.items() if k != "memory"})
     cfg = tmp_path / "c.toml"
     cfg.write_text('[slurm]\nqueue = "debug"\ncores = 1\nmemory = "2GB"\n')
-    with pytest.raises(SpecError, match=rf"cluster.slurm.walltime is missing: .* of {cfg}"):
-        load_cluster_config("slurm", cfg)
+    # walltime not given: left to dask's configuration (jobqueue.slurm.walltime), not required
+    assert "walltime" not in load_cluster_config("slurm", cfg).options
     with pytest.raises(SpecError, match=r"has no \[pbs\] section"):
         load_cluster_config("pbs", cfg)
     with pytest.raises(SpecError, match="cannot be read"):
         load_cluster_config("slurm", tmp_path / "nope.toml")
-    bad = {"cores": "two", "memory": "lots", "walltime": "1 hour", "procs": 1, "processes": 3}
-    messages = {"cores": "expected int", "memory": "not a size", "walltime": "HH:MM:SS", "procs": "unknown key",
-                "processes": "must divide cores"}
+    bad = {"cores": "two", "memory": "lots", "walltime": "1 hour", "processes": 3, "job_cpu": 0}
+    messages = {"cores": "expected int", "memory": "not a size", "walltime": "HH:MM:SS",
+                "processes": "must divide cores", "job_cpu": ">= 1"}
     for key, value in bad.items():
         with pytest.raises(SpecError, match=rf"cluster.slurm.{key} = .*{messages[key]}"):
             load_cluster_config("slurm", {**SLURM, key: value})
+    with pytest.raises(SpecError, match=r"\[slurm\] procs = 1 in the config mapping: unknown key\. "
+                                        r"Did you mean 'processes'\?"):
+        load_cluster_config("slurm", {**SLURM, "procs": 1})
     with pytest.raises(SpecError, match="resource_spec = .*unknown key"):  # PBS only
         load_cluster_config("slurm", {**SLURM, "resource_spec": "select=1"})
+
+
+def test_cluster_toml_typo_did_you_mean(tmp_path):
+    cfg = tmp_path / "cluster.toml"
+    cfg.write_text('[slurm]\nqueue = "debug"\ncores = 1\nmemory = "2GB"\nwaltime = "01:00:00"\n')
+    with pytest.raises(SpecError, match=rf"\[slurm\] waltime = \"01:00:00\" in {cfg}: unknown key\. "
+                                        r"Did you mean 'walltime'\?"):
+        load_cluster_config("slurm", cfg)
+
+
+def test_any_jobqueue_keyword_passes_through(tmp_path):
+    """Keywords of SLURMCluster / SLURMJob / Job beyond photoprop's old list (job_cpu, job_mem,
+    project...) are accepted and reach the job script."""
+    section = {**SLURM, "job_cpu": 4, "job_mem": "3GB", "account": "photonics", "job_name": "pp",
+               "job_directives_skip": ["--mem"]}
+    spec = load_cluster_config("slurm", section)
+    assert spec.options["job_cpu"] == 4 and spec.cluster_kwargs()["job_cpu"] == 4
+    cluster = make_jobqueue_cluster("slurm", spec)
+    try:
+        lines = cluster.job_script().splitlines()
+    finally:
+        cluster.close()
+    assert "#SBATCH --cpus-per-task=4" in lines and "#SBATCH -A photonics" in lines, lines
+    assert "#SBATCH -J pp" in lines and not any(line.startswith("#SBATCH --mem") for line in lines), lines
+
+
+def test_dask_jobqueue_config_is_respected(tmp_path):
+    """Keys the section does not give come from the dask config (a user's jobqueue.yaml):
+    photoprop fills in no defaults of its own over them; only processes (one thread per
+    worker) when neither sets it, and the workers' --resources on top of their extra args."""
+    import dask
+
+    cfg = {"jobqueue.slurm.cores": 4, "jobqueue.slurm.memory": "8GB", "jobqueue.slurm.walltime": "05:00:00",
+           "jobqueue.slurm.queue": "long", "jobqueue.slurm.worker-extra-args": ["--lifetime", "1h"]}
+    with dask.config.set(cfg):
+        spec = load_cluster_config("slurm", {"account": "photonics"})  # cores, memory: from the dask config
+        kwargs = spec.cluster_kwargs(resources={"solver": 1})
+        assert not {"cores", "memory", "walltime", "queue", "python"} & set(kwargs), kwargs
+        assert kwargs["processes"] == 4  # one thread per worker: cores from the dask config
+        assert kwargs["worker_extra_args"] == ["--lifetime", "1h", "--resources", "solver=1"]
+        cluster = make_jobqueue_cluster("slurm", spec, resources={"solver": 1})
+        try:
+            script = cluster.job_script()
+        finally:
+            cluster.close()
+        lines = script.splitlines()
+        for line in ("#SBATCH -p long", "#SBATCH --cpus-per-task=4", "#SBATCH -t 05:00:00", "#SBATCH -A photonics"):
+            assert line in lines, (line, script)
+        assert "--nworkers 4" in script and "--nthreads 1" in script and "--lifetime 1h" in script
+        # the section's own value wins over the dask config's
+        spec = load_cluster_config("slurm", {"cores": 2, "processes": 1})
+        assert spec.cluster_kwargs()["cores"] == 2 and spec.effective("memory") == "8GB"
+        with dask.config.set({"jobqueue.slurm.processes": 2}):  # a configured processes is kept
+            assert "processes" not in load_cluster_config("slurm", {"account": "x"}).cluster_kwargs()
 
 
 def test_shipped_config_has_both_sections():
     for kind in ("slurm", "pbs"):
         sec = load_cluster_config(kind, DEFAULT_CLUSTER_CONFIG)
-        assert {"queue", "cores", "memory", "walltime"} <= set(sec)
+        assert {"queue", "cores", "memory", "walltime"} <= set(sec.options)
 
 
 def test_pbs_job_script():
