@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from pipeline.cache.atomic import fsync_dir
 from pipeline.cache.temp import is_stale, temp_path
 from pipeline.errors import CacheError, PhotopropError, SpecError
 
@@ -125,11 +126,7 @@ def write_cell(out_dir: str | Path, key: str, params: Mapping[str, Scalar], cell
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
-        fd = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(final.parent)
     finally:
         tmp.unlink(missing_ok=True)
     return final

@@ -13,9 +13,12 @@ compared — max |S_new − S_old|, also relative to max |S_old|, against
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sys
 import time
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,8 +167,6 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
     local by default, ``scheduler`` address, or ``cluster`` = slurm|pbs from
     ``cluster_config``); returns a report."""
     from dask.distributed import as_completed
-    from rich.progress import Progress
-
     from pipeline.execution import open_client
 
     cache = cache or DeviceCache()
@@ -180,10 +181,10 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
         futures = {client.submit(_build_one, it.device.canonical_json(), it.solver.canonical_json(),
                                  str(cache.root), rebuild, resources={"solver": 1}, key=f"build-{i}-{it.device.device}",
                                  retries=1, pure=False): it for i, it in enumerate(todo)}
-        with Progress(disable=not progress, transient=True) as bar:
-            task = bar.add_task("building device library", total=len(futures))
+        with _progress(len(futures), report["skipped"], progress) as advance:
             for fut in as_completed(futures):
                 item = futures[fut]
+                failures = len(report["failed"])
                 try:
                     row = {"item": item.label, **fut.result()}
                     report["built"].append(row)
@@ -196,5 +197,34 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
                             "solver build.")})
                 except PhotopropError as exc:
                     report["failed"].append({"item": item.label, "error": str(exc)})
-                bar.advance(task)
+                error = report["failed"][-1]["error"] if len(report["failed"]) > failures else None
+                advance(item.label, error)
     return report
+
+
+@contextlib.contextmanager
+def _progress(total: int, skipped: int, enabled: bool) -> Iterator[Callable[[str, str | None], None]]:
+    """``advance(label, error)`` per finished build: a rich bar on a terminal; on a non-terminal
+    stderr (batch logs) one flushed line per entry, ``[library] entry 3/12 built (coupler …) 12.3 s``."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    if not enabled:
+        yield lambda label, error=None: None
+        return
+    if not Console(stderr=True).is_terminal:
+        t0, count = time.perf_counter(), 0
+        print(f"[library] {total} entries to build, {skipped} already in the library", file=sys.stderr, flush=True)
+
+        def line(label: str, error: str | None = None) -> None:
+            nonlocal count
+            count += 1
+            status = "built" if error is None else f"FAILED ({(error.splitlines() or [''])[0][:200]})"
+            print(f"[library] entry {count}/{total} {status} ({label}) {time.perf_counter() - t0:.1f} s",
+                  file=sys.stderr, flush=True)
+
+        yield line
+        return
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("building device library", total=total)
+        yield lambda label, error=None: bar.advance(task)

@@ -10,6 +10,18 @@ import xarray as xr
 from pipeline.cache.temp import temp_path
 
 
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); a no-op on Windows, where directories
+    cannot be opened and renames need no directory fsync."""
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_dataset(ds: xr.Dataset, path: Path) -> None:
     """Write ``ds`` as netCDF atomically (temporary file in the same folder, rename)."""
     path = Path(path)

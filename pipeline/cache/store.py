@@ -29,6 +29,7 @@ from typing import Any
 
 import xarray as xr
 
+from pipeline.cache.atomic import fsync_dir
 from pipeline.cache.entry_file import read_entry_attrs, read_entry_file, write_entry_file
 from pipeline import versions as _versions
 from pipeline.cache.key import cache_key
@@ -79,14 +80,7 @@ class CacheEntry:
         return self.data["S"]
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened (nor need fsync) on Windows
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = fsync_dir
 
 
 class DeviceCache:
