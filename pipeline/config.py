@@ -47,13 +47,24 @@ def did_you_mean(key: str, valid: Iterable[str]) -> str:
 
 
 def unknown_key(section: str, key: str, value: Any, where: str, valid: Iterable[str]) -> SpecError:
-    """The error for ``key`` not being allowed in ``[section]`` of ``where``."""
+    """The error for ``key`` not being allowed in ``[section]`` of ``where`` (``section``
+    empty: ``key`` is an unknown top-level section)."""
     valid = sorted(valid)
-    head = f"[{section}] {key}" if section else f"[{key}]"
-    shown = f" = {_show(value)}" if section else ""
-    what = "unknown key" if section else "unknown section"
-    return SpecError(f"{head}{shown} in {where}: {what}.{did_you_mean(key, valid)} "
-                     f"Fix: rename or remove it; valid {'keys' if section else 'sections'}: {', '.join(valid)}.")
+    if section:
+        return SpecError(f"[{section}] {key} = {_show(value)} in {where}: unknown key.{did_you_mean(key, valid)} "
+                         f"Fix: rename or remove it; valid keys: {', '.join(valid)}.")
+    match = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint = f" Did you mean [{match[0]}]?" if match else ""
+    return SpecError(f"[{key}] in {where}: unknown section.{hint} Fix: rename or remove it; valid sections: "
+                     f"{', '.join(f'[{v}]' for v in valid)}.")
+
+
+def missing_key(section: str, key: str, where: str, description: str | None = None) -> SpecError:
+    """The error for a required ``key`` absent from ``[section]`` (or a missing section)."""
+    if not section:
+        return SpecError(f"{where}: no [{key}] section. Fix: add one ({description or 'see the shipped example'}).")
+    desc = f" ({description})" if description else ""
+    return SpecError(f"[{section}] {key} in {where}: missing. Fix: add {key} = ... to [{section}]{desc}.")
 
 
 def check_keys(data: Mapping[str, Any], valid: Iterable[str], section: str, where: str) -> None:
@@ -92,6 +103,9 @@ def load_section(cls: type[Spec], data: Any, section: str, where: str) -> Spec:
         raise SpecError(f"[{section}] in {where}: {_show(data)} is not a table. Fix: write it as a [{section}] "
                         "section of key = value lines.")
     check_keys(data, cls.model_fields, section, where)
+    for name, info in cls.model_fields.items():
+        if info.is_required() and name not in data:
+            raise missing_key(section, name, where, info.description)
     values = dict(data)
     for name, info in cls.model_fields.items():
         sub = _spec_type(info.annotation)
@@ -167,10 +181,10 @@ class JobQueueSpec(Spec):
     arguments given (``options``, passed on as they are; keys not given are left to dask's
     configuration). :meth:`cluster_kwargs` adds only what photoprop needs."""
 
-    kind: Literal["slurm", "pbs"] = quantity("slurm", "1", "cluster kind: the dask-jobqueue class")
-    jobs: int = quantity(1, "1", "batch jobs to submit when --workers is not given", ge=1)
+    kind: Literal["slurm", "pbs"] = quantity("slurm", "", "cluster kind: the dask-jobqueue class")
+    jobs: int = quantity(1, "", "batch jobs to submit when --workers is not given", ge=1)
     options: dict[str, Any] = Field(default_factory=dict, description="dask-jobqueue keyword arguments as given")
-    where: str = quantity("the config mapping", "1", "where the section was read (for messages)")
+    where: str = quantity("the config mapping", "", "where the section was read (for messages)")
 
     @model_validator(mode="after")
     def _check(self) -> "JobQueueSpec":

@@ -212,7 +212,15 @@ def test_main_job_config_errors(tmp_path):
     with pytest.raises(SpecError, match="no such file"):
         load(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
-    cases = [("[claims]", "[claimz]", r"\[claims\]"),
+    cases = [("[claims]", "[claimz]", r"\[claimz\] in .*bad.toml: unknown section\. Did you mean \[claims\]\?"),
+             ("sweep_dies = 2", "sweep_die = 2",
+              r"\[sweep\] sweep_die = 2 in .*bad.toml: unknown key\. Did you mean 'sweep_dies'\?"),
+             ("split_seed = 0", "split_sed = 0", r"\[study.die_seed_offsets\] split_sed = 0 in .*bad.toml: "
+                                                 r"unknown key\. Did you mean 'split_seed'\?"),
+             ('knob = "optical_power"', 'knob = "optical_powr"', r"\[sweep\] knob = .*Did you mean 'optical_power'"),
+             ("values = [1e-7, 1e-4]", "values = [1e-7, -1.0]", r"optical_power"),
+             ("min_accuracy = 0.90", "min_acuracy = 0.90", r"\[claims\] min_acuracy = 0.9 .*Did you mean "
+                                                           r"'min_accuracy'\?"),
              ("equivalence_margin = 0.02", "", r"equivalence_margin.*Fix"),
              ("seeds = [0, 1, 2]", "seeds = [0]", r">= 2 dies"),
              ('calibration = "lab"', 'calibration = "factory"', r"\[sweep\] calibration = 'factory'.*Fix"),
@@ -225,9 +233,14 @@ def test_main_job_config_errors(tmp_path):
         bad.write_text(SMALL.replace(old, new))
         with pytest.raises(SpecError, match=pattern):
             load(bad)
-    from workflows.paper import cells
+    from workflows.paper import DEFAULT_CONFIG, cells
 
     import tomllib
+
+    shipped = load(DEFAULT_CONFIG)  # the shipped file loads, typed
+    assert shipped.sweep.knob == "optical_power" and shipped.study.die_seed_offsets.for_die(3) == {
+        "init_seed": 1003, "split_seed": 3}
+    assert len(cells(shipped)) == len(cells(tomllib.loads(DEFAULT_CONFIG.read_text())))
 
     with pytest.raises(SpecError, match=r"--dies = 1.*Fix"):
         cells(tomllib.loads(SMALL), dies=1)

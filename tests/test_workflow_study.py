@@ -40,12 +40,49 @@ def _write(tmp_path, text, name="s.toml"):
 def test_config_errors_name_the_key(tmp_path):
     with pytest.raises(SpecError, match="no such file"):
         study.load_config(tmp_path / "missing.toml")
-    with pytest.raises(SpecError, match=r"\[grid\] knobs \['heater_colour'\]"):
+    with pytest.raises(SpecError, match=r"\[grid\] heater_colour = \[1\] in .*s.toml: unknown key"):
         study.load_config(_write(tmp_path, SMALL + "heater_colour = [1]\n"))
     with pytest.raises(SpecError, match="seeds"):
         study.load_config(_write(tmp_path, SMALL.replace("seeds = [0, 1]", "seeds = []")))
     with pytest.raises(SpecError, match="optical_power"):  # a value outside the knob's range
         study.load_config(_write(tmp_path, SMALL.replace("[1e-6, 1e-4]", "[-1.0]")))
+
+
+def test_typo_keys_did_you_mean(tmp_path):
+    """A typo'd key names the file and the section and suggests the valid one."""
+    p = _write(tmp_path, SMALL.replace("seeds = [0, 1]", "seedz = [0, 1]"), "impairments.toml")
+    with pytest.raises(SpecError, match=rf"\[study\] seedz = \[0, 1\] in {p}: unknown key\. Did you mean 'seeds'\?"):
+        study.load_config(p)
+    p = _write(tmp_path, SMALL.replace("optical_power =", "optical_powr ="), "g.toml")
+    with pytest.raises(SpecError, match=r"\[grid\] optical_powr = .* unknown key\. Did you mean 'optical_power'\?"):
+        study.load_config(p)
+    p = _write(tmp_path, SMALL.replace("[grid]", "[gird]"), "sec.toml")
+    with pytest.raises(SpecError, match=r"\[gird\] in .*unknown section\. Did you mean \[grid\]\?"):
+        study.load_config(p)
+    with pytest.raises(SpecError, match=r"\[study\] mode = 'diagonal'"):
+        study.load_config(_write(tmp_path, SMALL.replace("one_at_a_time", "diagonal"), "m.toml"))
+
+
+def test_grid_points_are_impairment_specs(tmp_path):
+    """The grid stays typed until the die: every point is an ImpairmentSpec; the cells'
+    flat parameters are made a TrainCell (one ImpairmentSpec) again on the worker."""
+    from pipeline.chip.impairments import ImpairmentSpec, impairments
+    from workflows.cells import TrainCell
+
+    cfg = study.load_config(_write(tmp_path, SMALL))
+    points = cfg.grid.points()
+    assert all(isinstance(p.impairments, ImpairmentSpec) for p in points)
+    assert points[0].impairments == impairments("realistic", thermal_crosstalk_scale=0.0)
+    cell = TrainCell.from_params(study.cells(cfg)[0])
+    assert cell.impairments == points[0].impairments and cell.epochs == 3 and cell.seed == 0
+    with pytest.raises(SpecError, match=r"cell parameter optical_powr = .*Did you mean 'optical_power'\?"):
+        TrainCell.from_params({"dataset": "moons", "optical_powr": 1e-6})
+
+
+def test_shipped_study_config_loads():
+    cfg = study.load_config(study.DEFAULT_CONFIG)
+    assert cfg.study.name == "impairments" and cfg.grid.mode == "one_at_a_time"
+    assert len(study.cells(cfg)) == 36
 
 
 def test_one_at_a_time_and_product_grids(tmp_path):

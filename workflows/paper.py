@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import time
-import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,124 +40,90 @@ import numpy as np
 import xarray as xr
 
 from pipeline.errors import SpecError
+from workflows.cells import Scalar
+from workflows.config import (
+    DEFAULT_LAB_ALGORITHMS,
+    PER_DIE,
+    MainJobConfig,
+    algorithm_names,
+    load_main_job_config,
+)
 from workflows.paper_results import CALIBRATION_INDEPENDENT, paired_accuracy
+
+__all__ = ["CALIBRATION_INDEPENDENT", "CELL_FN", "DEFAULT_CONFIG", "DEFAULT_LAB_ALGORITHMS", "PER_DIE",
+           "calibration_algorithms", "calibrations", "cells", "claims_table", "combine", "die_seeds",
+           "die_summaries", "load", "run_main"]
 
 DEFAULT_CONFIG = Path(__file__).with_name("paper.toml")
 CELL_FN = "workflows.cells:train_cell"
-#: The lab cells' algorithms when ``[study] lab_algorithms`` is not set.
-DEFAULT_LAB_ALGORITHMS = "insitu"
+#: A main-job config: typed, or a parsed TOML document (validated on use).
+Config = MainJobConfig | Mapping[str, Any]
+_names = algorithm_names
 
 
-def _names(algorithms: str | None) -> list[str]:
-    return [a.strip() for a in str(algorithms or "").split(",") if a.strip()]
+def load(config: str | Path = DEFAULT_CONFIG) -> MainJobConfig:
+    """The main job's configuration (workflows/paper.toml) as a :class:`MainJobConfig`:
+    every section validated, unknown keys named with a "did you mean", every swept value an
+    ImpairmentSpec."""
+    return load_main_job_config(config)
 
 
-def load(config: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
-    """The main job's configuration (workflows/paper.toml)."""
-    p = Path(config)
-    if not p.is_file():
-        raise SpecError(f"--config = {str(config)!r}: no such file. Fix: use workflows/paper.toml.")
-    doc = tomllib.loads(p.read_text())
-    for section in ("study", "sweep", "claims"):
-        if section not in doc:
-            raise SpecError(f"{p}: no [{section}] section. Fix: start from workflows/paper.toml.")
-    for key in ("min_accuracy", "equivalence_margin"):
-        if key not in doc["claims"]:
-            raise SpecError(f"{p}: [claims] has no {key!r}. Fix: e.g. min_accuracy = 0.90, equivalence_margin = "
-                            "0.02 (see workflows/paper.toml).")
-    if len(doc["study"].get("seeds", [])) < 2:
-        raise SpecError(f"{p}: [study] seeds = {doc['study'].get('seeds')!r}: the paired intervals need >= 2 dies. "
-                        "Fix: list at least 2 dies, e.g. seeds = [0, 1, 2].")
-    calibrations(doc)
-    calibration_algorithms(doc)
-    return doc
+def calibrations(doc: Config) -> list[str]:
+    """``[study] calibrations`` (default ``["readout"]``), in the config's order."""
+    return list(MainJobConfig.coerce(doc).study.calibrations)
 
 
-def calibrations(doc: dict[str, Any]) -> list[str]:
-    """``[study] calibrations`` (default ``["readout"]``), validated, in the config's order;
-    also checks ``[sweep] calibration`` (default: the first of them)."""
-    from pipeline.training.run import CALIBRATIONS
-
-    cal = doc["study"].get("calibrations", ["readout"])
-    ok = isinstance(cal, list) and cal and all(isinstance(c, str) for c in cal) and len(set(cal)) == len(cal)
-    if not ok or not set(cal) <= set(CALIBRATIONS):
-        raise SpecError(f"[study] calibrations = {cal!r}: must be a non-empty list of distinct values of "
-                        f"{list(CALIBRATIONS)}. Fix: e.g. calibrations = [\"readout\", \"lab\"] (readout: node "
-                        "gains only, the paper's protocol; lab: per-MZI phases, P_pi, crosstalk and gains measured).")
-    sweep_cal = doc["sweep"].get("calibration", cal[0])
-    if sweep_cal not in CALIBRATIONS:
-        raise SpecError(f"[sweep] calibration = {sweep_cal!r}: unknown. Fix: use one of {list(CALIBRATIONS)}, "
-                        "e.g. calibration = \"lab\".")
-    return list(cal)
-
-
-def calibration_algorithms(doc: dict[str, Any]) -> dict[str, str]:
+def calibration_algorithms(doc: Config) -> dict[str, str | None]:
     """The algorithms (comma list) the cells of each configured calibration train: readout →
-    ``[study] algorithms``, lab → ``[study] lab_algorithms`` (default in-situ).  With both
-    calibrations, the lab cells must not retrain a calibration-independent algorithm the
-    readout cells already train (:data:`CALIBRATION_INDEPENDENT`: a second, identical copy)."""
-    s = doc["study"]
-    by_cal = {"readout": s.get("algorithms"), "lab": s.get("lab_algorithms", DEFAULT_LAB_ALGORITHMS)}
-    cals = calibrations(doc)
-    if "lab" in cals and not _names(by_cal["lab"]):
-        raise SpecError(f"[study] lab_algorithms = {by_cal['lab']!r}: empty. Fix: e.g. lab_algorithms = \"insitu\".")
-    if {"readout", "lab"} <= set(cals):
-        twice = [a for a in _names(by_cal["lab"]) if a in CALIBRATION_INDEPENDENT and a in _names(by_cal["readout"])]
-        if twice:
-            raise SpecError(f"[study] lab_algorithms = {by_cal['lab']!r}: {twice} do not depend on the die's "
-                            "calibration and the readout cells already train them. Fix: drop them from "
-                            "lab_algorithms, e.g. lab_algorithms = \"insitu\".")
-    return {c: by_cal[c] for c in cals}
+    ``[study] algorithms``, lab → ``[study] lab_algorithms`` (default in-situ; validated on
+    load: the lab cells do not retrain a calibration-independent algorithm the readout cells
+    already train, :data:`CALIBRATION_INDEPENDENT`)."""
+    return MainJobConfig.coerce(doc).study.calibration_algorithms()
 
 
-#: Cell parameters that belong to the die (same value for every cell of one die): they become
-#: coordinates along ``seed`` in results.nc, not dims of their own.
-PER_DIE = ("init_seed", "split_seed", "data_seed")
-
-
-def die_seeds(doc: dict[str, Any], die: int) -> dict[str, int]:
+def die_seeds(doc: Config, die: int) -> dict[str, int]:
     """The die's own initialisation / split / data seeds: ``offset + die`` for each entry of
     ``[study.die_seed_offsets]`` (e.g. init_seed = 1000 + die, split_seed = die)."""
-    offsets = doc["study"].get("die_seed_offsets", {})
-    bad = sorted(set(offsets) - set(PER_DIE))
-    if bad:
-        raise SpecError(f"[study.die_seed_offsets]: unknown {bad}. Fix: use keys of {list(PER_DIE)}.")
-    return {k: int(v) + int(die) for k, v in offsets.items()}
+    return MainJobConfig.coerce(doc).study.die_seed_offsets.for_die(die)
 
 
-def cells(doc: dict[str, Any], dies: int | None = None) -> list[dict[str, Any]]:
+def cells(doc: Config, dies: int | None = None) -> list[dict[str, Scalar]]:
     """Paper cells (every calibration × dataset × die at the preset, that calibration's
     algorithms: :func:`calibration_algorithms`) + sweep cells (first dataset, first dies, the
     sweep's algorithms and calibration, every swept value but the preset's when the paper cell
-    of that die and calibration already holds the sweep's algorithms there)."""
-    from pipeline.chip.impairments import impairments
-
-    s, sw = doc["study"], doc["sweep"]
-    seeds = list(s["seeds"])[: dies or None]
+    of that die and calibration already holds the sweep's algorithms there). The impairments
+    are ImpairmentSpecs (the preset; :meth:`MainJobConfig.sweep_points`), flattened to the
+    swept knob's cell parameter only here, for the study engine."""
+    cfg = MainJobConfig.coerce(doc)
+    s, sw = cfg.study, cfg.sweep
+    seeds = list(s.seeds)[: dies or None]
     if len(seeds) < 2:
         raise SpecError(f"--dies = {dies}: {len(seeds)} die; the paired intervals over dies need >= 2. Fix: "
                         "--dies 2 or more (10 for the paper's table).")
-    knob = sw["knob"]
-    base_value = getattr(impairments(s.get("preset", "realistic")), knob)
-    cal_algs = calibration_algorithms(doc)
-    common = {k: s[k] for k in ("architecture", "preset", "epochs", "learning_rate", "batch_size", "n_samples")
-              if k in s}
+    knob, base_value = sw.knob, cfg.base_value
+    cal_algs = s.calibration_algorithms()
+    common = {k: getattr(s, k) for k in ("architecture", "preset", "epochs", "learning_rate", "batch_size",
+                                         "n_samples") if k in s.model_fields_set}
 
-    def cell(dataset: str, cal: str, seed: int, algorithms: str | None, value: Any) -> dict[str, Any]:
+    def cell(dataset: str, cal: str, seed: int, algorithms: str | None, point: dict[str, Scalar]
+             ) -> dict[str, Scalar]:
         algs = {"algorithms": algorithms} if algorithms else {}  # none: train_cell's default
-        return {"dataset": dataset, "calibration": cal, "seed": int(seed), **die_seeds(doc, seed), **common,
-                **algs, knob: value}
+        return {"dataset": dataset, "calibration": cal, "seed": int(seed), **s.die_seed_offsets.for_die(seed),
+                **common, **algs, **point}
 
-    out = [cell(d, cal, seed, algs, base_value) for cal, algs in cal_algs.items() for d in s["datasets"]
+    preset_point = {knob: base_value}
+    out = [cell(d, cal, seed, algs, preset_point) for cal, algs in cal_algs.items() for d in s.datasets
            for seed in seeds]
-    sweep_cal = sw.get("calibration", next(iter(cal_algs)))
-    swept = _names(sw.get("algorithms", cal_algs.get(sweep_cal, s.get("algorithms"))))
+    sweep_cal = sw.calibration or next(iter(cal_algs))
+    swept = _names(sw.algorithms if sw.algorithms is not None else cal_algs.get(sweep_cal, s.algorithms))
     held = _names(cal_algs.get(sweep_cal)) if sweep_cal in cal_algs else []  # by the paper cells at the preset
-    for seed in seeds[: sw.get("sweep_dies", 2)]:
-        for v in sw["values"]:
-            algs = [a for a in swept if v != base_value or a not in held]
+    points = cfg.sweep_points()
+    for seed in seeds[: sw.sweep_dies]:
+        for point in points:
+            value = getattr(point.impairments, knob)
+            algs = [a for a in swept if value != base_value or a not in held]
             if algs:
-                out.append(cell(s["datasets"][0], sweep_cal, seed, ",".join(algs), v))
+                out.append(cell(s.datasets[0], sweep_cal, seed, ",".join(algs), point.params()))
     return out
 
 
@@ -194,34 +160,29 @@ def combine(out_dir: str | Path, cell_list: list[dict[str, Any]]) -> xr.Dataset:
     return combined
 
 
-def die_summaries(doc: dict[str, Any], seeds: list[int]) -> xr.Dataset:
+def die_summaries(doc: Config, seeds: list[int]) -> xr.Dataset:
     """Per-die summary numbers (loss budget, splitting errors, crosstalk, noise floor)."""
     from pipeline.chip.summary import summarize_die
     from pipeline.training.run import architecture
 
-    from pipeline.chip.impairments import impairments
-
-    s = doc["study"]
-    arch = architecture(s["architecture"], 2, 1)
-    rows = [summarize_die(arch.sample_die(impairments(s.get("preset", "realistic")), int(seed))) for seed in seeds]
+    cfg = MainJobConfig.coerce(doc)
+    arch = architecture(cfg.study.architecture, 2, 1)
+    rows = [summarize_die(arch.sample_die(cfg.base, int(seed))) for seed in seeds]
     keys = [k for k, v in rows[0].items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("seed", "n_params")]
     return xr.Dataset({k: ("seed", np.array([r[k] for r in rows], dtype=float)) for k in keys},
                       coords={"seed": seeds})
 
 
-def _base_accuracy(res: xr.Dataset, doc: dict[str, Any]) -> xr.DataArray:
+def _base_accuracy(res: xr.Dataset, cfg: MainJobConfig) -> xr.DataArray:
     """Final test accuracy at the preset's value of the swept knob (the paper cells)."""
-    knob = doc["sweep"]["knob"]
     acc = res["final_test_accuracy"]
-    if knob in acc.dims:
-        from pipeline.chip.impairments import impairments
-
-        acc = acc.sel({knob: getattr(impairments(doc["study"].get("preset", "realistic")), knob)})
+    if cfg.sweep.knob in acc.dims:
+        acc = acc.sel({cfg.sweep.knob: cfg.base_value})
     return acc
 
 
-def claims_table(res: xr.Dataset, doc: dict[str, Any]) -> list[dict[str, Any]]:
+def claims_table(res: xr.Dataset, doc: Config) -> list[dict[str, Any]]:
     """Per dataset × calibration, from the per-die final test accuracies at the preset
     (:func:`paired_accuracy`; :mod:`pipeline.training.verdicts`); a row holds only the
     algorithms with a finite value there:
@@ -240,9 +201,10 @@ def claims_table(res: xr.Dataset, doc: dict[str, Any]) -> list[dict[str, Any]]:
     """
     from pipeline.training import verdicts as vd
 
-    c = doc["claims"]
-    subject, margin = c.get("subject", "insitu"), float(c["equivalence_margin"])
-    acc, shared = paired_accuracy(_base_accuracy(res, doc))
+    cfg = MainJobConfig.coerce(doc)
+    c = cfg.claims
+    subject, margin = c.subject, float(c.equivalence_margin)
+    acc, shared = paired_accuracy(_base_accuracy(res, cfg))
     rows = []
     for d in acc.dataset.values:
         for cal in acc.calibration.values:
@@ -253,8 +215,7 @@ def claims_table(res: xr.Dataset, doc: dict[str, Any]) -> list[dict[str, Any]]:
             a = a.sel(algorithm=present)
             stats = {al: vd.algorithm_stats(a, al) for al in present}
             comparisons = []
-            for claim, refs in (("equivalence", c.get("equivalent_to", ["ideal"])),
-                                ("difference", c.get("compare_with", []))):
+            for claim, refs in (("equivalence", c.equivalent_to), ("difference", c.compare_with)):
                 for ref in (r for r in refs if subject in stats and r in stats):
                     diff = vd.paired_difference(a, subject, ref)
                     eq, dv = vd.equivalence_verdict(diff, margin), vd.difference_verdict(diff)
@@ -262,7 +223,7 @@ def claims_table(res: xr.Dataset, doc: dict[str, Any]) -> list[dict[str, Any]]:
                                         "equivalent": eq.passed, "equivalence_margin": margin,
                                         "passed": eq.passed if claim == "equivalence" else None,
                                         "reason": eq.reason if claim == "equivalence" else dv.reason})
-            threshold = (vd.threshold_verdict(stats[subject], float(c["min_accuracy"])).to_dict()
+            threshold = (vd.threshold_verdict(stats[subject], float(c.min_accuracy)).to_dict()
                          if subject in stats else None)
             rows.append({"dataset": str(d), "calibration": str(cal),
                          "dies": (stats[subject] if subject in stats else next(iter(stats.values()))).n_dies,
@@ -285,7 +246,8 @@ def run_main(out: str | Path = "results/paper", *, config: str | Path = DEFAULT_
     from workflows.paper_plots import plot_all
 
     t0 = time.perf_counter()
-    doc = load(config)
+    cfg = load(config)
+    doc = cfg.document()  # the file's content, plain (results attrs, summary, plots)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cache = DeviceCache()
@@ -296,9 +258,9 @@ def run_main(out: str | Path = "results/paper", *, config: str | Path = DEFAULT_
     root = cache.root.resolve()
     shown = root.relative_to(Path.cwd()) if root.is_relative_to(Path.cwd()) else root
     say(f"device library {shown}: {len(cache.entry_paths())} entries, {len(lib['built'])} built now")
-    cell_list = cells(doc, dies)
+    cell_list = cells(cfg, dies)
     seeds = sorted({c["seed"] for c in cell_list})
-    dies_ds = die_summaries(doc, seeds)
+    dies_ds = die_summaries(cfg, seeds)
     with open_client(scheduler=scheduler, cluster=cluster, workers=workers, config=cluster_config) as client:
         report = run_study(cell_list, CELL_FN, out / "cells_study", client, progress=progress, announce=say,
                            combine=False)
@@ -308,11 +270,11 @@ def run_main(out: str | Path = "results/paper", *, config: str | Path = DEFAULT_
     from pipeline.study import write_results
 
     results_path = write_results(out, res)
-    table = claims_table(res, doc)
+    table = claims_table(res, cfg)
     plots = plot_all(res, doc, out)
     summary = {"results": str(results_path), "plots": plots, "claims": table, "cells": report["total"],
                "cells_cached": report["cached"], "cells_computed": report["computed"],
-               "dies": len(seeds), "die_seeds": {str(sd): die_seeds(doc, sd) for sd in seeds},
+               "dies": len(seeds), "die_seeds": {str(sd): die_seeds(cfg, sd) for sd in seeds},
                "claims_config": doc["claims"], "library_entries": len(cache.entry_paths()),
                "wall_s": round(time.perf_counter() - t0, 1)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
