@@ -20,6 +20,7 @@ TASKS: dict[str, str] = {
     "modes": "pipeline.modes.solver:run_modes_task",
     "heat": "pipeline.thermal.fem:run_heat_task",
     "heated_modes": "pipeline.modes.tidy3d_backend:run_heated_task",
+    "charge": "pipeline.charge.poisson:run_charge_task",
 }
 
 
