@@ -21,6 +21,7 @@ import numpy as np
 
 import devices.coupler_model as cm
 from pipeline.cache import DeviceCache
+from pipeline.library import Library
 from pipeline.fdtd.specs import Meep2DSpec
 
 
@@ -35,7 +36,8 @@ def main() -> None:
     print(f"# coupler compact model; library {cache.root}")
     print(f"# sweep {sweep.canonical_json()}")
     print(f"# solver {solver.canonical_json()}")
-    entries = cm.run_sweep(sweep, solver, cache=cache, progress=lambda m: print("  " + m, flush=True))
+    lib = Library(cache)
+    entries = lib.run_sweep("coupler", sweep, solver, progress=lambda m: print("  " + m, flush=True))
     fdtd_s = sum(float(e.provenance.get("wall_time_s", 0.0)) for e in entries.values())
     size = sum(e.path.stat().st_size for e in entries.values())
     print(f"FDTD runs: {len(entries)}, solver wall time recorded in the entries {fdtd_s:.0f} s "
@@ -43,8 +45,8 @@ def main() -> None:
           f"entry files {size / 1024:.0f} kB")
 
     tb = time.perf_counter()
-    model = cm.build_model(sweep, solver, cache=cache)
-    path = cm.model_path(cache, sweep, solver)
+    model = lib.fit("coupler", sweep, solver)
+    path = lib.model_path("coupler", sweep, solver)
     print(f"model fitted in {time.perf_counter() - tb:.2f} s; stored {path} ({path.stat().st_size / 1024:.0f} kB)")
     ds = model.dataset
     print("\nfit RMS residual on the 3x3x11 grid (10 polynomial terms per quantity):")

@@ -57,11 +57,10 @@ extraction): the width sensitivity needs a much finer FDTD grid.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -139,33 +138,6 @@ class CouplerSweepSpec(Spec):
             for dw, dt in pts:
                 out += [(role, dw, dt, length) for length in self.coupling_lengths]
         return out
-
-
-def run_sweep(sweep: CouplerSweepSpec | None = None, solver: Any = None, *, cache: Any = None,
-              progress: Callable[[str], None] | None = print, **execution: Any) -> dict[tuple, Any]:
-    """Simulate (or read) every run of ``sweep`` serially through ``cache``.
-
-    Returns ``{(role, δw, δt, L): CacheEntry}``.  Resumable: cached runs are read."""
-    import time
-
-    from pipeline.cache import DeviceCache
-    from pipeline.fdtd.specs import Meep2DSpec
-    from pipeline.simulate import simulate
-
-    sweep = sweep or CouplerSweepSpec()
-    solver = solver or Meep2DSpec()
-    cache = cache if cache is not None else DeviceCache()
-    out = {}
-    runs = sweep.runs()
-    for i, run in enumerate(runs, 1):
-        role, dw, dt, length = run
-        t0 = time.perf_counter()
-        entry, cached = simulate(sweep.device(dw, dt, length), solver, cache=cache, **execution)
-        out[run] = entry
-        if progress:
-            progress(f"[{i}/{len(runs)}] {role} dw={dw:+.3f} dt={dt:+.3f} L={length:g}: "
-                     f"{'cached' if cached else 'computed'} {time.perf_counter() - t0:.1f} s  {entry.key[:12]}")
-    return out
 
 
 # -- extraction (pure) ---------------------------------------------------------------------
@@ -285,7 +257,7 @@ class CouplerModel:
     def from_dataset(cls, ds: xr.Dataset) -> "CouplerModel":
         if list(ds.quantity.values) != list(QUANTITIES):
             raise CacheError(f"coupler model dataset has quantities {list(ds.quantity.values)}, expected "
-                             f"{list(QUANTITIES)}. Fix: rebuild it (devices.coupler_model.build_model).")
+                             f"{list(QUANTITIES)}. Fix: rebuild it (pipeline.library.Library().fit('coupler')).")
         return cls(np.asarray(ds.coefficients.values), np.asarray(ds.term_powers.values, dtype=int),
                    np.asarray(ds.attrs["centre_um"], dtype=float), np.asarray(ds.attrs["scale_um"], dtype=float),
                    float(ds.attrs["nominal_length_um"]), ds)
@@ -324,7 +296,8 @@ def fit(sweep: CouplerSweepSpec, smatrices: dict[tuple, xr.DataArray], n_prior: 
         provenance: dict[str, Any] | None = None) -> CouplerModel:
     """Fit the model to the fit-grid S-matrices and measure it on the held-out ones.
 
-    ``smatrices``: ``{(role, δw, δt, L): S}`` as returned (as entries) by :func:`run_sweep`;
+    ``smatrices``: ``{(role, δw, δt, L): S}`` as returned (as entries) by
+    ``pipeline.library.Library.run_sweep('coupler')``;
     ``n_prior``: ``{(δw, δt): strip n_eff at the band centre}`` (2π branch of the mean phase)."""
     l1, l2 = sweep.coupling_lengths
     lam = np.asarray(sweep.band.wavelengths())
@@ -333,7 +306,8 @@ def fit(sweep: CouplerSweepSpec, smatrices: dict[tuple, xr.DataArray], n_prior: 
         try:
             s1, s2 = smatrices[(role, *pt, l1)], smatrices[(role, *pt, l2)]
         except KeyError as exc:
-            raise CacheError(f"sweep run {exc.args[0]} missing. Fix: devices.coupler_model.run_sweep(...).") from None
+            raise CacheError(f"sweep run {exc.args[0]} missing. "
+                             "Fix: pipeline.library.Library(cache).run_sweep('coupler').") from None
         return extract_pair(s1, l1, s2, l2, n_prior[pt])
 
     fit_pts = sweep.points()
@@ -416,57 +390,33 @@ def _accuracy(model: CouplerModel, sweep: CouplerSweepSpec, smatrices: dict[tupl
     return out
 
 
-# -- building from the cache -----------------------------------------------------------------
-def model_path(cache: Any = None, sweep: CouplerSweepSpec | None = None, solver: Any = None) -> Path:
-    """Where the model of (sweep, solver) is stored: ``<cache root>/compact_models/
-    coupler_model-<hash>.nc`` (next to the entries; ignored by the cache's entry listing).
-    The hash covers the sweep, the solver, the schema, the model form and the cache keys of
-    every run (so solver package versions too): a stale model is never picked up."""
-    import hashlib
+# -- the stored model's name (pure; reading and fitting from the cache: pipeline.library) --------
+def default_sweep() -> CouplerSweepSpec:
+    """The library's coupler sweep (the shipped 3-dB coupler design)."""
+    return CouplerSweepSpec()
 
-    from pipeline.cache import DeviceCache
+
+def default_solver() -> Any:
+    """The sweep's solver: 2D calibrated Meep, default resolution."""
     from pipeline.fdtd.specs import Meep2DSpec
-    from pipeline.specs import SCHEMA_VERSION
 
-    cache = cache if cache is not None else DeviceCache()
-    sweep = sweep or CouplerSweepSpec()
-    solver = solver or Meep2DSpec()
+    return Meep2DSpec()
+
+
+def model_path(cache: Any, sweep: CouplerSweepSpec | None = None, solver: Any = None) -> Path:
+    """Where the model of (sweep, solver) is stored in ``cache`` (anything with ``root`` and
+    ``key(device, solver)``): ``<root>/compact_models/coupler_model-<hash>.nc``
+    (:func:`devices.offset_model.model_hash`, form: the fitted quantities and terms; the run
+    keys carry the solver package versions, so a stale model is never picked up)."""
+    from devices.offset_model import model_hash
+
+    sweep = sweep or default_sweep()
+    solver = solver or default_solver()
     keys = [cache.key(sweep.device(*run[1:]), solver) for run in sweep.runs()]  # versions enter the keys
-    text = json.dumps([sweep.canonical_json(), solver.canonical_json(), SCHEMA_VERSION, QUANTITIES, TERMS, keys])
-    return Path(cache.root) / "compact_models" / f"coupler_model-{hashlib.sha256(text.encode()).hexdigest()[:16]}.nc"
+    return model_hash("coupler_model", sweep, solver, keys, cache, form=(QUANTITIES, TERMS))
 
 
-def build_model(sweep: CouplerSweepSpec | None = None, solver: Any = None, *, cache: Any = None,
-                write: bool = True) -> CouplerModel:
-    """Fit the model from the sweep's cached entries (never simulates: run :func:`run_sweep`
-    first) and, with ``write``, store it atomically at :func:`model_path`."""
-    from pipeline.cache import DeviceCache
-    from pipeline.cache.atomic import write_dataset
-    from pipeline.fdtd.specs import Meep2DSpec
-
-    sweep = sweep or CouplerSweepSpec()
-    solver = solver or Meep2DSpec()
-    cache = cache if cache is not None else DeviceCache()
-    entries, missing = {}, []
-    for run in sweep.runs():
-        e = cache.get(sweep.device(*run[1:]), solver)
-        if e is None:
-            missing.append(run)
-        entries[run] = e
-    if missing:
-        raise CacheError(f"{len(missing)} of {len(entries)} sweep runs are not in {cache.root} (first: {missing[0]}). "
-                         "Fix: devices.coupler_model.run_sweep(sweep, solver, cache=cache) "
-                         "(or benchmarks/bench_coupler_model.py).")
-    prior = {run[1:3]: _neff_centre(e) for run, e in entries.items()}
-    model = fit(sweep, {run: e.smatrix for run, e in entries.items()}, prior, provenance={
-        "solver_spec": solver.canonical_json(), "cache_root": str(cache.root),
-        "entries": {f"{r[0]} dw={r[1]:+g} dt={r[2]:+g} L={r[3]:g}": e.key for r, e in entries.items()}})
-    if write:
-        write_dataset(model.dataset, model_path(cache, sweep, solver))
-    return model
-
-
-def _neff_centre(entry: Any) -> float:
+def neff_centre(entry: Any) -> float:
     """The 3D strip n_eff at the band centre recorded by the calibrated 2D material model."""
     mm = entry.provenance.get("material_model", {})
     wl, neff = mm.get("wavelengths_um"), mm.get("neff_3d")
@@ -476,31 +426,19 @@ def _neff_centre(entry: Any) -> float:
     return float(np.interp(entry.device_spec.band.center, wl, neff))
 
 
-@functools.lru_cache(maxsize=4)
-def _default_model(root: str) -> CouplerModel:
-    from pipeline.cache import DeviceCache
+def _default_model(root: str) -> "CouplerModel":
+    """Deprecated (workflows/demo.py): ``pipeline.library.Library(root).model("coupler")``."""
+    from pipeline.library import Library  # known upward import, tests/test_import_direction.py
 
-    cache = DeviceCache(root)
-    path = model_path(cache)
-    if path.exists():
-        return CouplerModel.load(path)
-    return build_model(cache=cache, write=False)
-
-
-def default_model() -> CouplerModel:
-    """The model of the default sweep from the default device library (``PHOTOPROP_CACHE``
-    or ``cache/``): its stored netCDF, else fitted in memory from its cached entries."""
-    from pipeline.cache.store import default_root
-
-    return _default_model(str(default_root()))
+    return Library(root).model("coupler")
 
 
 # -- public compact model ----------------------------------------------------------------------
 def power_coupling(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, coupling_length: Any = None,
-                   model: CouplerModel | None = None) -> np.ndarray:
+                   model: CouplerModel) -> np.ndarray:
     """Cross-port power |S[o3, o1]|² (κ², loss included), numpy-broadcast over all
     arguments — the fast path for Monte-Carlo sampling of couplers."""
-    m = model or default_model()
+    m = model
     length = m.nominal_length if coupling_length is None else np.asarray(coupling_length, dtype=float)
     lam = np.asarray(wavelength, dtype=float)
     p = m.parameters(wavelength=lam, dw=dw, dt=dt, quantities=("log_dn", "dphi0", "log_amp_even", "log_amp_odd"))
@@ -511,31 +449,31 @@ def power_coupling(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, coup
 
 
 def coupling_length_um(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
-                       model: CouplerModel | None = None) -> np.ndarray:
+                       model: CouplerModel) -> np.ndarray:
     """L_c = λ / (2 Δn) [µm] (straight-section length for full transfer)."""
-    m = model or default_model()
+    m = model
     return np.asarray(wavelength, dtype=float) / (2 * np.exp(m.parameters(wavelength=wavelength, dw=dw,
                                                                           dt=dt)["log_dn"]))
 
 
 def excess_loss_db(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
-                   model: CouplerModel | None = None) -> np.ndarray:
+                   model: CouplerModel) -> np.ndarray:
     """Excess loss −10 log10((A_e² + A_o²)/2) [dB] (= 1 − Σ|S|² of the rebuilt S, in dB)."""
-    m = model or default_model()
+    m = model
     p = m.parameters(wavelength=wavelength, dw=dw, dt=dt)
     a2 = 0.5 * (np.exp(2 * np.minimum(p["log_amp_even"], 0)) + np.exp(2 * np.minimum(p["log_amp_odd"], 0)))
     return -10 * np.log10(a2)
 
 
 def coupler(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, coupling_length: Any = None,
-            model: CouplerModel | None = None) -> xr.DataArray:
+            model: CouplerModel) -> xr.DataArray:
     """4-port S-matrix of the swept coupler design with fabrication offsets.
 
     ``wavelength`` [µm] (1D) is the S-matrix's wavelength axis; ``dw``, ``dt`` [µm] and
     ``coupling_length`` [µm, default: the design's] broadcast together into instances: all
     scalars give dims (wavelength, port_out, port_in); otherwise a leading ``instance`` dim
     with coordinates dw, dt, coupling_length."""
-    m = model or default_model()
+    m = model
     lam = np.atleast_1d(np.asarray(wavelength, dtype=float))
     if lam.ndim != 1:
         raise SpecError(f"wavelength must be a scalar or 1D array, got shape {lam.shape}.")

@@ -89,26 +89,26 @@ def fit(sweep: CrossingSweepSpec, smatrices: dict[tuple[str, float, float], xr.D
 
 #: Store path, fit from the cache and default model of the crossing (:class:`~devices.offset_model.OffsetFamily`).
 FAMILY = OffsetFamily("crossing", CrossingSweepSpec, fit)
-model_path, build_model, default_model = FAMILY.model_path, FAMILY.build_model, FAMILY.default_model
+model_path, default_sweep = FAMILY.model_path, FAMILY.sweep_spec
 library_specs = FAMILY.library_specs
 
 
 # -- public compact model ----------------------------------------------------------------------
-def crossing(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, model: OffsetModel | None = None) -> xr.DataArray:
+def crossing(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, model: OffsetModel) -> xr.DataArray:
     """4-port S-matrix of the library crossing with width offset ``dw`` and thickness offset
     ``dt`` [µm]; ``wavelength`` [µm] (1D) is the S-matrix's wavelength axis; scalar offsets
     give dims (wavelength, port_out, port_in), arrays (broadcast together) a leading
     ``instance`` dim with coordinates dw, dt."""
-    return instances(model or default_model(), wavelength, dw, dt, "crossing")
+    return instances(model, wavelength, dw, dt, "crossing")
 
 
 def insertion_loss_db(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
-                      model: OffsetModel | None = None) -> np.ndarray:
+                      model: OffsetModel) -> np.ndarray:
     """Through-path insertion loss −10 log10|S[o3, o1]|² [dB] (numpy-broadcast)."""
-    return figures((model or default_model()).smatrix(wavelength, dw, dt))["insertion_loss_db"]
+    return figures(model.smatrix(wavelength, dw, dt))["insertion_loss_db"]
 
 
 def crosstalk_db(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
-                 model: OffsetModel | None = None) -> np.ndarray:
+                 model: OffsetModel) -> np.ndarray:
     """Worst crosstalk 10 log10 max(|S[o2, o1]|², |S[o4, o1]|²) [dB] (numpy-broadcast)."""
-    return figures((model or default_model()).smatrix(wavelength, dw, dt))["crosstalk_db"]
+    return figures(model.smatrix(wavelength, dw, dt))["crosstalk_db"]

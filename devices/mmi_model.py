@@ -79,7 +79,7 @@ def figures(s: np.ndarray) -> dict[str, np.ndarray]:
 def fit(sweep: MMISweepSpec, smatrices: dict[tuple[str, float, float], xr.DataArray],
         provenance: dict[str, Any] | None = None, priors: dict[str, Any] | None = None) -> OffsetModel:
     """Tabulate the fit runs (``priors``: phase-branch priors of
-    :func:`devices.offset_model.read_runs`) and measure the held-out accuracy (pure)."""
+    :func:`devices.offset_model.offset_priors`) and measure the held-out accuracy (pure)."""
     table, ds, hold, model, direct = tabulate(sweep, smatrices, PORTS, priors)
     summary: dict[str, float] = {}
     if hold:
@@ -103,31 +103,31 @@ def fit(sweep: MMISweepSpec, smatrices: dict[tuple[str, float, float], xr.DataAr
 
 #: Store path, fit from the cache and default model of the MMI (:class:`~devices.offset_model.OffsetFamily`).
 FAMILY = OffsetFamily("mmi", MMISweepSpec, fit)
-model_path, build_model, default_model = FAMILY.model_path, FAMILY.build_model, FAMILY.default_model
+model_path, default_sweep = FAMILY.model_path, FAMILY.sweep_spec
 library_specs = FAMILY.library_specs
 
 
 # -- public compact model ----------------------------------------------------------------------
-def mmi(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, model: OffsetModel | None = None) -> xr.DataArray:
+def mmi(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, model: OffsetModel) -> xr.DataArray:
     """4-port S-matrix of the library MMI with width offset ``dw`` and thickness offset ``dt``
     [µm] (ports o1..o4 as :mod:`devices.mmi`); scalar offsets give dims (wavelength,
     port_out, port_in), arrays a leading ``instance`` dim with coordinates dw, dt."""
-    return instances(model or default_model(), wavelength, dw, dt, "mmi")
+    return instances(model, wavelength, dw, dt, "mmi")
 
 
 def imbalance_db(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
-                 model: OffsetModel | None = None) -> np.ndarray:
+                 model: OffsetModel) -> np.ndarray:
     """10 log10(|S31|²/|S41|²) [dB] (numpy-broadcast)."""
-    return figures((model or default_model()).smatrix(wavelength, dw, dt))["imbalance_db"]
+    return figures(model.smatrix(wavelength, dw, dt))["imbalance_db"]
 
 
 def excess_loss_db(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
-                   model: OffsetModel | None = None) -> np.ndarray:
+                   model: OffsetModel) -> np.ndarray:
     """−10 log10(|S31|² + |S41|²) [dB] (numpy-broadcast)."""
-    return figures((model or default_model()).smatrix(wavelength, dw, dt))["excess_loss_db"]
+    return figures(model.smatrix(wavelength, dw, dt))["excess_loss_db"]
 
 
 def phase_difference(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
-                     model: OffsetModel | None = None) -> np.ndarray:
+                     model: OffsetModel) -> np.ndarray:
     """arg(S31/S41) [rad] (self-imaging theory: ±π/2; numpy-broadcast)."""
-    return figures((model or default_model()).smatrix(wavelength, dw, dt))["phase_difference"]
+    return figures(model.smatrix(wavelength, dw, dt))["phase_difference"]

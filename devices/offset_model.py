@@ -19,7 +19,6 @@ too coarse for the transmission phases (a strong path's unwrapped phase must fal
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -218,26 +217,21 @@ def tabulate(spec: Any, smatrices: dict[tuple[str, float, float], xr.DataArray],
     return table, ds, hold, model, direct
 
 
-def model_hash(prefix: str, sweep: Spec, solver: Any, keys: list[str], cache: Any) -> Path:
-    """``<cache root>/compact_models/<prefix>-<hash>.nc``; the hash covers the sweep, the
-    solver, the schema and every run's cache key (solver package versions included)."""
+def model_hash(prefix: str, sweep: Spec, solver: Any, keys: list[str], cache: Any,
+               form: tuple = ()) -> Path:
+    """``<cache root>/compact_models/<prefix>-<hash>.nc`` — the one naming recipe of every
+    stored compact model: the hash covers the sweep, the solver, the schema, the model
+    ``form`` (default: the prefix) and every run's cache key (solver package versions included)."""
     from pipeline.specs import SCHEMA_VERSION
 
-    text = json.dumps([sweep.canonical_json(), solver.canonical_json(), SCHEMA_VERSION, prefix, keys])
+    text = json.dumps([sweep.canonical_json(), solver.canonical_json(), SCHEMA_VERSION, *(form or (prefix,)), keys])
     return Path(cache.root) / "compact_models" / f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.nc"
 
 
-def read_runs(sweep: Any, solver: Any, cache: Any, family: str) -> tuple[dict[tuple[str, float, float],
-                                                                               xr.DataArray], dict[str, str],
-                                                                          dict[str, Any]]:
-    """The sweep's cached S-matrices, keys and phase-branch priors (never simulates): the
-    2D core index of every fit node and the 3D strip group index at the band centre,
-    from the calibrated material model recorded in each entry."""
-    entries = {run: cache.get(sweep.device(run[1], run[2]), solver) for run in sweep.runs()}
-    missing = [run for run, e in entries.items() if e is None]
-    if missing:
-        raise CacheError(f"{len(missing)} of {len(entries)} {family} sweep runs are not in {cache.root} "
-                         f"(first: {missing[0]}). Fix: `photoprop library build --devices {family}`.")
+def offset_priors(entries: dict[tuple[str, float, float], Any]) -> dict[str, Any]:
+    """Phase-branch priors from the sweep's entries ``{(role, δw, δt): CacheEntry}``: the 2D
+    core index of every fit node and the 3D strip group index at the band centre, from the
+    calibrated material model recorded in each entry (``{}`` without one)."""
     priors: dict[str, Any] = {}
     try:
         mms = {(r[1], r[2]): e.provenance["material_model"] for r, e in entries.items() if r[0] == "fit"}
@@ -248,8 +242,7 @@ def read_runs(sweep: Any, solver: Any, cache: Any, family: str) -> tuple[dict[tu
         priors["group_index"] = float(np.interp(lc, wl, neff) - lc * np.polyfit(wl, neff, 1)[0])
     except (KeyError, TypeError, ValueError):
         priors = {}  # no calibrated material model: nearest-branch alignment only
-    return ({run: e.smatrix for run, e in entries.items()},
-            {f"{r[0]} dw={r[1]:+g} dt={r[2]:+g}": e.key for r, e in entries.items()}, priors)
+    return priors
 
 
 def priors_json(priors: dict[str, Any]) -> dict[str, Any]:
@@ -299,7 +292,7 @@ class OffsetModel:
             ds = ds.load()
         if "dt_node" not in ds.dims:
             raise CacheError(f"{path}: an old {name} model without the thickness axis. Fix: rebuild it "
-                             f"(devices.{name}_model.build_model()).")
+                             f"(pipeline.library.Library().fit({name!r})).")
         return cls(OffsetTable.from_dataset(ds), ds, name)
 
 
@@ -350,54 +343,22 @@ class OffsetFamily:
     """One compact-model family over an offset sweep: ``name`` (``"crossing"``, ``"mmi"``;
     stored as ``compact_models/<name>_model-<hash>.nc``), its sweep spec class and its pure
     ``fit(sweep, smatrices, provenance=, priors=)``.  A model module exposes the bound methods
-    as its ``model_path``, ``build_model``, ``default_model`` and ``library_specs``.  Defaults
-    (None): the default sweep, :func:`default_solver`, the default library."""
+    as its ``model_path`` and ``library_specs``.  Defaults (None): the default sweep and
+    :func:`default_solver`; reading and fitting from the cache: :mod:`pipeline.library`."""
 
     name: str
     sweep_spec: type[OffsetSweepSpec]
     fit: Callable[..., OffsetModel]
 
-    def model_path(self, cache: Any = None, sweep: OffsetSweepSpec | None = None, solver: Any = None) -> Path:
-        """Where the model of (sweep, solver) is stored: :func:`model_hash` over the sweep's entry keys."""
-        from pipeline.cache import DeviceCache
-
-        cache = cache if cache is not None else DeviceCache()
+    def model_path(self, cache: Any, sweep: OffsetSweepSpec | None = None, solver: Any = None) -> Path:
+        """Where the model of (sweep, solver) is stored in ``cache`` (anything with ``root`` and
+        ``key``): :func:`model_hash` over the sweep's entry keys.  Reading and fitting it from
+        the cache: :mod:`pipeline.library`."""
         sweep, solver = sweep or self.sweep_spec(), solver or default_solver()
         return model_hash(f"{self.name}_model", sweep, solver,
                           [cache.key(sweep.device(a, b), solver) for _, a, b in sweep.runs()], cache)
-
-    def build_model(self, sweep: OffsetSweepSpec | None = None, solver: Any = None, *, cache: Any = None,
-                    write: bool = True) -> OffsetModel:
-        """Fit from the cached sweep (never simulates) and, with ``write``, store it at :meth:`model_path`."""
-        from pipeline.cache import DeviceCache
-        from pipeline.cache.atomic import write_dataset
-
-        cache = cache if cache is not None else DeviceCache()
-        sweep, solver = sweep or self.sweep_spec(), solver or default_solver()
-        smatrices, keys, priors = read_runs(sweep, solver, cache, self.name)
-        model = self.fit(sweep, smatrices, provenance={"solver_spec": solver.canonical_json(), "entries": keys,
-                                                       "phase_branch_priors": priors_json(priors)}, priors=priors)
-        if write:
-            write_dataset(model.dataset, self.model_path(cache, sweep, solver))
-        return model
-
-    def default_model(self) -> OffsetModel:
-        """The model of the default sweep from the default library (stored netCDF, else fitted
-        in memory from the cached entries)."""
-        from pipeline.cache.store import default_root
-
-        return _default_model(self, str(default_root()))
 
     def library_specs(self, sweep: OffsetSweepSpec | None = None) -> list[Any]:
         """Every device spec of the sweep, fit and held out, for the library build."""
         sweep = sweep or self.sweep_spec()
         return [sweep.device(a, b) for _, a, b in sweep.runs()]
-
-
-@functools.lru_cache(maxsize=8)
-def _default_model(family: OffsetFamily, root: str) -> OffsetModel:
-    from pipeline.cache import DeviceCache
-
-    cache = DeviceCache(root)
-    path = family.model_path(cache)
-    return OffsetModel.load(path, family.name) if path.exists() else family.build_model(cache=cache, write=False)

@@ -30,7 +30,6 @@ leakage to the substrate (2 µm BOX), heater series resistance and its electrica
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -38,7 +37,7 @@ import numpy as np
 import xarray as xr
 from pydantic import model_validator
 
-from pipeline.errors import CacheError, ExtrapolationError, SpecError
+from pipeline.errors import ExtrapolationError, SpecError
 from pipeline.smatrix import make_smatrix, summary_checks
 from pipeline.specs import DeviceSpec, WavelengthBand, quantity
 from pipeline.thermo_optic import ThermoOpticSolverSpec
@@ -284,34 +283,21 @@ class PhaseShifterModel:
         return np.polyval(np.polyfit(self.wavelength, values, deg), lam) if deg else np.full(lam.shape, values[0])
 
 
-@functools.lru_cache(maxsize=1)
-def default_model() -> PhaseShifterModel:
-    """The model of the default specs from the default device library (read once per process)."""
-    from pipeline.cache import DeviceCache
-
-    entry = DeviceCache().get(PhaseShifterSpec(), ThermoOpticSolverSpec())
-    if entry is None:
-        raise CacheError("no phase_shifter entry for the default specs in the device library. Fix: "
-                         "devices.phase_shifter.simulate(PhaseShifterSpec(), cache=DeviceCache()) "
-                         "or `photoprop library build --devices phase_shifter`.")
-    return PhaseShifterModel.from_entry(entry)
-
-
-def phase(*, wavelength: Any = 1.55, power_w: Any = 0.0, model: PhaseShifterModel | None = None) -> np.ndarray:
+def phase(*, wavelength: Any = 1.55, power_w: Any = 0.0, model: PhaseShifterModel) -> np.ndarray:
     """Thermo-optic phase [rad] at heater power(s) ``power_w`` [W] and wavelength(s) [µm]
     (broadcast; linear in P as the simulated response, quadratic in λ across the band)."""
-    m = model or default_model()
+    m = model
     lam = np.asarray(wavelength, dtype=float)
     m._in_band(lam)
     return np.asarray(power_w, dtype=float) * m._poly(m.dphase_dpower, lam)
 
 
-def phase_shifter(*, wavelength: Any = 1.55, power_w: Any = 0.0, model: PhaseShifterModel | None = None,
+def phase_shifter(*, wavelength: Any = 1.55, power_w: Any = 0.0, model: PhaseShifterModel,
                   loss_db: float | None = None) -> xr.DataArray:
     """2-port S-matrix (sweep ``power``, wavelength, port_out, port_in), ports o1/o2:
     S21 = S12 = 10^(−IL/20) exp(i(2π n_eff L/λ + dφ/dP · P)).  ``loss_db`` overrides the
     stored insertion loss [dB]."""
-    m = model or default_model()
+    m = model
     lam = np.atleast_1d(np.asarray(wavelength, dtype=float))
     p = np.atleast_1d(np.asarray(power_w, dtype=float))
     m._in_band(lam)
@@ -322,10 +308,10 @@ def phase_shifter(*, wavelength: Any = 1.55, power_w: Any = 0.0, model: PhaseShi
     return make_smatrix(s, lam, ["o1", "o2"], sweep={"power": p})
 
 
-def crosstalk_matrix(n: int, pitch_um: float, *, model: PhaseShifterModel | None = None) -> np.ndarray:
+def crosstalk_matrix(n: int, pitch_um: float, *, model: PhaseShifterModel) -> np.ndarray:
     """(n, n) matrix: phase in waveguide i per phase of driven heater j (1 on the diagonal),
     log-interpolated from the simulated crosstalk vs distance (superposition of one heater)."""
-    m = model or default_model()
+    m = model
     if int(n) != n or n < 1 or not pitch_um > 0:
         raise SpecError(f"n = {n!r}, pitch_um = {pitch_um!r}: need an integer n >= 1 and pitch_um > 0.")
     d = np.abs(np.subtract.outer(np.arange(n), np.arange(n))) * float(pitch_um)

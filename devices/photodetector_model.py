@@ -41,8 +41,6 @@ measured when the model is built and stored with it (default sweep: held-out 12 
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +140,7 @@ class PhotodetectorModel:
         if list(ds.coefficient.values) != list(COEFFICIENTS):
             raise CacheError(f"photodetector model dataset has coefficients {list(ds.coefficient.values)}, "
                              f"expected {list(COEFFICIENTS)}. "
-                             "Fix: rebuild it (devices.photodetector_model.build_model).")
+                             "Fix: rebuild it (pipeline.library.Library().fit('photodetector')).")
         return cls(np.asarray(ds.coefficients.values, dtype=float), float(ds.attrs["centre_um"]),
                    float(ds.attrs["scale_um"]), tuple(ds.attrs["ge_length_range_um"]), ds)
 
@@ -206,75 +204,34 @@ def fit(sweep: PhotodetectorSweepSpec, absorbed: dict[tuple[str, float], np.ndar
     return PhotodetectorModel(coef, float(centre), float(scale), (min(fit_l), max(fit_l)), ds)
 
 
-# -- building from the cache -----------------------------------------------------------------
-def model_path(cache: Any = None, sweep: PhotodetectorSweepSpec | None = None, solver: Any = None) -> Path:
-    """``<cache root>/compact_models/photodetector_model-<hash>.nc``; the hash covers the sweep,
-    the solver, the model form and every run's cache key (so stale models are never read)."""
-    from pipeline.cache import DeviceCache
-    from pipeline.specs import SCHEMA_VERSION
+# -- the stored model's name (pure; reading and fitting from the cache: pipeline.library) --------
+def default_sweep() -> PhotodetectorSweepSpec:
+    """The library's photodetector sweep."""
+    return PhotodetectorSweepSpec()
 
-    cache = cache if cache is not None else DeviceCache()
-    sweep = sweep or PhotodetectorSweepSpec()
+
+def model_path(cache: Any, sweep: PhotodetectorSweepSpec | None = None, solver: Any = None) -> Path:
+    """Where the model of (sweep, solver) is stored in ``cache`` (anything with ``root`` and
+    ``key``): ``<root>/compact_models/photodetector_model-<hash>.nc``
+    (:func:`devices.offset_model.model_hash`, form: the coefficient names)."""
+    from devices.offset_model import model_hash
+
+    sweep = sweep or default_sweep()
     solver = solver or default_solver()
     keys = [cache.key(sweep.device(v), solver) for _, v in sweep.runs()]
-    text = json.dumps([sweep.canonical_json(), solver.canonical_json(), SCHEMA_VERSION, COEFFICIENTS, keys])
-    name = f"photodetector_model-{hashlib.sha256(text.encode()).hexdigest()[:16]}.nc"
-    return Path(cache.root) / "compact_models" / name
-
-
-def build_model(sweep: PhotodetectorSweepSpec | None = None, solver: Any = None, *, cache: Any = None,
-                write: bool = True) -> PhotodetectorModel:
-    """Fit the model from the sweep's cached entries (never simulates) and, with ``write``,
-    store it atomically at :func:`model_path`."""
-    from devices.photodetector import absorbed
-    from pipeline.cache import DeviceCache
-    from pipeline.cache.atomic import write_dataset
-
-    sweep = sweep or PhotodetectorSweepSpec()
-    solver = solver or default_solver()
-    cache = cache if cache is not None else DeviceCache()
-    entries = {run: cache.get(sweep.device(run[1]), solver) for run in sweep.runs()}
-    missing = [run for run, e in entries.items() if e is None]
-    if missing:
-        raise CacheError(f"{len(missing)} of {len(entries)} photodetector sweep runs are not in {cache.root} "
-                         f"(first: {missing[0]}). Fix: `photoprop library build --devices photodetector`.")
-    data = {run: np.asarray(absorbed(e).values, dtype=float) for run, e in entries.items()}
-    model = fit(sweep, data, provenance={"solver_spec": solver.canonical_json(), "entries": {
-        f"{r[0]} ge_length={r[1]:g}": e.key for r, e in entries.items()}})
-    if write:
-        write_dataset(model.dataset, model_path(cache, sweep, solver))
-    return model
-
-
-@functools.lru_cache(maxsize=4)
-def _default_model(root: str) -> PhotodetectorModel:
-    from pipeline.cache import DeviceCache
-
-    cache = DeviceCache(root)
-    path = model_path(cache)
-    if path.exists():
-        return PhotodetectorModel.load(path)
-    return build_model(cache=cache, write=False)
-
-
-def default_model() -> PhotodetectorModel:
-    """The model of the default sweep from the default library (its stored netCDF, else
-    fitted in memory from the cached entries)."""
-    from pipeline.cache.store import default_root
-
-    return _default_model(str(default_root()))
+    return model_hash("photodetector_model", sweep, solver, keys, cache, form=(COEFFICIENTS,))
 
 
 # -- public compact model ----------------------------------------------------------------------
 def absorbed_fraction(*, ge_length: Any = 10.0, wavelength: Any = 1.55,
-                      model: PhotodetectorModel | None = None) -> np.ndarray:
+                      model: PhotodetectorModel) -> np.ndarray:
     """Absorbed fraction A of the guided power in a Ge absorber of ``ge_length`` [µm] at
     ``wavelength`` [µm] (numpy-broadcast)."""
-    return (model or default_model()).absorbed_fraction(ge_length=ge_length, wavelength=wavelength)
+    return model.absorbed_fraction(ge_length=ge_length, wavelength=wavelength)
 
 
 def responsivity(*, ge_length: Any = 10.0, wavelength: Any = 1.55, collection_efficiency: Any = 1.0,
-                 model: PhotodetectorModel | None = None) -> np.ndarray:
+                 model: PhotodetectorModel) -> np.ndarray:
     """Responsivity R = η_c · A(L, λ) · qλ/(hc) [A/W] (≤ qλ/(hc): A ≤ 1, η_c ≤ 1), broadcast
     over ``ge_length`` [µm], ``wavelength`` [µm] and ``collection_efficiency`` (0..1)."""
     eta = np.asarray(collection_efficiency, dtype=float)

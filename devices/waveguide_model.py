@@ -24,13 +24,12 @@ dn_eff/dT against the first-order perturbation formula dn_eff/dT = n_g ∫ n dn/
 
 from __future__ import annotations
 
-import functools
 from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
-from pipeline.errors import CacheError, ExtrapolationError, SpecError
+from pipeline.errors import ExtrapolationError, SpecError
 from pipeline.materials import SILICA, SILICON, T_REF
 from pipeline.modes.spec import ModeSolverSpec
 from pipeline.smatrix import make_smatrix
@@ -175,38 +174,26 @@ class WaveguideModel:
                 for q in QUANTITIES}
 
 
-@functools.lru_cache(maxsize=1)
-def default_model() -> WaveguideModel:
-    """The model of the default sweep from the default device library (read once per process)."""
-    from pipeline.cache import DeviceCache
-
-    entry = DeviceCache().get(WaveguideModelSpec(), ModeSolverSpec())
-    if entry is None:
-        raise CacheError("no waveguide_model entry for the default specs in the device library. Fix: "
-                         "`photoprop library build --devices waveguide_model`.")
-    return WaveguideModel.from_entry(entry)
-
-
 def neff(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, temperature_offset: Any = 0.0,
-         model: WaveguideModel | None = None) -> np.ndarray:
+         model: WaveguideModel) -> np.ndarray:
     """Effective index of TE0 at λ [µm], width/thickness offsets [µm], ΔT [K] (broadcast)."""
-    m = model or default_model()
+    m = model
     return (m.evaluate("neff", wavelength=wavelength, dw=dw, dt=dt)
             + np.asarray(temperature_offset, dtype=float) * m.evaluate("dneff_dT", wavelength=wavelength, dw=dw, dt=dt))
 
 
-def group_index(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, model: WaveguideModel | None = None
+def group_index(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, model: WaveguideModel
                 ) -> np.ndarray:
     """Group index n_g of TE0 (material dispersion included)."""
-    return (model or default_model()).evaluate("ng", wavelength=wavelength, dw=dw, dt=dt)
+    return model.evaluate("ng", wavelength=wavelength, dw=dw, dt=dt)
 
 
 def transmission(*, length: Any, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0,
                  temperature_offset: Any = 0.0, loss_db_per_cm: float | None = None,
-                 model: WaveguideModel | None = None) -> np.ndarray:
+                 model: WaveguideModel) -> np.ndarray:
     """Complex field transmission exp(i 2π n_eff L/λ) · 10^(−α L/20) of a straight section of
     ``length`` [µm] (``exp(−iωt)`` convention: phase advances with length)."""
-    m = model or default_model()
+    m = model
     length = np.asarray(length, dtype=float)
     if np.any(length < 0):
         raise SpecError(f"length = {length!r} um: must be >= 0.")
@@ -220,7 +207,7 @@ def transmission(*, length: Any, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any 
 
 def waveguide(*, length: float, wavelength: Any = 1.55, dw: float = 0.0, dt: float = 0.0,
               temperature_offset: float = 0.0, loss_db_per_cm: float | None = None,
-              model: WaveguideModel | None = None) -> xr.DataArray:
+              model: WaveguideModel) -> xr.DataArray:
     """2-port S-matrix (wavelength, port_out, port_in) of a straight section, ports o1/o2."""
     lam = np.atleast_1d(np.asarray(wavelength, dtype=float))
     t = transmission(length=length, wavelength=lam, dw=dw, dt=dt, temperature_offset=temperature_offset,

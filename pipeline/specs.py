@@ -168,14 +168,71 @@ def all_subclasses(cls: type) -> list[type]:
     return out
 
 
+#: Spec type name → ``"module:Class"`` of every spec stored in library entries and compact-model
+#: files (read back by :func:`spec_from_json`).  A lazy registry: the module is imported only
+#: when a spec of that type is read, so this base module imports no device or solver module.
+#: A new device family or solver adds its spec classes here (tests/test_specs_registry.py
+#: checks the table against the classes the code defines).
+SPEC_TYPES: dict[str, str] = {
+    # devices
+    "WaveguideSpec": "devices.waveguide:WaveguideSpec",
+    "DirectionalCouplerSpec": "devices.directional_coupler:DirectionalCouplerSpec",
+    "PhaseShifterSpec": "devices.phase_shifter:PhaseShifterSpec",
+    "CrossingSpec": "devices.crossing:CrossingSpec",
+    "MMISpec": "devices.mmi:MMISpec",
+    "PhotodetectorSpec": "devices.photodetector:PhotodetectorSpec",
+    "PhotodetectorElectricalSpec": "devices.photodetector_electrical:PhotodetectorElectricalSpec",
+    "WaveguideModelSpec": "devices.waveguide_model:WaveguideModelSpec",
+    "MZISpec": "devices.mzi:MZISpec",
+    # compact-model sweeps
+    "CouplerSweepSpec": "devices.coupler_model:CouplerSweepSpec",
+    "PhotodetectorSweepSpec": "devices.photodetector_model:PhotodetectorSweepSpec",
+    "OffsetSweepSpec": "devices.offset_model:OffsetSweepSpec",
+    "CrossingSweepSpec": "devices.crossing_model:CrossingSweepSpec",
+    "MMISweepSpec": "devices.mmi_model:MMISweepSpec",
+    # solvers
+    "MeepSpec": "pipeline.fdtd.specs:MeepSpec",
+    "Meep2DSpec": "pipeline.fdtd.specs:Meep2DSpec",
+    "Meep3DSpec": "pipeline.fdtd.specs:Meep3DSpec",
+    "ModeSolverSpec": "pipeline.modes.spec:ModeSolverSpec",
+    "ThermoOpticSolverSpec": "pipeline.thermo_optic:ThermoOpticSolverSpec",
+    # nested parts
+    "Material": "pipeline.materials:Material",
+    "Core": "pipeline.modes.cross_section:Core",
+    "CrossSection": "pipeline.modes.cross_section:CrossSection",
+    "Rect": "pipeline.thermal.geometry:Rect",
+    "ThermalProblem": "pipeline.thermal.geometry:ThermalProblem",
+}
+
+
+#: Packages imported by name (last resort of :func:`spec_class`) whose import registers spec
+#: classes not (yet) listed in :data:`SPEC_TYPES` (``devices`` imports every family).
+SPEC_PROVIDERS: tuple[str, ...] = ("devices",)
+
+
+def _defined(type_name: str) -> type[Spec] | None:
+    return next((sub for sub in all_subclasses(Spec) if sub.__name__ == type_name), None)
+
+
 def spec_class(type_name: str) -> type[Spec]:
-    """The Spec subclass called ``type_name`` (device modules are imported on demand)."""
-    for _ in range(2):
-        for sub in all_subclasses(Spec):
-            if sub.__name__ == type_name:
-                return sub
-        import devices  # noqa: F401  (registers every device family and its solver spec; imports no solver)
-    raise SpecError(f"unknown spec type {type_name!r}: no such device or solver spec is installed.")
+    """The Spec subclass called ``type_name``: one already defined, else imported by name
+    from :data:`SPEC_TYPES`, else after importing the :data:`SPEC_PROVIDERS`; unknown names
+    list what exists."""
+    import importlib
+
+    found = _defined(type_name)
+    if found is not None:
+        return found
+    if type_name in SPEC_TYPES:
+        module, cls_name = SPEC_TYPES[type_name].split(":")
+        return getattr(importlib.import_module(module), cls_name)
+    for provider in SPEC_PROVIDERS:
+        importlib.import_module(provider)
+        found = _defined(type_name)
+        if found is not None:
+            return found
+    raise SpecError(f"unknown spec type {type_name!r}: no such device or solver spec is installed "
+                    f"(known: {', '.join(sorted(SPEC_TYPES))}). Fix: register it in pipeline.specs.SPEC_TYPES.")
 
 
 def spec_from_json(text: str) -> Spec:

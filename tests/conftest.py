@@ -15,6 +15,15 @@ def cache(tmp_path):
     return DeviceCache(tmp_path / "lib")
 
 
+@pytest.fixture(scope="session")
+def library():
+    """The default device library (``$PHOTOPROP_CACHE`` or the shipped ``cache/``), one
+    :class:`pipeline.library.Library` for the session (its models and figures memoised)."""
+    from pipeline.library import Library
+
+    return Library()
+
+
 @pytest.fixture
 def circulator():
     from fixture_specs import CirculatorFixtureSpec, circulator_smatrix
@@ -33,7 +42,7 @@ def load_shipped():
     def load(family):
         cache = DeviceCache()
         path = family.model_path(cache)
-        assert path.exists(), f"the shipped model {path.name} is missing: build_model() and commit it"
+        assert path.exists(), f"the shipped model {path.name} is missing: Library().fit(name) and commit it"
         return OffsetModel.load(path, family.name), cache
 
     return load

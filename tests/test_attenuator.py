@@ -12,6 +12,7 @@ from pipeline.chip.attenuator_spec import AttenuatorLayout
 from pipeline.chip.impairments import impairments
 from pipeline.chip.interface import Architecture, Die
 from pipeline.errors import SpecError
+from pipeline.library import Library
 
 Q = 1.602176634e-19
 KB = 1.380649e-23
@@ -97,7 +98,7 @@ def test_thermal_crosstalk_shifts_neighbour_phases(arch):
     die.program(p)
     ph = die.phases()
     assert abs(ph[k] - np.pi) < 1e-12
-    c = crosstalk_matrix(4, arch.spec.layout.heater_pitch)
+    c = crosstalk_matrix(4, arch.spec.layout.heater_pitch, model=Library().model("phase_shifter"))
     for d in (1, 2, 3):
         assert abs(ph[k + d] / ph[k] - c[d, 0]) < 1e-12
         assert abs(ph[k - d] / ph[k] - c[d, 0]) < 1e-12
@@ -324,11 +325,9 @@ def test_crossing_counts_are_the_inversions_of_the_fanout(c, d):
         assert count.sum() == 0
 
 
-def test_crossing_figures_are_the_library_entry(library_crossing):
-    from pipeline.chip.library_figures import crossing_figures
-
+def test_crossing_figures_are_the_library_entry(library_crossing, library):
     il, xt = library_crossing
-    f = crossing_figures(1.55)
+    f = library.crossing_figures(1.55)
     assert abs(f.insertion_loss_db - il) < 1e-9 and abs(f.crosstalk / xt - 1) < 1e-9
     assert 0.6 < il < 0.9 and -45 < f.crosstalk_db < -39  # parabolic-taper crossing, 2D FDTD
     die = AttenuatorArchitecture(layout=OPTICAL).sample_die("realistic", 0)
@@ -345,15 +344,14 @@ def _mmi_db():
 
 
 @pytest.mark.parametrize("n_out", [1, 3])
-def test_forward_loss_is_crossings_times_il_plus_the_rest(n_out, library_crossing):
+def test_forward_loss_is_crossings_times_il_plus_the_rest(n_out, library_crossing, library):
     """Independent bookkeeping of every forward path, and the light actually sees it."""
-    from devices.phase_shifter import default_model
 
     il, _ = library_crossing
     arch = AttenuatorArchitecture(n_out=n_out, layout=OPTICAL)
     die = arch.sample_die(impairments("ideal", insertion_loss_scale=1.0, propagation_loss=2.0), 0)
     lay, ni, nh = arch.spec.layout, arch.n_in, arch.n_hidden
-    prop, mmi, heater = 2.0e-4, _mmi_db(), default_model().insertion_loss_db
+    prop, mmi, heater = 2.0e-4, _mmi_db(), library.model("phase_shifter").insertion_loss_db
     stages = lambda n: int(np.ceil(np.log2(n))) if n > 1 else 0  # noqa: E731
     mzi = prop * lay.mzi_length + die.coupler_loss_db.sum(1) + heater
     det = prop * lay.detector_routing_length

@@ -8,7 +8,8 @@ import numpy as np
 
 import pipeline.chip
 from pipeline.chip import heater_drive
-from pipeline.chip.library_figures import heater_crosstalk
+from pipeline.library import Library
+from pipeline.library.figures import heater_crosstalk
 
 CHIP = Path(pipeline.chip.__file__).parent
 
@@ -63,9 +64,9 @@ def test_dac_clips_and_rounds_to_its_grid():
 
 
 def test_block_crosstalk_places_each_row_on_its_block():
-    rows = [np.arange(5), np.arange(5, 8)]
-    c = heater_drive.block_crosstalk(rows, 8, 20.0, 1.0)
-    np.testing.assert_array_equal(c[:5, :5], heater_crosstalk(5, 20.0, 1.0))
-    np.testing.assert_array_equal(c[5:, 5:], heater_crosstalk(3, 20.0, 1.0))
+    rows, lib = [np.arange(5), np.arange(5, 8)], Library()
+    c = heater_drive.block_crosstalk(lib, rows, 8, 20.0, 1.0)
+    np.testing.assert_array_equal(c[:5, :5], heater_crosstalk(lib, 5, 20.0, 1.0))
+    np.testing.assert_array_equal(c[5:, 5:], heater_crosstalk(lib, 3, 20.0, 1.0))
     assert not c[:5, 5:].any() and not c[5:, :5].any()
-    assert [m.shape for m in heater_drive.row_crosstalk(rows, 20.0, 1.0)] == [(5, 5), (3, 3)]
+    assert [m.shape for m in heater_drive.row_crosstalk(lib, rows, 20.0, 1.0)] == [(5, 5), (3, 3)]

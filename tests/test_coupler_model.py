@@ -94,10 +94,10 @@ def test_sweep_spec_definition_and_errors():
 
 
 def test_missing_sweep_entries_name_the_fix(tmp_path):
-    from pipeline.cache import DeviceCache
+    from pipeline.library import Library
 
     with pytest.raises(CacheError, match="run_sweep"):
-        cm.build_model(cache=DeviceCache(tmp_path), write=False)
+        Library(tmp_path).fit("coupler", write=False)
 
 
 # -- the model of the device library's FDTD sweep -------------------------------------------------
@@ -113,7 +113,9 @@ def model():
     if not shipped:
         pytest.skip(f"coupler sweep not in the device library {cache.root}: "
                     "run `.venv/bin/python benchmarks/bench_coupler_model.py` with that cache")
-    return cm.default_model()
+    from pipeline.library import Library
+
+    return Library(cache).model("coupler")
 
 
 def test_stored_model_roundtrip(model, tmp_path):

@@ -90,7 +90,7 @@ def test_thermal_crosstalk_shifts_phases_as_its_matrix_says():
     p = np.zeros(arch.n_params)
     p[0] = np.pi  # MZI 0 (column 0, modes 0-1) theta; MZI 1 (column 0, modes 2-3) is its row neighbour
     phases = die.realised_phases(die.heater_powers(p), noise=False)
-    x = crosstalk_matrix(2, 2 * arch.spec.mode_pitch)[1, 0]
+    x = crosstalk_matrix(2, 2 * arch.spec.mode_pitch, model=die.library.model("phase_shifter"))[1, 0]
     assert arch.layout.column[1] == 0 and arch.layout.modes[1] == 2
     assert np.isclose(phases[0, 0, 1], np.pi * x, rtol=1e-12) and np.isclose(phases[0, 0, 0], np.pi)
 

@@ -13,6 +13,9 @@ from pipeline.chip import phase_calibration as pc
 from pipeline.chip.attenuator import AttenuatorArchitecture
 from pipeline.chip.drift import PhaseDrift
 from pipeline.chip.impairments import REALISTIC, impairments
+from pipeline.library import Library
+
+LIB = Library()
 
 #: Noise-free realistic die: every static error on, nothing random per reading.
 CLEAN = impairments("realistic", detector_noise=False, laser_rin=None, phase_noise=0, adc_bits=0, phase_drift=0)
@@ -50,16 +53,17 @@ def test_arm_offset_spread_follows_the_waveguide_model_sensitivity():
 
     n = 4000
     phi = ao.arm_phase_offsets(REALISTIC, np.zeros(n), np.zeros(n), length_um=300, separation_um=10,
-                               wavelength_um=1.55, rng=np.random.default_rng(1))
+                               wavelength_um=1.55, rng=np.random.default_rng(1), library=LIB)
     s_w, s_t = ao.arm_difference_sigma(REALISTIC, 300, 10)
     h = 1e-3
-    dn_dw = (wm.neff(dw=h) - wm.neff(dw=-h)) / (2 * h)
-    dn_dt = (wm.neff(dt=h) - wm.neff(dt=-h)) / (2 * h)
+    m = LIB.model("waveguide")
+    dn_dw = (wm.neff(dw=h, model=m) - wm.neff(dw=-h, model=m)) / (2 * h)
+    dn_dt = (wm.neff(dt=h, model=m) - wm.neff(dt=-h, model=m)) / (2 * h)
     expected = 2 * np.pi * 300 / 1.55 * np.hypot(dn_dw * s_w, dn_dt * s_t)
     assert 0.4 < expected < 1.2  # of order 1 rad: what makes uncalibrated MZIs unusable
     assert abs(phi.std() / expected - 1) < 0.05, (phi.std(), expected)
     fixed = ao.arm_phase_offsets(REALISTIC.scaled(arm_phase_sigma=0.3), np.zeros(n), np.zeros(n), length_um=300,
-                                 separation_um=10, wavelength_um=1.55, rng=np.random.default_rng(1))
+                                 separation_um=10, wavelength_um=1.55, rng=np.random.default_rng(1), library=LIB)
     assert abs(fixed.std() / 0.3 - 1) < 0.05
 
 
@@ -70,20 +74,20 @@ def test_temperature_offset_acts_through_the_arms_differential_dneff_dT():
 
     args = dict(length_um=300, separation_um=10, wavelength_um=1.55)
     dw, dt = np.full(200, 0.004), np.full(200, -0.002)
-    base = ao.arm_phase_offsets(REALISTIC, dw, dt, rng=np.random.default_rng(2), **args)
+    base = ao.arm_phase_offsets(REALISTIC, dw, dt, rng=np.random.default_rng(2), library=LIB, **args)
     warm = ao.arm_phase_offsets(REALISTIC.scaled(temperature_offset=10.0), dw, dt, rng=np.random.default_rng(2),
-                                **args)
+                                library=LIB, **args)
     s_w, s_t = ao.arm_difference_sigma(REALISTIC, 300, 10)
     rng = np.random.default_rng(2)
     z_w, z_t = rng.standard_normal(200), rng.standard_normal(200)
-    model = wm.default_model()
+    model = LIB.model("waveguide")
     d1 = model.evaluate("dneff_dT", wavelength=1.55, dw=dw + s_w * z_w / 2, dt=dt + s_t * z_t / 2)
     d2 = model.evaluate("dneff_dT", wavelength=1.55, dw=dw - s_w * z_w / 2, dt=dt - s_t * z_t / 2)
     np.testing.assert_allclose(warm - base, 2 * np.pi * 300 / 1.55 * 10.0 * (d1 - d2), rtol=0, atol=1e-11)
     assert np.abs(warm - base).max() > 1e-4
     same = REALISTIC.scaled(width_sigma=0, thickness_sigma=0)
     assert np.all(ao.arm_phase_offsets(same.scaled(temperature_offset=10.0), dw, dt, rng=np.random.default_rng(2),
-                                       **args) == 0)
+                                       library=LIB, **args) == 0)
 
 
 def test_die_arm_offsets_and_efficiencies_change_the_realised_weights():

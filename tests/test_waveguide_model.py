@@ -13,7 +13,9 @@ NEFF_CONVERGED, NG_CONVERGED = 2.4458, 4.184
 
 @pytest.fixture(scope="module")
 def model():
-    return wm.default_model()
+    from pipeline.library import Library
+
+    return Library().model("waveguide")
 
 
 def test_shipped_model_matches_converged_mode_solver(model):

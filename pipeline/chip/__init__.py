@@ -16,7 +16,7 @@ the architecture class and its die class):
   (readings, forward pass, in-situ backpropagation), :mod:`~pipeline.chip.mesh_calibration`;
 * shared: :mod:`~pipeline.chip.heater_drive` (heater DAC, row crosstalk),
   :mod:`~pipeline.chip.neuron`, :mod:`~pipeline.chip.impairments`, :mod:`~pipeline.chip.drift`,
-  :mod:`~pipeline.chip.arm_offsets`, :mod:`~pipeline.chip.library_figures`.
+  :mod:`~pipeline.chip.arm_offsets`, device figures from :mod:`pipeline.library.figures`.
 """
 
 from pipeline.chip.impairments import IMPAIRMENT_PRESETS, ImpairmentSpec, impairments

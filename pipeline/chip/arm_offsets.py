@@ -53,11 +53,12 @@ def arm_difference_sigma(spec: ImpairmentSpec, length_um: float, separation_um: 
 
 def arm_phase_offsets(spec: ImpairmentSpec, dw_um: np.ndarray, dt_um: np.ndarray, *, length_um: float,
                       separation_um: float, wavelength_um: float, rng: np.random.Generator,
-                      model: object | None = None) -> np.ndarray:
+                      library: object) -> np.ndarray:
     """Static arm phase offset φ₀ [rad] of each MZI whose local width/thickness offsets are
     ``dw_um``, ``dt_um`` (n,) [µm] (module doc), at ``spec.temperature_offset``.  Draws 2n
     normals from ``rng`` (n with ``arm_phase_sigma`` set), so a die's other streams do not
-    depend on which branch is taken."""
+    depend on which branch is taken.  ``library`` (a :class:`~pipeline.library.Library`)
+    gives the waveguide compact model."""
     dw, dt = np.asarray(dw_um, float), np.asarray(dt_um, float)
     z_w, z_t = rng.standard_normal(dw.shape), rng.standard_normal(dw.shape)
     if spec.arm_phase_sigma is not None:
@@ -67,6 +68,7 @@ def arm_phase_offsets(spec: ImpairmentSpec, dw_um: np.ndarray, dt_um: np.ndarray
         return np.zeros(dw.shape)
     from devices import waveguide_model as wm
 
+    model = library.model("waveguide")
     half_w, half_t = 0.5 * s_w * z_w, 0.5 * s_t * z_t
     clip_w = lambda v: np.clip(v, -WIDTH_RANGE_UM, WIDTH_RANGE_UM)  # noqa: E731  (the model's validated range)
     clip_t = lambda v: np.clip(v, -THICKNESS_RANGE_UM, THICKNESS_RANGE_UM)  # noqa: E731

@@ -37,6 +37,7 @@ from pipeline.chip.attenuator_spec import AttenuatorSpec
 from pipeline.chip.attenuator_spec import check_array as _check_array
 from pipeline.chip.impairments import ImpairmentSpec, impairments as _impairments
 from pipeline.errors import SpecError
+from pipeline.library import Library
 
 __all__ = ["AttenuatorArchitecture", "AttenuatorDie", "AttenuatorSpec"]
 
@@ -177,5 +178,14 @@ class AttenuatorArchitecture:
         z1 = self._ideal(params, x)["z1"]
         return int(np.sum(np.all((z1 <= 0) | (z1 >= self.full_scale), axis=0)))
 
-    def sample_die(self, impairments: ImpairmentSpec | str = "realistic", seed: int = 0) -> "AttenuatorDie":
-        return AttenuatorDie(self, _impairments(impairments), int(seed))
+    def sample_die(self, impairments: ImpairmentSpec | str = "realistic", seed: int = 0, *,
+                   library=None) -> "AttenuatorDie":
+        """One die with ``impairments`` and fabrication ``seed``, its physics from ``library``
+        (a :class:`~pipeline.library.Library`).  ``library=None`` is the edge convenience
+        (CLI, notebooks): a default ``Library()`` (``$PHOTOPROP_CACHE`` or the shipped ``cache/``)."""
+        return AttenuatorDie(self, _impairments(impairments), int(seed), _library(library))
+
+
+def _library(library: Library | None) -> Library:
+    """``library``, or the default :class:`~pipeline.library.Library` (edge convenience)."""
+    return library if library is not None else Library()

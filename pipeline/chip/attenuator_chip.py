@@ -40,7 +40,7 @@ no backward counterpart — the measured gradient uses the set inputs / monitore
 activations where the die's loss sees inputs + leaked light (the bias, of relative size
 X·m, is tested against this closed form).
 
-Detector responsivity (:mod:`pipeline.chip.library_figures`): R = η_c · A(λ) · qλ/(hc) from
+Detector responsivity (:mod:`pipeline.library.figures`): R = η_c · A(λ) · qλ/(hc) from
 the library Ge photodetector of ``detector_ge_length`` (FDTD absorbed fraction A) and the
 internal collection efficiency ``detector_collection_efficiency`` (0.8, sourced there):
 0.96 A/W for 10 µm Ge at 1550 nm.  ``detector_ge_length = None`` keeps
@@ -62,13 +62,12 @@ from devices import photodetector_electrical as pde
 from pipeline.chip import crosstalk_calibration as xc
 from pipeline.chip import fanout
 from pipeline.chip import heater_drive
-from pipeline.chip import library_figures as lf
 from pipeline.chip import neuron as nr
 from pipeline.chip.arm_offsets import arm_phase_offsets
 from pipeline.chip.drift import PhaseDrift
 from pipeline.chip.impairments import ImpairmentSpec, sample_fabrication
-from pipeline.chip.library_figures import DESIGN_WAVELENGTH_UM, _normalised_kappa2, mmi_excess_loss_db
-from pipeline.chip.library_figures import design_coupling_length
+from pipeline.library import figures as lf
+from pipeline.library.figures import DESIGN_WAVELENGTH_UM, normalised_kappa2
 
 
 def splitter_stages(n: int) -> int:
@@ -80,8 +79,9 @@ class AttenuatorChip:
     """One fabricated ``attenuator`` chip and its programming (module doc).  ``architecture``:
     the :class:`~pipeline.chip.attenuator.AttenuatorArchitecture` it realises."""
 
-    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int) -> None:
+    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int, library) -> None:
         self.architecture, self.impairments, self.seed, self.measurements = architecture, impairments, seed, 0
+        self.library = library  # pipeline.library.Library: every device figure and compact model
         self.fs = architecture.full_scale
         self.wavelength = DESIGN_WAVELENGTH_UM + 1e-3 * impairments.wavelength_offset
         self._init_detector()
@@ -103,8 +103,8 @@ class AttenuatorChip:
         self.det = s.detector
         self.detector_figures: lf.DetectorFigures | None = None
         if s.detector_ge_length is not None:
-            self.detector_figures = lf.detector_figures(float(s.detector_ge_length), self.wavelength,
-                                                        float(s.detector_collection_efficiency), lf.cache_root())
+            self.detector_figures = self.library.detector_figures(float(s.detector_ge_length), self.wavelength,
+                                                                  float(s.detector_collection_efficiency))
             self.det = pde.PhotodetectorElectricalSpec(**{
                 **s.detector.model_dump(), "responsivity": self.detector_figures.responsivity_a_per_w,
                 "wavelength": self.wavelength})
@@ -132,8 +132,9 @@ class AttenuatorChip:
         pos = np.concatenate([self.mzi_xy, self.mzi_xy + [lay.mzi_length, 0], self.neuron_xy,
                               self.neuron_xy + [ml, 0]])
         dw, dt = sample_fabrication(imp, pos, fab)
-        self.coupling_length = design_coupling_length()
-        k2, loss_db = _normalised_kappa2(self.wavelength, dw, dt, self.coupling_length)
+        self.coupling_length = self.library.design_coupling_length()
+        k2, loss_db = normalised_kappa2(self.library.model("coupler"), self.wavelength, dw, dt,
+                                        self.coupling_length)
         shape = lambda v: (np.stack([v[:nw], v[nw:2 * nw]], 1), np.stack([v[2 * nw:2 * nw + nn], v[2 * nw + nn:]], 1))  # noqa: E731
         (self.dw, self.mod_dw), (self.dt, self.mod_dt) = shape(dw), shape(dt)
         (self.kappa2, self.mod_kappa2), (self.coupler_loss_db, mod_loss_db) = shape(k2), shape(loss_db)
@@ -149,13 +150,15 @@ class AttenuatorChip:
         dissipated power per nominal drive) and the slow drift (:mod:`pipeline.chip.drift`)."""
         a, imp, seed = self.architecture, self.impairments, self.seed
         lay, n1, nw = a.spec.layout, a.n1, a.n_params
-        self.p_pi = float(np.pi / ps.phase(wavelength=DESIGN_WAVELENGTH_UM, power_w=1.0))
-        self.dphase_dpower = float(ps.phase(wavelength=self.wavelength, power_w=1.0))
-        self.crosstalk = heater_drive.block_crosstalk([np.arange(n1), np.arange(n1, nw)], nw, lay.heater_pitch,
-                                                      imp.thermal_crosstalk_scale)
+        heater = self.library.model("phase_shifter")
+        self.p_pi = float(np.pi / ps.phase(wavelength=DESIGN_WAVELENGTH_UM, power_w=1.0, model=heater))
+        self.dphase_dpower = float(ps.phase(wavelength=self.wavelength, power_w=1.0, model=heater))
+        self.crosstalk = heater_drive.block_crosstalk(self.library, [np.arange(n1), np.arange(n1, nw)], nw,
+                                                      lay.heater_pitch, imp.thermal_crosstalk_scale)
         err = np.random.default_rng([seed, 5])
         self.arm_offset = arm_phase_offsets(imp, self.dw.mean(1), self.dt.mean(1), length_um=lay.mzi_length,
-                                            separation_um=lay.arm_separation, wavelength_um=self.wavelength, rng=err)
+                                            separation_um=lay.arm_separation, wavelength_um=self.wavelength, rng=err,
+                                            library=self.library)
         self.heater_efficiency = 1 + imp.heater_efficiency_sigma * err.standard_normal(nw)
         self.drift = PhaseDrift(imp, nw, np.random.default_rng([seed, 6]))
 
@@ -165,8 +168,8 @@ class AttenuatorChip:
         a, imp = self.architecture, self.impairments
         lay, nh, no, n1, nw = a.spec.layout, a.n_hidden, a.n_out, a.n1, a.n_params
         il, prop = imp.insertion_loss_scale, imp.propagation_loss * 1e-4
-        mmi = mmi_excess_loss_db() * il if il > 0 else 0.0
-        heater_il = ps.default_model().insertion_loss_db * il
+        mmi = self.library.mmi_excess_loss_db() * il if il > 0 else 0.0
+        heater_il = self.library.model("phase_shifter").insertion_loss_db * il
         mzi_db = prop * lay.mzi_length + il * self.coupler_loss_db.sum(1) + heater_il
         self.modulator_loss_db = prop * a.spec.neuron.modulator_length + il * modulator_coupler_loss_db.sum(1)
         det = prop * lay.detector_routing_length
@@ -192,7 +195,7 @@ class AttenuatorChip:
         and insertion loss on each forward path, returned [dB], and the incoherent leaks."""
         a, imp = self.architecture, self.impairments
         ni, nh, no, n1, nw = a.n_in, a.n_hidden, a.n_out, a.n1, a.n_params
-        xing = self.crossing_figures = lf.crossing_figures(self.wavelength, lf.cache_root())
+        xing = self.crossing_figures = self.library.crossing_figures(self.wavelength)
         optical = a.spec.layout.fanout_routing == "optical"
         self.crossings = np.concatenate([fanout.crossings(ni + 1, nh).ravel(),
                                          fanout.crossings(nh + 1, no).ravel()]) * optical

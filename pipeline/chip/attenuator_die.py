@@ -23,8 +23,8 @@ from pipeline.chip.impairments import ImpairmentSpec
 class AttenuatorDie(AttenuatorCalibration):
     """One fabricated ``attenuator`` chip, calibrated as its spec says (module doc)."""
 
-    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int) -> None:
-        super().__init__(architecture, impairments, seed)
+    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int, library) -> None:
+        super().__init__(architecture, impairments, seed, library)
         self._calibrate_at_sampling()
         self._start_use()
 

@@ -75,7 +75,7 @@ class AttenuatorSpec(Spec):
     detector_ge_length: float | None = quantity(10.0, "um", "Ge length of the library photodetector giving the "
                                                 "responsivity (None: use detector.responsivity)", gt=0, le=200.0)
     detector_collection_efficiency: float = quantity(0.8, "1", "electrons collected per photon absorbed in the Ge "
-                                                     "(library_figures doc: source)", gt=0, le=1.0)
+                                                     "(pipeline.library.figures doc: source)", gt=0, le=1.0)
     gain_calibration: bool = quantity(True, "1", "calibrate every node's gain and the backward sources on the "
                                       "die before training (module doc); False: nominal lossless normalisation")
     calibration_samples: int = quantity(64, "1", "readings averaged per calibration setting", ge=1, le=100000)

@@ -1,6 +1,6 @@
 """How a die's controller drives its heaters, the same for both architectures: the heater
 DAC (powers clipped to 0 … full scale and rounded to its grid) and each heater row's
-thermal crosstalk matrix (the library's simulated row, :func:`library_figures.heater_crosstalk`,
+thermal crosstalk matrix (the library's simulated row, :func:`pipeline.library.figures.heater_crosstalk`,
 off-diagonals × ``thermal_crosstalk_scale``).
 
 The attenuator die drives 0 … 2 P_π (:mod:`pipeline.chip.attenuator_chip`), the mesh die
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.chip.library_figures import heater_crosstalk
 
 
 def dac(power: np.ndarray, full_scale: float, bits: int) -> np.ndarray:
@@ -24,16 +23,17 @@ def dac(power: np.ndarray, full_scale: float, bits: int) -> np.ndarray:
     return p
 
 
-def row_crosstalk(rows: list[np.ndarray], pitch: float, scale: float) -> list[np.ndarray]:
+def row_crosstalk(library, rows: list[np.ndarray], pitch: float, scale: float) -> list[np.ndarray]:
     """The (n, n) crosstalk matrix of every heater row (``rows``: heater indices of each row,
-    its heaters ``pitch`` [µm] apart; off-diagonals × ``scale``)."""
-    return [heater_crosstalk(len(r), pitch, scale) for r in rows]
+    its heaters ``pitch`` [µm] apart; off-diagonals × ``scale``), from ``library`` (a
+    :class:`~pipeline.library.Library`)."""
+    return [library.heater_crosstalk(len(r), pitch, scale) for r in rows]
 
 
-def block_crosstalk(rows: list[np.ndarray], n_heaters: int, pitch: float, scale: float) -> np.ndarray:
+def block_crosstalk(library, rows: list[np.ndarray], n_heaters: int, pitch: float, scale: float) -> np.ndarray:
     """(n_heaters, n_heaters) crosstalk of all heaters: :func:`row_crosstalk` of each row on
     its block, 0 between rows (heaters of different rows are too far apart)."""
     out = np.zeros((n_heaters, n_heaters))
-    for r, c in zip(rows, row_crosstalk(rows, pitch, scale)):
+    for r, c in zip(rows, row_crosstalk(library, rows, pitch, scale)):
         out[np.ix_(r, r)] = c
     return out

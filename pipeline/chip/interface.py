@@ -45,8 +45,9 @@ class Architecture(Protocol):
     def ideal_loss_and_grad(self, params: np.ndarray, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
         """Loss and its exact gradient w.r.t. ``params`` (ideal model, no impairments)."""
 
-    def sample_die(self, impairments: object, seed: int) -> "Die":
-        """One die of this architecture with impairments sampled from ``seed``."""
+    def sample_die(self, impairments: object, seed: int, *, library: object = None) -> "Die":
+        """One die of this architecture with impairments sampled from ``seed``, its physics
+        from ``library`` (a :class:`~pipeline.library.Library`; None: the default one)."""
 
 
 @runtime_checkable

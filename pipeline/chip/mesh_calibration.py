@@ -91,9 +91,9 @@ def phase_errors(die: object, seed: int) -> tuple[np.ndarray, np.ndarray, np.nda
     dw, dt = die.dw.mean(-1), die.dt.mean(-1)  # (layer, K): the MZI's local offsets
     rng = np.random.default_rng([seed, 2])
     theta0 = arm_phase_offsets(imp, dw, dt, length_um=s.arm_length, separation_um=s.arm_separation,
-                               wavelength_um=die.wavelength, rng=rng)
+                               wavelength_um=die.wavelength, rng=rng, library=die.library)
     phi0 = arm_phase_offsets(imp, dw, dt, length_um=s.column_length, separation_um=s.mode_pitch,
-                             wavelength_um=die.wavelength, rng=rng)
+                             wavelength_um=die.wavelength, rng=rng, library=die.library)
     eff = 1 + imp.heater_efficiency_sigma * np.random.default_rng([seed, 3]).standard_normal(theta0.shape + (2,))
     drift = imp.phase_drift * np.sqrt(imp.calibration_age) * np.random.default_rng([seed, 4]).standard_normal(
         eff.shape)
@@ -274,7 +274,8 @@ def calibrate(die: object, samples: int) -> MeshCalibration:
     from devices import coupler_model
 
     kappa2, arm = np.full((n_l, lay.n_mzi, 2), 0.5), float(10 ** (-die.heater_loss_db / 20))
-    loss_db = die.impairments.insertion_loss_scale * float(coupler_model.excess_loss_db(wavelength=die.wavelength))
+    loss_db = die.impairments.insertion_loss_scale * float(coupler_model.excess_loss_db(wavelength=die.wavelength,
+                                                                                    model=die.library.model("coupler")))
     mzi_amp = 10 ** (-2 * loss_db / 20)
     sweep = np.arange(CAL_POINTS) / CAL_POINTS * 2 * p_pi
     readings = 0

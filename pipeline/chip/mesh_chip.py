@@ -13,7 +13,7 @@ and the actual dφ/dP at the operating wavelength, with static arm offsets, per-
 efficiency spread and drift (:mod:`pipeline.chip.mesh_calibration`); phase noise drawn per
 optical pass.  Detectors (output, taps, activation, coherent receivers) from
 :mod:`devices.photodetector_electrical` with the library Ge detector's responsivity
-(:func:`pipeline.chip.library_figures.detector_figures`) and per-detector gain errors;
+(:func:`pipeline.library.figures.detector_figures`) and per-detector gain errors;
 activation modulators (main and derivative) with static bias errors.  Taps: weak monitors
 reading ``tap_fraction`` of the light (not removed from the waveguide, as with Pai's imaging
 of grating-scattered light).
@@ -27,11 +27,10 @@ import xarray as xr
 from devices import coupler_model, phase_shifter
 from devices.photodetector_electrical import PhotodetectorElectricalSpec
 from pipeline.chip import heater_drive
-from pipeline.chip import library_figures as lf
 from pipeline.chip import mesh_calibration as mc
 from pipeline.chip.drift import PhaseDrift
 from pipeline.chip.impairments import ImpairmentSpec, sample_fabrication
-from pipeline.chip.library_figures import DESIGN_WAVELENGTH_UM
+from pipeline.library.figures import DESIGN_WAVELENGTH_UM
 from pipeline.circuit.mesh import MeshHardware, column_groups, coupler_matrix
 
 
@@ -39,8 +38,9 @@ class MeshChip:
     """One fabricated ``mesh`` chip and its programming (module doc).  ``architecture``: the
     :class:`~pipeline.chip.mesh_network.MeshNetwork` it realises."""
 
-    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int) -> None:
+    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int, library) -> None:
         self.architecture, self.impairments, self.seed, self.measurements = architecture, impairments, seed, 0
+        self.library = library  # pipeline.library.Library: every device figure and compact model
         fab = np.random.default_rng(seed)  # fabrication: couplers, modulator bias, detector gains
         self._rng = np.random.default_rng([seed, 1])  # reading and phase noise
         self.wavelength = DESIGN_WAVELENGTH_UM + impairments.wavelength_offset * 1e-3
@@ -71,22 +71,26 @@ class MeshChip:
         if ideal_die:
             self.kappa2 = np.full((n_l, k, 2), 0.5)
         else:
-            k0 = coupler_model.power_coupling(wavelength=DESIGN_WAVELENGTH_UM)
+            cm = self.library.model("coupler")
+            k0 = coupler_model.power_coupling(wavelength=DESIGN_WAVELENGTH_UM, model=cm)
             self.kappa2 = np.clip(0.5 + coupler_model.power_coupling(wavelength=self.wavelength, dw=self.dw,
-                                                                     dt=self.dt) - k0, 0.0, 1.0)
+                                                                     dt=self.dt, model=cm) - k0, 0.0, 1.0)
         self.coupler_loss_db = (imp.insertion_loss_scale * coupler_model.excess_loss_db(
-            wavelength=self.wavelength, dw=self.dw, dt=self.dt)) if imp.insertion_loss_scale else np.zeros_like(self.dw)
+            wavelength=self.wavelength, dw=self.dw, dt=self.dt, model=self.library.model("coupler"))
+        ) if imp.insertion_loss_scale else np.zeros_like(self.dw)
 
     def _init_heaters(self) -> None:
         """Heaters: insertion loss, nominal and actual dφ/dP, P_π; each heater row's thermal
         crosstalk (MZIs of one column, every second mode: ``2·mode_pitch`` apart)."""
         imp, s = self.impairments, self.architecture.spec
-        self.heater_loss_db = imp.insertion_loss_scale * phase_shifter.default_model().insertion_loss_db
-        self.dphase_dpower_nominal = float(phase_shifter.phase(wavelength=DESIGN_WAVELENGTH_UM, power_w=1.0))
-        self.dphase_dpower = float(phase_shifter.phase(wavelength=self.wavelength, power_w=1.0))
+        heater = self.library.model("phase_shifter")
+        self.heater_loss_db = imp.insertion_loss_scale * heater.insertion_loss_db
+        self.dphase_dpower_nominal = float(phase_shifter.phase(wavelength=DESIGN_WAVELENGTH_UM, power_w=1.0,
+                                                               model=heater))
+        self.dphase_dpower = float(phase_shifter.phase(wavelength=self.wavelength, power_w=1.0, model=heater))
         self.p_pi = np.pi / self.dphase_dpower_nominal
         self._rows = column_groups(self.architecture.layout)
-        self._xt = heater_drive.row_crosstalk(self._rows, 2 * s.mode_pitch, imp.thermal_crosstalk_scale)
+        self._xt = heater_drive.row_crosstalk(self.library, self._rows, 2 * s.mode_pitch, imp.thermal_crosstalk_scale)
 
     def _build_meshes(self) -> None:
         """Each layer's mesh transfer (:class:`pipeline.circuit.mesh.MeshHardware`): lossy
@@ -111,8 +115,8 @@ class MeshChip:
                       ("taps", (n_l, 2, k)))}
         self.gain["output_taps"] = 1 + imp.detector_gain_sigma * np.random.default_rng([self.seed, 5]).standard_normal(
             (n_l, k, 2))
-        self.detector_figures = lf.detector_figures(float(s.detector_ge_length), self.wavelength,
-                                                    float(s.detector_collection_efficiency), lf.cache_root())
+        self.detector_figures = self.library.detector_figures(float(s.detector_ge_length), self.wavelength,
+                                                              float(s.detector_collection_efficiency))
         self.detector = PhotodetectorElectricalSpec(wavelength=min(max(self.wavelength, 0.81), 1.99),
                                                     responsivity=self.detector_figures.responsivity_a_per_w)
         self.full_scale = float(lay.n)  # ADC full scale of a power reading: all N inputs at 1

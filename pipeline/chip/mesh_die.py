@@ -44,8 +44,8 @@ from pipeline.circuit.mesh_gradients import hughes_gradients
 class MeshDie(MeshChip):
     """One fabricated ``mesh`` chip (module doc): implements pipeline.chip.interface.Die."""
 
-    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int) -> None:
-        super().__init__(architecture, impairments, seed)
+    def __init__(self, architecture, impairments: ImpairmentSpec, seed: int, library) -> None:
+        super().__init__(architecture, impairments, seed, library)
         s = architecture.spec
         if s.lab_calibration:
             self.calibration = mc.calibrate(self, s.calibration_samples)

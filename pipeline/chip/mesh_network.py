@@ -48,6 +48,7 @@ from pipeline.chip.mesh_die import MeshDie
 from pipeline.circuit.mesh import MeshHardware, MeshLayout, mesh_layout
 from pipeline.circuit.mesh_gradients import mesh_gradients
 from pipeline.errors import SpecError
+from pipeline.library import Library
 from pipeline.specs import Spec, quantity
 
 __all__ = ["MeshArchitecture", "MeshDie", "MeshNetwork", "MeshNetworkSpec"]
@@ -72,7 +73,7 @@ class MeshNetworkSpec(Spec):
     arm_separation: float = quantity(10.0, "um", "centre distance of an MZI's internal arms", gt=0)
     detector_ge_length: float = quantity(10.0, "um", "Ge length of the library photodetector (responsivity)", gt=0)
     detector_collection_efficiency: float = quantity(0.8, "1", "electrons per photon absorbed in the Ge "
-                                                     "(pipeline.chip.library_figures: source)", gt=0, le=1)
+                                                     "(pipeline.library.figures: source)", gt=0, le=1)
     lab_calibration: bool = quantity(False, "1", "measure every MZI's phase offsets and heater efficiencies "
                                      "on the die before use and program through them (mesh_calibration)")
     calibration_samples: int = quantity(64, "1", "readings averaged per calibration setting", ge=1, le=100000)
@@ -184,9 +185,12 @@ class MeshNetwork:
         new.spec = self.spec.model_copy(update={"lab_calibration": True})
         return new
 
-    def sample_die(self, impairments: object = "realistic", seed: int = 0) -> "MeshDie":
+    def sample_die(self, impairments: object = "realistic", seed: int = 0, *, library=None) -> "MeshDie":
+        """One die with ``impairments`` and fabrication ``seed``, its physics from ``library``
+        (a :class:`~pipeline.library.Library`).  ``library=None`` is the edge convenience
+        (CLI, notebooks): a default ``Library()`` (``$PHOTOPROP_CACHE`` or the shipped ``cache/``)."""
         spec = impairments if isinstance(impairments, ImpairmentSpec) else make_impairments(impairments)
-        return MeshDie(self, spec, int(seed))
+        return MeshDie(self, spec, int(seed), library if library is not None else Library())
 
 
 class MeshArchitecture(MeshNetwork):

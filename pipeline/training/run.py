@@ -24,6 +24,7 @@ import numpy as np
 
 from pipeline.chip.impairments import ImpairmentSpec, impairments as impairment_preset
 from pipeline.errors import SpecError
+from pipeline.library import Library
 from pipeline.training import algorithms as alg
 from pipeline.training import datasets, history, plots
 
@@ -74,22 +75,26 @@ def parse_algorithms(value: str) -> list[str]:
 CALIBRATIONS = ("readout", "lab")
 
 
-def lab_die(arch, spec: ImpairmentSpec, seed: int):
-    """Die ``seed`` of ``arch.lab_calibrated()`` (the same chip, lab-calibrated)."""
+def lab_die(arch, spec: ImpairmentSpec, seed: int, library=None):
+    """Die ``seed`` of ``arch.lab_calibrated()`` (the same chip, lab-calibrated), its physics
+    from ``library`` (None: the architecture's edge default)."""
     if not hasattr(arch, "lab_calibrated"):
         raise SpecError(f"architecture = {arch.name!r}: has no lab_calibrated() (no lab calibration model), needed "
                         "by calibration = 'lab' and algorithm 'offline-calibrated'. Fix: use calibration='readout' "
                         "without 'offline-calibrated', or architecture 'attenuator'.")
-    return arch.lab_calibrated().sample_die(spec, seed)
+    return arch.lab_calibrated().sample_die(spec, seed, library=library)
 
 
 def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms: str | list[str] = "insitu",
           impairments: str | ImpairmentSpec = "realistic", seed: int = 0, config: alg.TrainConfig | None = None,
           out: str | Path | None = None, plots_wanted: bool = True, n_samples: int = 300, data_seed: int = 0,
           progress: Callable[[int], None] | None = None, arch_options: dict | None = None,
-          init_seed: int | None = None, split_seed: int = 0, calibration: str = "readout") -> dict:
+          init_seed: int | None = None, split_seed: int = 0, calibration: str = "readout",
+          library: Library | None = None) -> dict:
     """Train on die ``seed`` of ``architecture_name`` and return a summary (seeds and
-    ``calibration``: module doc; ``init_seed`` None → ``seed``).
+    ``calibration``: module doc; ``init_seed`` None → ``seed``).  Every die's physics comes
+    from ``library`` (a :class:`~pipeline.library.Library`; None: the default ``Library()``,
+    made here once for all the dies — the edge of the library layer).
 
     Returns a dict: ``history`` (xr.Dataset), ``runs`` (AlgorithmRun by name), ``data``,
     ``die`` (the first hardware algorithm's die), ``dies`` (die by algorithm name, None for the
@@ -101,6 +106,7 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
     if init_seed < 0 or split_seed < 0:
         raise SpecError(f"init_seed = {init_seed}, split_seed = {split_seed}: seeds must be >= 0. Fix: e.g. 0.")
     spec = impairment_preset(impairments)
+    library = library if library is not None else Library()
     cfg = alg.TrainConfig(**{**(config or alg.TrainConfig()).model_dump(), "seed": init_seed})
     data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed, split_seed=split_seed,
                          low=cfg.target_low, high=cfg.target_high)
@@ -112,8 +118,8 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
     def die_for(name: str):
         if name in alg.IDEAL:
             return None
-        return lab_die(arch, spec, seed) if name == "offline-calibrated" or calibration == "lab" \
-            else arch.sample_die(spec, seed)
+        return lab_die(arch, spec, seed, library) if name == "offline-calibrated" or calibration == "lab" \
+            else arch.sample_die(spec, seed, library=library)
     dies = {n: die_for(n) for n in names}
     die = next((dies[n] for n in names if dies[n] is not None and n != "offline-calibrated"),
                next((d for d in dies.values() if d is not None), None))
@@ -190,17 +196,20 @@ def summary(result: dict) -> dict:
 
 def compare(datasets_: list[str], seeds: list[int], algorithms: str | list[str] = "ideal,offline,insitu",
             architecture_name: str = "attenuator", impairments: str | ImpairmentSpec = "realistic",
-            config: alg.TrainConfig | None = None, progress: Callable[[int], None] | None = None):
+            config: alg.TrainConfig | None = None, progress: Callable[[int], None] | None = None,
+            library: Library | None = None):
     """Final metrics of several dies × datasets × algorithms as an xr.Dataset with dims
     (dataset, seed, algorithm); variables test_accuracy, train_accuracy, measurements, wall_s."""
     import xarray as xr
 
     names = parse_algorithms(algorithms) if isinstance(algorithms, str) else list(algorithms)
+    library = library if library is not None else Library()
     keys = ("test_accuracy", "train_accuracy", "measurements", "wall_s")
     out = {k: np.full((len(datasets_), len(seeds), len(names)), np.nan) for k in keys}
     for i, ds_name in enumerate(datasets_):
         for j, s in enumerate(seeds):
-            res = train(ds_name, architecture_name, names, impairments, seed=s, config=config, plots_wanted=False)
+            res = train(ds_name, architecture_name, names, impairments, seed=s, config=config, plots_wanted=False,
+                        library=library)
             for k, name in enumerate(names):
                 for key in keys:
                     out[key][i, j, k] = res["runs"][name].metrics[key][-1]

@@ -3,7 +3,7 @@ couplers and their splitting (coupler compact model), the heater row's thermal c
 (phase-shifter model), the 2×2 MMI's excess loss, the waveguide crossing's insertion loss
 and crosstalk, and the Ge photodetector's responsivity.
 
-All come from the device library (compact models and shipped FDTD entries: ``cache/``,
+All come from a :class:`~pipeline.library.Library` (compact models and shipped FDTD entries: ``cache/``,
 built by ``photoprop library build``) at the die's laser wavelength, never typed in.
 
 Crossing (:mod:`devices.crossing`, default :class:`~devices.crossing.CrossingSpec`:
@@ -33,9 +33,8 @@ end of that range (modern foundry detectors, ~1 A/W), giving 0.96 A/W for 10 µm
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,59 +45,59 @@ from pipeline.errors import CacheError, SpecError
 DESIGN_WAVELENGTH_UM = 1.55
 
 
-@functools.lru_cache(maxsize=4)
-def design_coupling_length(wavelength: float = DESIGN_WAVELENGTH_UM) -> float:
+def design_coupling_length(lib: Any, wavelength: float = DESIGN_WAVELENGTH_UM) -> float:
     """Straight-section length [µm] of the library coupler giving a 3-dB split (κ² = 1/2 of
     the transmitted power) at dw = dt = 0: the design of every coupler on the die."""
+    return lib.memo(("design_coupling_length", float(wavelength)),
+                    lambda: _design_coupling_length(lib.model("coupler"), wavelength))
+
+
+def _design_coupling_length(m: cm.CouplerModel, wavelength: float) -> float:
     from scipy.optimize import brentq
 
-    m = cm.default_model()
-
     def k2(length: float) -> float:
-        return float(_normalised_kappa2(wavelength, 0.0, 0.0, length)[0][0] - 0.5)
+        return float(normalised_kappa2(m, wavelength, 0.0, 0.0, length)[0][0] - 0.5)
 
     lo = m.nominal_length
-    hi = lo + float(cm.coupling_length_um(wavelength=wavelength)) / 2
+    hi = lo + float(cm.coupling_length_um(wavelength=wavelength, model=m)) / 2
     grid = np.linspace(max(lo - hi + lo, 1.0), hi, 41)
     vals = np.array([k2(v) for v in grid])
     i = int(np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))[0])
     return float(brentq(k2, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-15))
 
 
-def _normalised_kappa2(wavelength: float, dw: np.ndarray, dt: np.ndarray, length: float
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """(κ² of the transmitted power, excess loss [dB]) of library couplers."""
-    kap = cm.power_coupling(wavelength=wavelength, dw=dw, dt=dt, coupling_length=length)
-    loss_db = cm.excess_loss_db(wavelength=wavelength, dw=dw, dt=dt)
+def normalised_kappa2(model: cm.CouplerModel, wavelength: float, dw: np.ndarray, dt: np.ndarray, length: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(κ² of the transmitted power, excess loss [dB]) of library couplers (coupler ``model``)."""
+    kap = cm.power_coupling(wavelength=wavelength, dw=dw, dt=dt, coupling_length=length, model=model)
+    loss_db = cm.excess_loss_db(wavelength=wavelength, dw=dw, dt=dt, model=model)
     return np.atleast_1d(kap / 10 ** (-loss_db / 10)), np.atleast_1d(loss_db)
 
 
-@functools.lru_cache(maxsize=1)
-def mmi_excess_loss_db() -> float:
+def mmi_excess_loss_db(lib: Any) -> float:
     """Excess loss [dB] of the library's default 2×2 MMI (a splitter-tree stage)."""
     import devices.mmi as mmi
-    from pipeline.cache import DeviceCache
 
-    cache = DeviceCache()
-    for path in cache.entry_paths():
-        if path.parent.name == "mmi":
-            entry = cache.read_path(path)
+    def compute() -> float:
+        for entry in lib.entries("mmi"):
             if entry.device_spec == mmi.MMISpec():
                 return float(mmi.figures_of_merit(entry)["excess_loss_db"])
-    raise CacheError("no default MMI entry in the device library. Fix: `photoprop library build --devices mmi`.")
+        raise CacheError("no default MMI entry in the device library. Fix: `photoprop library build --devices mmi`.")
+
+    return lib.memo(("mmi_excess_loss_db",), compute)
 
 
-def heater_crosstalk(n: int, pitch: float, scale: float) -> np.ndarray:
+def heater_crosstalk(lib: Any, n: int, pitch: float, scale: float) -> np.ndarray:
     """(n, n) heater-row crosstalk at ``pitch`` from the library (off-diagonals × ``scale``);
     pairs beyond the simulated lateral extent (200 µm by default) are neglected."""
     out = np.eye(n)
     if scale == 0 or n == 1:
         return out
-    m = ps.default_model()
+    m = lib.model("phase_shifter")
     reach = min(n - 1, int(np.floor(m.distance.max() / pitch + 1e-9)))
     row = np.zeros(n)
     if reach >= 1:
-        row[:reach + 1] = ps.crosstalk_matrix(reach + 1, pitch)[0]
+        row[:reach + 1] = ps.crosstalk_matrix(reach + 1, pitch, model=m)[0]
     d = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
     return out + scale * np.where(d > 0, row[d], 0.0)
 
@@ -134,13 +133,6 @@ class DetectorFigures:
         return self.collection_efficiency * self.absorbed_fraction * self.quantum_limit_a_per_w
 
 
-def _entries(family: str, root: str | None) -> list:
-    from pipeline.cache import DeviceCache
-
-    cache = DeviceCache(root)
-    return [cache.read_path(p) for p in cache.entry_paths() if p.parent.name == family]
-
-
 def _best(entries: list) -> object:
     """Of several entries of one device spec, the finest FDTD grid."""
     return max(entries, key=lambda e: (getattr(e.solver_spec, "resolution", 0), e.key))
@@ -153,12 +145,16 @@ def _in_band(wl: np.ndarray, wavelength: float, what: str) -> None:
                         "or rebuild the entry over a wider band.")
 
 
-@functools.lru_cache(maxsize=16)
-def crossing_figures(wavelength: float = 1.55, root: str | None = None) -> CrossingFigures:
+def crossing_figures(lib: Any, wavelength: float = 1.55) -> CrossingFigures:
+    """The default crossing's insertion loss and crosstalk at ``wavelength`` [µm] (module doc), once per Library."""
+    return lib.memo(("crossing_figures", float(wavelength)), lambda: _crossing_figures(lib, wavelength))
+
+
+def _crossing_figures(lib: Any, wavelength: float) -> CrossingFigures:
     """The default crossing's insertion loss and crosstalk at ``wavelength`` [µm] (module doc)."""
     from devices.crossing import CrossingSpec
 
-    hits = [e for e in _entries("crossing", root) if e.device_spec == CrossingSpec()]
+    hits = [e for e in lib.entries("crossing") if e.device_spec == CrossingSpec()]
     if not hits:
         raise CacheError("no default crossing entry (devices.crossing.CrossingSpec()) in the device library. "
                          "Fix: `photoprop library build --devices crossing`.")
@@ -175,9 +171,16 @@ def crossing_figures(wavelength: float = 1.55, root: str | None = None) -> Cross
                            crosstalk=max(at("o2", "o1"), at("o4", "o1")), key=e.key)
 
 
-@functools.lru_cache(maxsize=16)
-def detector_figures(ge_length: float = 10.0, wavelength: float = 1.55, collection_efficiency: float = 0.8,
-                     root: str | None = None) -> DetectorFigures:
+def detector_figures(lib: Any, ge_length: float = 10.0, wavelength: float = 1.55,
+                     collection_efficiency: float = 0.8) -> DetectorFigures:
+    """The library Ge photodetector with ``ge_length`` [µm] at ``wavelength`` [µm] and its
+    responsivity (module doc), once per Library."""
+    key = ("detector_figures", float(ge_length), float(wavelength), float(collection_efficiency))
+    return lib.memo(key, lambda: _detector_figures(lib, ge_length, wavelength, collection_efficiency))
+
+
+def _detector_figures(lib: Any, ge_length: float, wavelength: float,
+                      collection_efficiency: float) -> DetectorFigures:
     """The library Ge photodetector with ``ge_length`` [µm] at ``wavelength`` [µm], and the
     responsivity η_c·A·qλ/(hc) (module doc)."""
     import devices.photodetector as pd
@@ -186,7 +189,7 @@ def detector_figures(ge_length: float = 10.0, wavelength: float = 1.55, collecti
     if not 0 < collection_efficiency <= 1:
         raise SpecError(f"collection_efficiency = {collection_efficiency}: must be in (0, 1]. "
                         "Fix: electrons per absorbed photon, e.g. 0.8.")
-    entries = _entries("photodetector", root)
+    entries = lib.entries("photodetector")
     want = pd.PhotodetectorSpec(ge_length=ge_length)
     hits = [e for e in entries if e.device_spec == want]
     if not hits:
@@ -204,10 +207,3 @@ def detector_figures(ge_length: float = 10.0, wavelength: float = 1.55, collecti
     return DetectorFigures(wavelength_um=float(wavelength), ge_length_um=float(ge_length), absorbed_fraction=frac,
                            quantum_limit_a_per_w=float(quantum_limit(wavelength)),
                            collection_efficiency=float(collection_efficiency), key=e.key)
-
-
-def cache_root() -> str:
-    """The library root the die reads (``$PHOTOPROP_CACHE`` or the shipped ``cache/``), as a key."""
-    from pipeline.cache.store import default_root
-
-    return str(Path(default_root()).resolve())
