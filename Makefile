@@ -38,6 +38,9 @@ $(PY): | $(SPY)
 	/usr/bin/python3 -m venv $(VENV)
 
 $(STAMP): pyproject.toml $(SSTAMP) | $(PY)
+	@if grep -qs "include-system-site-packages = true" $(VENV)/pyvenv.cfg; then \
+	  echo "$(VENV) sees the system site packages (an older layout): rebuilding it as the core"; \
+	  rm -rf $(VENV) && /usr/bin/python3 -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -e ".[dev]"
 	echo "$(abspath $(SPY))" > $(VENV)/photoprop-solver-python

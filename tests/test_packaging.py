@@ -30,8 +30,9 @@ def test_every_shipped_library_folder_is_packaged():
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp / "dist"), str(ROOT)], check=True, capture_output=True, cwd=tmp)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "dist"),
+                            str(ROOT)], capture_output=True, text=True, cwd=tmp)
+    assert built.returncode == 0, built.stderr[-3000:]
     wheel = next((tmp / "dist").glob("photoprop-*.whl"))
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -40,8 +41,9 @@ def installed(tmp_path_factory):
                           check=True, capture_output=True, text=True).stdout.strip()
     # dependencies from this interpreter (its .pth files are not processed: no editable photoprop)
     Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps", str(wheel)],
-                   check=True, capture_output=True)
+    inst = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
+                           str(wheel)], capture_output=True, text=True)
+    assert inst.returncode == 0, inst.stderr[-3000:]
     env = {k: v for k, v in os.environ.items() if k not in ("PHOTOPROP_CACHE", "PYTHONPATH")}
     work = tmp / "elsewhere"
     work.mkdir()
