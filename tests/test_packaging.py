@@ -75,6 +75,35 @@ def test_installed_package_runs_from_its_own_shipped_library(installed):
     assert "heater P_π" in chip.stdout
 
 
+TINY_STUDY = """
+[study]
+name = "tiny"
+architecture = "attenuator"
+datasets = ["xor"]
+seeds = [0]
+algorithms = "ideal,insitu"
+epochs = 2
+n_samples = 40
+mode = "one_at_a_time"
+
+[grid]
+optical_power = [1e-6, 1e-4]
+"""
+
+
+def test_installed_package_trains_and_runs_a_study(installed):
+    venv, env, work = installed
+    train = _run(installed, "train", "--dataset", "xor", "--algorithm", "ideal,insitu", "--epochs", "2", "--json")
+    assert train.returncode == 0, train.stdout + train.stderr
+    (work / "tiny.toml").write_text(TINY_STUDY)
+    study = _run(installed, "study", "--config", "tiny.toml", "--workers", "1", "--out", "tiny-out", "--json")
+    assert study.returncode == 0, study.stdout + study.stderr
+    import xarray as xr
+
+    with xr.open_dataset(work / "tiny-out" / "results.nc", engine="h5netcdf") as ds:
+        assert ds.sizes["optical_power"] == 2 and "final_test_accuracy" in ds
+
+
 def test_installed_package_carries_the_workflow_configs(installed):
     venv, env, work = installed
     code = "import importlib.resources as r; print(sorted(p.name for p in r.files('workflows').iterdir()))"
