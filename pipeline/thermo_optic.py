@@ -28,7 +28,6 @@ Frames: the mode solver's (x, z) equals the thermal solver's (x, y) with the sam
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
