@@ -71,7 +71,8 @@ class PNPhaseShifterSpec(DeviceSpec):
                                                 "applied voltages (<= 0: reverse bias), 0 V first")
     vpi_bias: float = quantity(-2.0, "V", "voltage at which V_pi L is quoted (one of bias_voltages)")
     propagation_loss: float = quantity(2.0, "dB/cm", "undoped rib propagation loss (user parameter)", ge=0)
-    temperature: float = quantity(300.0, "K", "temperature", gt=200, lt=500)
+    temperature: float = quantity(300.0, "K", "temperature of V_t = kT/q and the Si index (n_i kept at 300 K)",
+                                  gt=200, lt=500)
 
     @model_validator(mode="after")
     def _consistent(self) -> "PNPhaseShifterSpec":
