@@ -27,6 +27,7 @@ DEVICES: dict[str, str] = {
     "photodetector": "devices.photodetector",
     "waveguide_model": "devices.waveguide_model",
     "mzi": "devices.mzi",
+    "ring_modulator": "devices.ring_modulator",
     "pn_phase_shifter": "devices.pn_phase_shifter",
 }
 

@@ -176,3 +176,23 @@ def sbend_polygon(x0: float, y0: float, dy: float, radius: float, width: float,
         lower.append((x - 0.5 * width * nx, y - 0.5 * width * ny))
     verts = tuple(lower + upper[::-1])
     return Polygon(vertices=verts), length
+
+
+def arc_polygon(xc: float, yc: float, radius: float, width: float, start: float, stop: float,
+                tolerance: float = 1e-3, material: str = "core") -> Polygon:
+    """An annular sector (a bent guide) of centre-line ``radius`` [µm] and ``width`` [µm]
+    around ``(xc, yc)``, from angle ``start`` to ``stop`` [rad] (stop > start, counter-
+    clockwise, at most 2π apart; a closed ring is two such sectors). The arcs are sampled
+    finely enough that the chord error of the outer edge stays below ``tolerance`` [µm]."""
+    if not 0 < width < 2 * radius:
+        raise ValueError(f"arc_polygon: width {width} um must be > 0 and < 2 x radius {radius} um")
+    if not 0 < stop - start <= math.pi + 1e-12:
+        raise ValueError(f"arc_polygon: stop - start = {stop - start} rad must lie in (0, pi]; "
+                         "split larger arcs into several sectors")
+    r_out, r_in = radius + width / 2, radius - width / 2
+    step = math.sqrt(8 * tolerance / r_out)  # sagitta r (1 - cos(step/2)) ≈ r step²/8
+    n = max(2, math.ceil((stop - start) / step))
+    angles = [start + (stop - start) * k / n for k in range(n + 1)]
+    outer = [(xc + r_out * math.cos(a), yc + r_out * math.sin(a)) for a in angles]
+    inner = [(xc + r_in * math.cos(a), yc + r_in * math.sin(a)) for a in reversed(angles)]
+    return Polygon(vertices=tuple(outer + inner), material=material)
