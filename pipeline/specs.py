@@ -184,6 +184,9 @@ SPEC_TYPES: dict[str, str] = {
     "PhotodetectorElectricalSpec": "devices.photodetector_electrical:PhotodetectorElectricalSpec",
     "WaveguideModelSpec": "devices.waveguide_model:WaveguideModelSpec",
     "MZISpec": "devices.mzi:MZISpec",
+    "PNPhaseShifterSpec": "devices.pn_phase_shifter:PNPhaseShifterSpec",
+    "RingCouplerSpec": "devices.ring_coupler:RingCouplerSpec",
+    "RingModulatorSpec": "devices.ring_modulator:RingModulatorSpec",
     # compact-model sweeps
     "CouplerSweepSpec": "devices.coupler_model:CouplerSweepSpec",
     "PhotodetectorSweepSpec": "devices.photodetector_model:PhotodetectorSweepSpec",
@@ -196,6 +199,8 @@ SPEC_TYPES: dict[str, str] = {
     "Meep3DSpec": "pipeline.fdtd.specs:Meep3DSpec",
     "ModeSolverSpec": "pipeline.modes.spec:ModeSolverSpec",
     "ThermoOpticSolverSpec": "pipeline.thermo_optic:ThermoOpticSolverSpec",
+    "PNSolverSpec": "devices.pn_phase_shifter:PNSolverSpec",
+    "RingCircuitSpec": "devices.ring_modulator:RingCircuitSpec",
     # nested parts
     "Material": "pipeline.materials:Material",
     "Core": "pipeline.modes.cross_section:Core",
