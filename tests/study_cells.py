@@ -24,11 +24,13 @@ def coupler_spread(*, seed: int, width_sigma: float, n_couplers: int = 16, pitch
     realistic preset)."""
     from devices.coupler_model import power_coupling
     from pipeline.chip.impairments import impairments, sample_fabrication
+    from pipeline.library import Library  # a cell is an edge: the worker's default library
 
     spec = impairments("realistic", width_sigma=width_sigma, correlation_length=0.0)
     positions = np.column_stack([np.arange(n_couplers) * pitch_um, np.zeros(n_couplers)])
     dw, dt = sample_fabrication(spec, positions, np.random.default_rng(seed))
-    k2 = power_coupling(wavelength=WAVELENGTHS_UM[None, :], dw=dw[:, None], dt=dt[:, None])
+    k2 = power_coupling(wavelength=WAVELENGTHS_UM[None, :], dw=dw[:, None], dt=dt[:, None],
+                        model=Library().model("coupler"))
     return xr.Dataset(
         {"kappa2": (("coupler", "wavelength"), k2, {"units": "1"}),
          "dw": ("coupler", dw, {"units": "um"}), "dt": ("coupler", dt, {"units": "um"}),
