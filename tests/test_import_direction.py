@@ -157,3 +157,13 @@ def test_allowed_directions_pass():
     assert not violations([("pipeline.chip.mesh_chip", "pipeline.library"), ("pipeline.library.figures", "devices"),
                            ("devices.mmi", "pipeline.fdtd.layout"), ("pipeline.training.run", "pipeline.chip"),
                            ("pipeline.cli.main", "pipeline.training"), ("devices.mmi", "numpy")])
+
+
+def test_import_pipeline_imports_no_device_module():
+    import subprocess
+    import sys
+
+    code = ("import sys, pipeline, pipeline.specs\n"
+            "bad = sorted(m for m in sys.modules if m == 'devices' or m.startswith('devices.'))\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
