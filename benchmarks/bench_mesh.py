@@ -1,12 +1,22 @@
-"""Clements mesh speed: build U from phases (the rebuild after a weight update), forward
-U @ X, forward + all phase gradients (batch correlation swept through the columns), the
-simulated Hughes intensity procedure (three tap passes), and the per-sample column sweep
-— against numpy's U @ X for the same U and X measured in the same run (the reference).
+"""Clements mesh speed against the machine's limit, numpy's U @ X (issue 16, item 1).
 
-N = 8, 16, 32, 64; batch 1024; complex128; non-ideal MZIs (coupler errors, arm loss).
-Target (issue 5): forward within 2× of the reference once the matrices are built.
+For N = 8, 16, 32, 64, 128 (batch 1024, complex128, non-ideal MZIs: coupler errors, arm
+loss, column loss), one thread (threadpoolctl), each operation is timed interleaved with
+the reference U @ X in the same round, and its ratio is the median over rounds of
+(operation time / reference time in that round), so machine load drifting between rounds
+cancels. Operations, each from new phases (a weight update):
 
-    .venv/bin/python benchmarks/bench_mesh.py     # writes benchmarks/results/mesh.txt
+- forward: build U from the phases + apply it to the batch (``hw.matrix(θ, φ) @ X``);
+- gradients: forward, MSE-on-power adjoint field g and all dL/dθ, dL/dφ (``mesh_gradients``);
+- hughes: forward, g and the simulated Hughes in-situ procedure (``hughes_gradients``: the
+  adjoint pass and the three tap passes fwd / TR / sum, each pass with its own realised
+  phases as on a die, so U is rebuilt for the adjoint pass);
+- build U alone and the per-sample column sweep (reference gradients) are listed for information.
+
+Targets (issue 16, for N = 64; shown at every N, never loosened): forward <= 3x,
+gradients <= 6x, hughes <= 12x.
+
+    .venv-core/bin/python benchmarks/bench_mesh.py     # writes benchmarks/results/mesh.txt
 """
 
 from __future__ import annotations
@@ -14,26 +24,20 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from pipeline.circuit.mesh import MeshHardware, mesh_layout
 from pipeline.circuit.mesh_gradients import column_sweep_gradients, hughes_gradients, mesh_gradients
 
 BATCH = 1024
-TARGET_RATIO = 2.0
-
-
-def _median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+SIZES = (8, 16, 32, 64, 128)
+TARGETS = {"forward": 3.0, "gradients": 6.0, "hughes": 12.0}
+ROUNDS = {8: 60, 16: 60, 32: 40, 64: 30, 128: 12}
 
 
 def _hardware(n: int, rng: np.random.Generator) -> MeshHardware:
@@ -43,58 +47,114 @@ def _hardware(n: int, rng: np.random.Generator) -> MeshHardware:
     cpl = lambda a: np.stack([np.stack([np.cos(a), 1j * np.sin(a)], -1),  # noqa: E731
                               np.stack([1j * np.sin(a), np.cos(a)], -1)], -2)
     arms = lambda: 0.995 * np.exp(1j * rng.uniform(-0.1, 0.1, (k, 2)))  # noqa: E731
-    return MeshHardware(lay, cpl(a1), cpl(a2), arms(), arms(), np.ones(n, complex), np.ones(n, complex),
+    return MeshHardware(lay, cpl(a1), cpl(a2), arms(), arms(), np.ones(n, complex), np.full(n, 0.98 + 0j),
                         np.full(lay.n_columns, 0.999, complex))
 
 
-def main() -> str:
+def _blas() -> str:
+    info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
+                     f"{os.path.basename(i.get('filepath', ''))})" for i in info) or "no BLAS found by threadpoolctl"
+
+
+def _case(n: int, rng: np.random.Generator, rounds: int):
+    """The operations, each drawing new phases at every call (a weight update: nothing
+    built for earlier phases can be reused)."""
+    hw = _hardware(n, rng)
+    k = hw.layout.n_mzi
+    th, ph = rng.uniform(0, 2 * np.pi, k), rng.uniform(0, 2 * np.pi, k)
+    fresh = iter([(th + rng.normal(0, 0.01, k), ph + rng.normal(0, 0.01, k)) for _ in range(8 * (rounds + 2))])
+    x = (rng.normal(size=(n, BATCH)) + 1j * rng.normal(size=(n, BATCH))) / 4
+    t = rng.uniform(0, 0.2, (n, BATCH))
+    u_ref = hw.matrix(th, ph)
+
+    def adjoint(y):
+        return 2 * (np.abs(y) ** 2 - t) * y / BATCH
+
+    def forward():
+        a, b = next(fresh)
+        return hw.matrix(a, b) @ x
+
+    def gradients():
+        a, b = next(fresh)
+        y = hw.matrix(a, b) @ x
+        return mesh_gradients(hw, a, b, None, x, adjoint(y))
+
+    def hughes():
+        a, b = next(fresh)
+        y = hw.matrix(a, b) @ x
+        passes = [next(fresh) for _ in range(3)]  # each pass realises its own phases (phase noise)
+        return hughes_gradients(hw, a, b, x, adjoint(y), pass_phases=passes)
+
+    ops = {"ref": lambda: u_ref @ x, "build": lambda: hw.matrix(*next(fresh)), "forward": forward,
+           "gradients": gradients, "hughes": hughes}
+    g = adjoint(u_ref @ x)
+    return ops, (lambda: column_sweep_gradients(hw, th, ph, None, x, g))
+
+
+def _measure(ops: dict, rounds: int) -> tuple[dict, dict, float]:
+    for f in ops.values():  # warm-up
+        f()
+    times = {k: [] for k in ops}
+    for _ in range(rounds):
+        for name, f in ops.items():
+            t0 = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t0)
+    ref = np.array(times["ref"])
+    med = {k: 1e3 * statistics.median(v) for k, v in times.items()}
+    ratio = {k: float(np.median(np.array(v) / ref)) for k, v in times.items()}
+    q1, q3 = np.percentile(ref, [25, 75])
+    return med, ratio, float((q3 - q1) / np.median(ref))
+
+
+def main(sizes=SIZES) -> str:
     rng = np.random.default_rng(0)
+    with threadpool_limits(1):
+        blas = _blas()
+        load0 = os.getloadavg()
+        rows, noise, verdict = [], [], {k: True for k in TARGETS}
+        for n in sizes:
+            ops, sweep = _case(n, rng, ROUNDS.get(n, 10))
+            med, ratio, spread = _measure(ops, ROUNDS.get(n, 10))
+            sweep_ms = 1e3 * min(_timed(sweep) for _ in range(2 if n >= 64 else 3))
+            noise.append(f"N={n}: {spread:.0%}")
+            cells = []
+            for name in ("forward", "gradients", "hughes"):
+                ok = ratio[name] <= TARGETS[name]
+                if n == 64:
+                    verdict[name] &= ok
+                cells.append(f"{med[name]:>9.3f} {ratio[name]:>6.2f}x <={TARGETS[name]:<4g} "
+                             f"{'met' if ok else 'NOT met':<7}")
+            rows.append(f"{n:>4} {med['ref']:>9.3f} {med['build']:>8.3f} {ratio['build']:>5.2f}x  "
+                        + "  ".join(cells) + f" {sweep_ms:>9.1f}")
+        load1 = os.getloadavg()
+    head = (f"{'N':>4} {'U@X [ms]':>9} {'build U':>8} {'ratio':>6}  "
+            f"{'forward':>9} {'ratio':>7} {'target':<6} {'':<7}  {'gradients':>9} {'ratio':>7} {'target':<6} "
+            f"{'':<7}  {'hughes':>9} {'ratio':>7} {'target':<6} {'':<7} {'col.sweep':>9}")
     lines = [__doc__.split("\n\n")[0].replace("\n", " "), "",
-             f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores, batch {BATCH}, "
-             "complex128, median of repeats [ms]", "",
-             f"{'N':>3} {'numpy U@X':>10} {'build U':>8} {'forward':>8} {'fwd/ref':>7} {'fwd+grad':>9} "
-             f"{'(f+g)/ref':>9} {'hughes':>8} {'col.sweep':>9}"]
-    ok = True
-    for n in (8, 16, 32, 64):
-        hw = _hardware(n, rng)
-        k = hw.layout.n_mzi
-        th, ph = rng.uniform(0, 2 * np.pi, k), rng.uniform(0, 2 * np.pi, k)
-        x = (rng.normal(size=(n, BATCH)) + 1j * rng.normal(size=(n, BATCH))) / 4
-        t = rng.uniform(0, 0.2, (n, BATCH))
-        u = hw.matrix(th, ph)
-        reps = 200 if n <= 32 else 60
-        ref = _median_ms(lambda: np.matmul(u, x), reps)
-
-        def forward():
-            return hw_u[0] @ x
-
-        hw_u = [u]
-        build = _median_ms(lambda: hw_u.__setitem__(0, hw.matrix(th, ph)), reps)
-        fwd = _median_ms(forward, reps)
-
-        def fwd_grad():
-            y = hw_u[0] @ x
-            g = 2 * (np.abs(y) ** 2 - t) * y / BATCH
-            return mesh_gradients(hw, th, ph, None, x, g)
-
-        both = _median_ms(fwd_grad, reps // 2)
-        y = u @ x
-        g = 2 * (np.abs(y) ** 2 - t) * y / BATCH
-        hughes = _median_ms(lambda: hughes_gradients(hw, th, ph, x, g, u=u), max(5, reps // 10))
-        sweep = _median_ms(lambda: column_sweep_gradients(hw, th, ph, None, x, g), 5)
-        ok &= fwd / ref <= TARGET_RATIO
-        lines.append(f"{n:>3} {ref:>10.3f} {build:>8.3f} {fwd:>8.3f} {fwd / ref:>7.2f} {both:>9.3f} "
-                     f"{both / ref:>9.1f} {hughes:>8.3f} {sweep:>9.2f}")
-    lines += ["", "build U = rebuild cost after a weight update (MZI matrices + column sweep, O(N^3));",
-              "forward = U @ X with the built U; fwd+grad = forward, MSE adjoint field and all dL/dtheta, dL/dphi;",
-              "hughes = the three simulated tap passes (fwd, TR, sum) + adjoint pass; col.sweep = per-sample "
-              "column-by-column reference.",
-              f"target forward <= {TARGET_RATIO}x numpy U@X: {'met' if ok else 'NOT met'}"]
+             f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores (shared), "
+             f"threads limited to 1 (threadpoolctl); BLAS: {blas}",
+             f"batch {BATCH}, complex128; times = median over interleaved rounds [ms]; ratio = median of "
+             f"per-round (op / U@X); load average {load0[0]:.1f} -> {load1[0]:.1f}", "", head, *rows, "",
+             "noise: interquartile spread of the U@X reference over the rounds, " + ", ".join(noise),
+             "build U = the transfer matrix alone; col.sweep = per-sample column-by-column reference gradients "
+             "(best of 2-3, ms).",
+             "verdict at N = 64 (the issue's size): " + ", ".join(
+                 f"{k} <= {v:g}x {'met' if verdict[k] else 'NOT met'}" for k, v in TARGETS.items())]
     return "\n".join(lines)
 
 
+def _timed(f) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
 if __name__ == "__main__":
-    text = main()
+    sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
+    text = main(sizes)
     print(text)
-    out = Path(__file__).resolve().parent / "results" / "mesh.txt"
-    out.write_text(text + "\n")
+    if sizes == SIZES:
+        out = Path(__file__).resolve().parent / "results" / "mesh.txt"
+        out.write_text(text + "\n")

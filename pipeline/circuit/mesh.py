@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.circuit import mesh_kernels
 from pipeline.errors import SpecError
 
 IDEAL_COUPLER = np.array([[1, 1j], [1j, 1]]) / np.sqrt(2)
@@ -169,14 +170,18 @@ def mesh_matrix(layout: MeshLayout, theta: np.ndarray, phi: np.ndarray, output_p
     ts = mzi_matrix(theta, phi) if mzis is None else np.asarray(mzis, complex)
     if ts.shape != (layout.n_mzi, 2, 2):
         raise SpecError(f"expected {layout.n_mzi} MZI matrices of shape (2, 2), got {ts.shape}.")
-    u = np.eye(n, dtype=complex)
-    for col in range(layout.n_columns):  # MZIs of one column act on disjoint mode pairs
-        ks = np.flatnonzero(layout.column == col)
-        top, bot = layout.modes[ks], layout.modes[ks] + 1
-        a, b = u[top], u[bot]
-        t = ts[ks]
-        u[top] = t[:, 0, 0, None] * a + t[:, 0, 1, None] * b
-        u[bot] = t[:, 1, 0, None] * a + t[:, 1, 1, None] * b
+    pl = mesh_kernels.plan(layout)
+    if pl is not None:  # brick wall: fused column blocks (mesh_kernels)
+        u = np.array(mesh_kernels.build(pl, ts).product)
+    else:
+        u = np.eye(n, dtype=complex)
+        for col in range(layout.n_columns):  # MZIs of one column act on disjoint mode pairs
+            ks = np.flatnonzero(layout.column == col)
+            top, bot = layout.modes[ks], layout.modes[ks] + 1
+            a, b = u[top], u[bot]
+            t = ts[ks]
+            u[top] = t[:, 0, 0, None] * a + t[:, 0, 1, None] * b
+            u[bot] = t[:, 1, 0, None] * a + t[:, 1, 1, None] * b
     if output_phases is not None:
         u = np.exp(1j * np.asarray(output_phases))[:, None] * u
     return u
@@ -228,6 +233,25 @@ class MeshHardware:
             if v is not None and np.shape(v) != (size,):
                 raise SpecError(f"{name} has shape {np.shape(v)}, expected ({size},) for this mesh.")
 
+    def transfer(self, theta: np.ndarray, phi: np.ndarray, derivatives: bool = False) -> tuple[np.ndarray, ...]:
+        """MZI matrices T (K, 2, 2) in closed form (no stacked 2×2 products), with
+        dT/dθ and dT/dφ if ``derivatives``: T[a, b] = (C2[a,0] u e^{iθ} C1[0,b] + C2[a,1] l C1[1,b]) e_b,
+        e = (v e^{iφ}, w)."""
+        theta, phi = np.asarray(theta, float), np.asarray(phi, float)
+        c1, c2 = self.coupler1, self.coupler2
+        a0 = c2[:, :, 0, None] * c1[:, None, 0, :]
+        a1 = c2[:, :, 1, None] * c1[:, None, 1, :]
+        i0 = self.internal[:, 0] * np.exp(1j * theta)
+        e = np.stack([self.external[:, 0] * np.exp(1j * phi), self.external[:, 1]], -1)
+        f = a0 * i0[:, None, None] + a1 * self.internal[:, 1, None, None]
+        t = f * e[:, None, :]
+        if not derivatives:
+            return (t,)
+        dt_theta = a0 * (1j * i0)[:, None, None] * e[:, None, :]
+        dt_phi = np.zeros_like(t)
+        dt_phi[:, :, 0] = t[:, :, 0] * 1j
+        return t, dt_theta, dt_phi
+
     def parts(self, theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(E, F, T): external arms diag(v e^{iφ}, w), internal stage F = C2·diag(u e^{iθ}, l)·C1
         and the MZI T = F·E, each (K, 2, 2)."""
@@ -241,13 +265,22 @@ class MeshHardware:
 
     def mzis(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
         """(K, 2, 2) MZI transfer matrices."""
-        return self.parts(theta, phi)[2]
+        return self.transfer(theta, phi)[0]
+
+    def build(self, theta: np.ndarray, phi: np.ndarray) -> "mesh_kernels.Build | None":
+        """The fused-column build of this mesh at (θ, φ) (reused from the last few calls),
+        or None for a layout that is not a brick wall."""
+        pl = mesh_kernels.plan(self.layout)
+        if pl is None:
+            return None
+        return mesh_kernels.cached_build(self, pl, theta, phi, lambda: self.mzis(theta, phi))
 
     def matrix(self, theta: np.ndarray, phi: np.ndarray, output_phases: np.ndarray | None = None) -> np.ndarray:
-        """The N×N mesh transfer matrix (O(N³) build)."""
+        """The N×N mesh transfer matrix (O(N³) build: fused column blocks, mesh_kernels)."""
         self.check_phases(theta, phi, output_phases)
         psi = np.zeros(self.layout.n) if output_phases is None else np.asarray(output_phases, float)
-        u = mesh_matrix(self.layout, theta, phi, mzis=self.mzis(theta, phi))
+        b = self.build(theta, phi)
+        u = mesh_matrix(self.layout, theta, phi, mzis=self.mzis(theta, phi)) if b is None else b.product
         return (np.prod(self.columns) * self.output * np.exp(1j * psi))[:, None] * u * self.input[None, :]
 
 

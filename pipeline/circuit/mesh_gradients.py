@@ -54,6 +54,7 @@ from typing import Callable
 
 import numpy as np
 
+from pipeline.circuit import mesh_kernels
 from pipeline.circuit.mesh import MeshHardware, column_groups
 from pipeline.errors import SpecError
 
@@ -119,9 +120,29 @@ def _derivatives(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray) -> tuple[
 def mesh_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, output_phases: np.ndarray | None,
                    x: np.ndarray, g: np.ndarray) -> MeshGradient:
     """All dL/dθ, dL/dφ, dL/dψ of a batch from the correlation x gᴴ swept through the
-    columns (module doc), O(N³) independent of the batch size."""
+    columns (module doc), O(N³) independent of the batch size.  Brick-wall layouts use the
+    fused column blocks of :mod:`pipeline.circuit.mesh_kernels` (BLAS block products and a
+    reverse sweep over the band states); other layouts the column-by-column sweep."""
     hw.check_phases(theta, phi, output_phases)
     x, g = _fields(hw, x, g)
+    b = hw.build(theta, phi)
+    if b is None:
+        return _swept_gradients(hw, theta, phi, output_phases, x, g)
+    n = hw.layout.n
+    psi = np.zeros(n) if output_phases is None else np.asarray(output_phases, float)
+    _, dth, dph = hw.transfer(theta, phi, True)
+    screen = hw.output * np.exp(1j * psi)
+    k_in = (np.prod(hw.columns) * hw.input)[:, None] * (x @ g.conj().T)
+    gt = mesh_kernels.gate_gradients(b, k_in, screen)  # ∂ tr(U K)/∂T_k
+    d_theta = np.einsum("kab,kab->k", gt, dth).real
+    d_phi = np.einsum("kab,kab->k", gt, dph).real
+    d_psi = (1j * screen * np.einsum("il,li->i", b.product, k_in)).real
+    return MeshGradient(d_theta, d_phi, d_psi)
+
+
+def _swept_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, output_phases: np.ndarray | None,
+                     x: np.ndarray, g: np.ndarray) -> MeshGradient:
+    """mesh_gradients for any layout: Q_c = B_c K by row operations, suffixes stored."""
     lay, n = hw.layout, hw.layout.n
     psi = np.zeros(n) if output_phases is None else np.asarray(output_phases, float)
     t, dth, dph = _derivatives(hw, theta, phi)
@@ -207,8 +228,23 @@ class HughesMeasurement:
 
 def tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Batch-summed powers Σ_b |field|² (2, K) just after each θ shifter (row 0) and φ
-    shifter (row 1) for input fields z (N, B), from the correlation z zᴴ swept as R ← C R Cᴴ."""
+    shifter (row 1) for input fields z (N, B), from the correlation z zᴴ swept as R ← C R Cᴴ
+    (brick walls: fused column blocks, :func:`pipeline.circuit.mesh_kernels.block_powers`)."""
     lay = hw.layout
+    b = hw.build(theta, phi)
+    if b is not None:
+        r = hw.input[:, None] * (z @ z.conj().T) * np.conj(hw.input)[None, :]
+        blk = mesh_kernels.block_powers(b, r)  # R_c[p,p], R_c[p,p+1], R_c[p+1,p+1]
+        cf = np.concatenate([[1.0], np.cumprod(np.abs(hw.columns) ** 2)[:-1]])[lay.column]
+        r00, r01, r11 = (blk * cf[:, None]).T
+        e0 = hw.external[:, 0] * np.exp(1j * np.asarray(phi, float))
+        g0 = (hw.internal[:, 0] * np.exp(1j * np.asarray(theta, float)))[:, None] * hw.coupler1[:, 0, :] \
+            * np.stack([e0, hw.external[:, 1]], -1)
+        out = np.empty((2, lay.n_mzi))
+        out[1] = np.abs(e0) ** 2 * r00.real
+        out[0] = (np.abs(g0[:, 0]) ** 2 * r00.real + np.abs(g0[:, 1]) ** 2 * r11.real
+                  + 2 * (g0[:, 0] * r01 * np.conj(g0[:, 1])).real)
+        return out
     e, f, t = hw.parts(theta, phi)
     r = hw.input[:, None] * (z @ z.conj().T) * np.conj(hw.input)[None, :]
     out = np.empty((2, lay.n_mzi))
