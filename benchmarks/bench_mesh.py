@@ -68,8 +68,12 @@ def _case(n: int, rng: np.random.Generator, rounds: int):
     t = rng.uniform(0, 0.2, (n, BATCH))
     u_ref = hw.matrix(th, ph)
 
-    def adjoint(y):
-        return 2 * (np.abs(y) ** 2 - t) * y / BATCH
+    def adjoint(y):  # g = 2 (|y|² − t) y / B, the MSE-on-power adjoint field
+        w = y.real * y.real
+        w += y.imag * y.imag
+        w -= t
+        w *= 2 / BATCH
+        return w * y
 
     def forward():
         a, b = next(fresh)

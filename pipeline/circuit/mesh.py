@@ -238,9 +238,7 @@ class MeshHardware:
         dT/dθ and dT/dφ if ``derivatives``: T[a, b] = (C2[a,0] u e^{iθ} C1[0,b] + C2[a,1] l C1[1,b]) e_b,
         e = (v e^{iφ}, w)."""
         theta, phi = np.asarray(theta, float), np.asarray(phi, float)
-        c1, c2 = self.coupler1, self.coupler2
-        a0 = c2[:, :, 0, None] * c1[:, None, 0, :]
-        a1 = c2[:, :, 1, None] * c1[:, None, 1, :]
+        a0, a1 = _coupler_products(self)
         i0 = self.internal[:, 0] * np.exp(1j * theta)
         e = np.stack([self.external[:, 0] * np.exp(1j * phi), self.external[:, 1]], -1)
         f = a0 * i0[:, None, None] + a1 * self.internal[:, 1, None, None]
@@ -282,6 +280,24 @@ class MeshHardware:
         b = self.build(theta, phi)
         u = mesh_matrix(self.layout, theta, phi, mzis=self.mzis(theta, phi)) if b is None else b.product
         return (np.prod(self.columns) * self.output * np.exp(1j * psi))[:, None] * u * self.input[None, :]
+
+
+_COUPLERS: dict[int, tuple] = {}
+
+
+def _coupler_products(hw: MeshHardware) -> tuple[np.ndarray, np.ndarray]:
+    """Phase-independent C2[a,0]·C1[0,b] and C2[a,1]·C1[1,b] (K, 2, 2) of hw (recomputed
+    if its couplers were replaced or changed)."""
+    c1, c2 = hw.coupler1, hw.coupler2
+    hit = _COUPLERS.get(id(hw))
+    if hit is not None and hit[0] is hw and np.array_equal(hit[1], c1) and np.array_equal(hit[2], c2):
+        return hit[3], hit[4]
+    a0 = c2[:, :, 0, None] * c1[:, None, 0, :]
+    a1 = c2[:, :, 1, None] * c1[:, None, 1, :]
+    if len(_COUPLERS) > 64:
+        _COUPLERS.clear()
+    _COUPLERS[id(hw)] = (hw, np.array(c1), np.array(c2), a0, a1)
+    return a0, a1
 
 
 def column_groups(layout: MeshLayout) -> list[np.ndarray]:

@@ -82,59 +82,76 @@ def plan(layout) -> Plan | None:
 
 @dataclass
 class Build:
-    """Band states S (s+1, m, N, 2s+1), dense blocks F (m, N, N) (views into padded storage),
-    left products V[j] = F_{m−1} ⋯ F_j (V[m] = None: identity) and the MZI matrices used."""
+    """Band states ``states`` (s+1, w, 2, H, m) in plane layout (module doc, w = 2s + 1,
+    H = ceil(N/2)), dense blocks F (m, N, N) (views into padded storage), left products
+    V[j] = F_{m−1} ⋯ F_j (V[m] = None: identity) and the padded MZI matrices per local step
+    ``steps`` (s, 2, 2, H, m)."""
 
     plan: Plan
     states: np.ndarray
     blocks: np.ndarray
     left: list
-    steps: np.ndarray  # (s, m, pmax, 2, 2) padded MZI matrices per local step
+    steps: np.ndarray
 
     @property
     def product(self) -> np.ndarray:
         return self.left[0]
 
 
+# Plane layout of band storage: X[d, r mod 2, r // 2, j] = (band of block j)[row r, offset d],
+# so that a column's even/odd update is a contiguous (pairs × blocks) run for every offset d.
+
 def _padded(pl: Plan, t: np.ndarray) -> np.ndarray:
-    steps = np.zeros((pl.s, pl.m, pl.pmax, 2, 2), complex)
-    steps[..., 0, 0] = steps[..., 1, 1] = 1
-    steps[pl.step, pl.blk, pl.slot] = t
+    h = (pl.n + 1) // 2
+    steps = np.zeros((pl.s, 2, 2, h, pl.m), complex)
+    steps[:, 0, 0] = steps[:, 1, 1] = 1
+    steps[pl.step, :, :, pl.slot, pl.blk] = t
     return steps
 
 
-def _pairs(o: int, n: int) -> tuple[int, slice, slice]:
+def _split(x: np.ndarray, o: int, n: int, lo: int = 1, hi: int | None = None) -> tuple[int, np.ndarray, np.ndarray]:
+    """(pairs, top rows, bottom rows) of band storage x (w, 2, H, m) for a column of parity o;
+    the top rows are taken at offsets lo…hi−1, the bottom rows at lo−1…hi−2 (the same dense
+    columns; default: the whole band)."""
     pc = (n - o) // 2
-    return pc, slice(o, o + 2 * pc, 2), slice(o + 1, o + 2 * pc, 2)
+    hi = x.shape[0] if hi is None else hi
+    return pc, x[lo:hi, o, :pc], x[lo - 1:hi - 1, 1 - o, o:o + pc]
 
 
-def _rows(src: np.ndarray, dst: np.ndarray, tk: np.ndarray, o: int, n: int, tmp: np.ndarray) -> None:
-    """dst ← C src on band storage (…, N, w): pair rows (p, p+1) mixed over the same dense
-    columns (row p at d = 1…w−1 against row p+1 at d = 0…w−2).  src may be dst."""
-    pc, top, bot = _pairs(o, n)
-    t = tk[:, :pc]
-    a, b = src[:, top, 1:], src[:, bot, :-1]
-    x = tmp[0, :, :pc]
+def _live(s: int, k: int) -> tuple[int, int]:
+    """Offsets (lo, hi) of the top-row view that can be non-zero around local step k of a
+    block of depth s: the state before step k has half-bandwidth k (rows p, p+1 together span
+    dense columns p − k … p + k + 1)."""
+    return s - k, s + k + 2
+
+
+def _rows(src: np.ndarray, dst: np.ndarray, tk: np.ndarray, o: int, n: int, tmp: np.ndarray,
+          lo: int = 1, hi: int | None = None) -> None:
+    """dst ← C src on band storage (w, 2, H, m) with the column's padded MZIs tk (2, 2, H, m),
+    over top-row offsets lo…hi−1 (the rest of dst is left as it is); src may be dst."""
+    pc, a, b = _split(src, o, n, lo, hi)
+    t00, t01, t10, t11 = tk[0, 0, :pc], tk[0, 1, :pc], tk[1, 0, :pc], tk[1, 1, :pc]
+    x = tmp[0, :a.shape[0], :pc]
     if src is dst:
-        y = tmp[1, :, :pc]
-        np.multiply(a, t[:, :, 1, 0, None], out=x)  # x = t10 a
-        np.multiply(a, t[:, :, 0, 0, None], out=a)
-        np.multiply(b, t[:, :, 0, 1, None], out=y)
+        y = tmp[1, :a.shape[0], :pc]
+        np.multiply(a, t10, out=x)
+        np.multiply(a, t00, out=a)
+        np.multiply(b, t01, out=y)
         a += y
-        b *= t[:, :, 1, 1, None]
+        b *= t11
         b += x
         return
-    ad, bd = dst[:, top, 1:], dst[:, bot, :-1]
-    np.multiply(a, t[:, :, 0, 0, None], out=ad)
-    np.multiply(b, t[:, :, 0, 1, None], out=x)
+    _, ad, bd = _split(dst, o, n, lo, hi)
+    np.multiply(a, t00, out=ad)
+    np.multiply(b, t01, out=x)
     ad += x
-    np.multiply(a, t[:, :, 1, 0, None], out=bd)
-    np.multiply(b, t[:, :, 1, 1, None], out=x)
+    np.multiply(a, t10, out=bd)
+    np.multiply(b, t11, out=x)
     bd += x
     if o:
-        dst[:, 0] = src[:, 0]
+        dst[:, 0, 0] = src[:, 0, 0]
     if o + 2 * pc < n:
-        dst[:, n - 1] = src[:, n - 1]
+        dst[:, (n - 1) % 2, (n - 1) // 2] = src[:, (n - 1) % 2, (n - 1) // 2]
 
 
 def _band(a: np.ndarray, width: int) -> np.ndarray:
@@ -143,17 +160,35 @@ def _band(a: np.ndarray, width: int) -> np.ndarray:
     return as_strided(a, a.shape[:-1] + (width,), st[:-2] + (st[-2] + st[-1], st[-1]), writeable=True)
 
 
+def _to_planes(band: np.ndarray) -> np.ndarray:
+    """(m, N, w) band → plane layout (w, 2, H, m)."""
+    m, n, w = band.shape
+    x = np.zeros((w, 2, (n + 1) // 2, m), complex)
+    x[:, 0, :(n + 1) // 2] = band[:, 0::2].transpose(2, 1, 0)
+    x[:, 1, :n // 2] = band[:, 1::2].transpose(2, 1, 0)
+    return x
+
+
+def _from_planes(x: np.ndarray, band: np.ndarray) -> None:
+    n = band.shape[1]
+    band[:, 0::2] = x[:, 0, :(n + 1) // 2].transpose(2, 1, 0)
+    band[:, 1::2] = x[:, 1, :n // 2].transpose(2, 1, 0)
+
+
 def build(pl: Plan, t: np.ndarray) -> Build:
     """Band states, dense blocks and left products for MZI matrices t (K, 2, 2)."""
     n, s, m = pl.n, pl.s, pl.m
+    h = (n + 1) // 2
     steps = _padded(pl, t)
-    states = np.zeros((s + 1, m, n, 2 * s + 1), complex)
-    states[0, :, :, s] = 1
-    tmp = np.empty((2, m, pl.pmax, 2 * s), complex)
-    for k in range(s):
-        _rows(states[k], states[k + 1], steps[k], k % 2, n, tmp)
+    states = np.zeros((s + 1, 2 * s + 1, 2, h, m), complex)
+    states[0, s] = 1
+    if n % 2:
+        states[0, s, 1, h - 1] = 0  # the odd plane's spare slot
+    tmp = np.empty((2, 2 * s, h, m), complex)
+    for k in range(s):  # the rest of each state stays zero
+        _rows(states[k], states[k + 1], steps[k], k % 2, n, tmp, *_live(s, k))
     pad = np.zeros((m, n, n + 2 * s), complex)
-    _band(pad, 2 * s + 1)[...] = states[s]
+    _from_planes(states[s], _band(pad, 2 * s + 1))
     blocks = pad[:, :, s:s + n]
     left = [None] * (m + 1)
     v = blocks[m - 1]
@@ -184,11 +219,18 @@ def cached_build(key_obj: object, pl: Plan, theta: np.ndarray, phi: np.ndarray, 
     return b
 
 
+def _dot0(a: np.ndarray, b: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """Σ_d a[d] b[d] (sum over the leading band offset)."""
+    np.multiply(a, b, out=tmp)
+    return tmp.sum(0)
+
+
 def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray:
     """∂ tr(U K)/∂T_k (K, 2, 2) for every MZI (module doc); ``k_in`` = diag(input)·c·K
     (c the common column transmission), ``screen`` the output screen D (N,)."""
     pl = b.plan
     n, s, m = pl.n, pl.s, pl.m
+    h = (n + 1) // 2
     zpad = np.zeros((m, n + 2 * s, n), complex)
     pk = k_in
     for j in range(m):
@@ -200,22 +242,22 @@ def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray
         else:
             np.matmul(pks, b.left[j + 1], out=zpad[j, s:s + n])
     st = zpad.strides
-    abar = as_strided(zpad, (m, n, 2 * s + 1), (st[0], st[1] + st[2], st[1])).copy()  # Zᵀ band
-    grads = np.empty((s, m, pl.pmax, 2, 2), complex)
-    tmp = np.empty((2, m, pl.pmax, 2 * s), complex)
+    abar = _to_planes(as_strided(zpad, (m, n, 2 * s + 1), (st[0], st[1] + st[2], st[1])))  # Zᵀ band
+    grads = np.zeros((s, 2, 2, h, m), complex)
+    tmp = np.empty((2, 2 * s, h, m), complex)
     for k in range(s - 1, -1, -1):
         o = k % 2
-        pc, top, bot = _pairs(o, n)
-        a, bb = b.states[k][:, top, 1:], b.states[k][:, bot, :-1]
-        ga, gb = abar[:, top, 1:], abar[:, bot, :-1]
+        lo, hi = _live(s, k)  # abar is needed, and S_k non-zero, only there
+        pc, a, bb = _split(b.states[k], o, n, lo, hi)
+        _, ga, gb = _split(abar, o, n, lo, hi)
+        x = tmp[0, :hi - lo, :pc]
         g = grads[k]
-        g[:, :pc, 0, 0] = np.einsum("jpd,jpd->jp", ga, a)
-        g[:, :pc, 0, 1] = np.einsum("jpd,jpd->jp", ga, bb)
-        g[:, :pc, 1, 0] = np.einsum("jpd,jpd->jp", gb, a)
-        g[:, :pc, 1, 1] = np.einsum("jpd,jpd->jp", gb, bb)
-        # abar ← Cᵀ abar
-        _rows(abar, abar, np.swapaxes(b.steps[k], -1, -2), o, n, tmp)
-    return grads[pl.step, pl.blk, pl.slot]
+        g[0, 0, :pc] = _dot0(ga, a, x)
+        g[0, 1, :pc] = _dot0(ga, bb, x)
+        g[1, 0, :pc] = _dot0(gb, a, x)
+        g[1, 1, :pc] = _dot0(gb, bb, x)
+        _rows(abar, abar, np.swapaxes(b.steps[k], 0, 1), o, n, tmp, lo, hi)  # abar ← Cᵀ abar
+    return np.moveaxis(grads[pl.step, :, :, pl.slot, pl.blk], 0, 0)
 
 
 def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
@@ -224,6 +266,7 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
     common column transmissions are not applied here)."""
     pl = b.plan
     n, s, m = pl.n, pl.s, pl.m
+    hh = (n + 1) // 2
     h = 2 * s + 1
     rpad = np.zeros((m, n, n + 2 * h), complex)
     rj = r
@@ -232,18 +275,20 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
         f = b.blocks[j - 1]
         rj = (f @ rj) @ f.conj().T
         rpad[j, :, h:h + n] = rj
-    y = _band(rpad, 2 * h + 1).copy()
-    out = np.empty((s, m, pl.pmax, 3), complex)
-    tmp = np.empty((2, m, pl.pmax, 2 * h), complex)
+    y = _to_planes(_band(rpad, 2 * h + 1))
+    sc = b.states.conj()  # (could be restricted to the live band; one pass)
+    out = np.zeros((s, 3, hh, m), complex)
+    tmp = np.empty((2, 2 * h, hh, m), complex)
     for k in range(s):
         o = k % 2
-        pc, top, bot = _pairs(o, n)
-        st = b.states[k]
-        sp, sq = st[:, top], st[:, bot]
-        w = slice(h - s, h + s + 1)
-        out[k, :, :pc, 0] = np.einsum("jpd,jpd->jp", y[:, top, w], sp.conj())
-        out[k, :, :pc, 2] = np.einsum("jpd,jpd->jp", y[:, bot, w], sq.conj())
-        out[k, :, :pc, 1] = np.einsum("jpd,jpd->jp", y[:, top, h - s + 1:h + s + 2], sq.conj())
-        if k < s - 1:
-            _rows(y, y, b.steps[k], o, n, tmp)
-    return out[pl.step, pl.blk, pl.slot]
+        pc = (n - o) // 2
+        d = slice(s - k, s + k + 1)  # the support of the rows of S_k (half-bandwidth k)
+        w, w1 = slice(h - k, h + k + 1), slice(h - k + 1, h + k + 2)
+        x = tmp[0, :2 * k + 1, :pc]
+        sp, sq = sc[k, d, o, :pc], sc[k, d, 1 - o, o:o + pc]
+        out[k, 0, :pc] = _dot0(y[w, o, :pc], sp, x)
+        out[k, 2, :pc] = _dot0(y[w, 1 - o, o:o + pc], sq, x)
+        out[k, 1, :pc] = _dot0(y[w1, o, :pc], sq, x)
+        if k < s - 1:  # Y_{k+1} is needed within half-bandwidth k + 2 ≤ s + 1 at the later steps
+            _rows(y, y, b.steps[k], o, n, tmp, h - 2 * s + k, h + 2 * s - k + 1)
+    return out[pl.step, :, pl.slot, pl.blk]
