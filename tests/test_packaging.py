@@ -39,8 +39,10 @@ def installed(tmp_path_factory):
     py = venv / "bin" / "python"
     site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
-    # dependencies from this interpreter (its .pth files are not processed: no editable photoprop)
-    Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # dependencies from this interpreter's site directories (their .pth files are not processed:
+    # no editable photoprop); with system site packages that includes dist-packages
+    dirs = [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and Path(p).is_dir()]
+    Path(site, "deps.pth").write_text("\n".join(dict.fromkeys([sysconfig.get_paths()["purelib"], *dirs])) + "\n")
     inst = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
                            str(wheel)], capture_output=True, text=True)
     assert inst.returncode == 0, inst.stderr[-3000:]
