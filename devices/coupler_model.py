@@ -426,13 +426,6 @@ def neff_centre(entry: Any) -> float:
     return float(np.interp(entry.device_spec.band.center, wl, neff))
 
 
-def _default_model(root: str) -> "CouplerModel":
-    """Deprecated (workflows/demo.py): ``pipeline.library.Library(root).model("coupler")``."""
-    from pipeline.library import Library  # known upward import, tests/test_import_direction.py
-
-    return Library(root).model("coupler")
-
-
 # -- public compact model ----------------------------------------------------------------------
 def power_coupling(*, wavelength: Any = 1.55, dw: Any = 0.0, dt: Any = 0.0, coupling_length: Any = None,
                    model: CouplerModel) -> np.ndarray:

@@ -45,9 +45,6 @@ EXACT = {"pipeline"}
 KNOWN: dict[tuple[str, str], str] = {
     ("pipeline.fdtd.simulate", "devices"):
         "the FDTD driver looks up a family's layout() by its spec; should be handed the layout by pipeline.simulate",
-    ("devices.coupler_model", "pipeline.library"):
-        "deprecated _default_model(root) shim kept for workflows/demo.py; remove when demo uses "
-        "Library(cache).model('coupler')",
 }
 
 

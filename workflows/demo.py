@@ -44,9 +44,10 @@ def library_report(cache: DeviceCache) -> list[dict[str, Any]]:
 def _coupler_model_summary(cache: DeviceCache) -> dict[str, Any]:
     """Accuracy of the coupler compact model (fab-offset sweep) against held-out FDTD runs."""
     import devices.coupler_model as cm
+    from pipeline.library import Library
 
     sweep = cm.CouplerSweepSpec()
-    model = cm._default_model(str(cache.root))  # stored netCDF, else fitted from the cached entries
+    model = Library(cache).model("coupler")  # stored netCDF, else fitted from the cached entries
     acc = json.loads(model.dataset.attrs["accuracy"])
     kappa = cm.power_coupling(wavelength=1.55, dw=np.array([-0.02, 0.0, 0.02]), dt=0.0, model=model)
     return {"sweep_entries": len(sweep.runs()), "holdout_max_abs_dkappa2": acc["holdout_max_abs_dkappa2"],
