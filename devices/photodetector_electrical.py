@@ -183,6 +183,26 @@ def snr(power_w: Any, *, bandwidth: Any = None, spec: PhotodetectorElectricalSpe
     return photocurrent(power_w, spec=s) ** 2 / noise_variance(power_w, bandwidth=bandwidth, spec=s)
 
 
+class NoiseTerms:
+    """The terms of :func:`shot_noise_variance` and :func:`thermal_noise_variance` for one
+    ``spec`` and ``bandwidth``, validated once here, for callers that evaluate them millions
+    of times (a die's readings): :meth:`shot_variance` is :func:`shot_noise_variance`
+    without the per-call checks (the caller guarantees finite powers >= 0), bit for bit;
+    ``thermal`` is :func:`thermal_noise_variance`."""
+
+    def __init__(self, *, bandwidth: Any = None, spec: PhotodetectorElectricalSpec | None = None) -> None:
+        s = _spec(spec)
+        self.spec = s
+        self.bandwidth = _bandwidth(bandwidth, s)
+        self.responsivity, self.dark_current = s.responsivity, s.dark_current
+        self.two_q = 2 * Q_E
+        self.thermal = thermal_noise_variance(bandwidth=bandwidth, spec=s)
+
+    def shot_variance(self, power_w: np.ndarray) -> np.ndarray:
+        """σ²_shot = 2q (R·P + I_dark) B [A²] for powers ``power_w`` [W] (float arrays, not checked)."""
+        return self.two_q * (self.responsivity * power_w + self.dark_current) * self.bandwidth
+
+
 def nep(*, spec: PhotodetectorElectricalSpec | None = None) -> float:
     """Noise-equivalent power sqrt(2q I_dark + 4 k_B T/R_L) / R [W/√Hz] (dark-noise limit)."""
     s = _spec(spec)

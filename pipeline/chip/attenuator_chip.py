@@ -108,6 +108,10 @@ class AttenuatorChip:
             self.det = pde.PhotodetectorElectricalSpec(**{
                 **s.detector.model_dump(), "responsivity": self.detector_figures.responsivity_a_per_w,
                 "wavelength": self.wavelength})
+        imp = self.impairments
+        self._node_noise = nr.NodeNoise(self.det, imp.measurement_bandwidth)  # per-reading noise, precomputed
+        self._rin_sigma = (0.0 if imp.laser_rin is None
+                           else np.sqrt(10 ** (imp.laser_rin / 10) * imp.measurement_bandwidth))
 
     def _place_devices(self) -> None:
         """Layout: weight MZIs in two columns at the heater pitch (``mzi_xy``); each neuron's

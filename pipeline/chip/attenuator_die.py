@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from pipeline.chip import attenuator_report as report
+from pipeline.chip import attenuator_step as step
 from pipeline.chip import crosstalk_calibration as xc
 from pipeline.chip.attenuator_calibration import AttenuatorCalibration
 from pipeline.chip.impairments import ImpairmentSpec
@@ -49,6 +50,14 @@ class AttenuatorDie(AttenuatorCalibration):
         return self._forward(self.heater_power, a0, True)["y"]
 
     def insitu_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """Loss and on-chip gradient for one batch (:mod:`pipeline.chip.attenuator_readout`: what
+        is read), the step's passes batched (:mod:`pipeline.chip.attenuator_step`; the same
+        readings, bit for bit, as :meth:`insitu_gradient_by_pass`)."""
+        return step.insitu_gradient(self, x, t)
+
+    def insitu_gradient_by_pass(self, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """:meth:`insitu_gradient` pass by pass: forward, backward, then the slopes (the
+        reference of the batched step; tests)."""
         a = self.architecture
         a0 = self._inputs(x)
         nb = len(a0)

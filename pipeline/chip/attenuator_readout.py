@@ -66,81 +66,105 @@ class AttenuatorReadout(AttenuatorChip):
     """An :class:`AttenuatorChip` with its detector readings (module doc)."""
 
     # -- light and detection ------------------------------------------------------------------
-    def _phase_reads(self, heater_power: np.ndarray, nb: int, noisy: bool) -> np.ndarray:
-        th = np.broadcast_to(self.phases(heater_power), (nb, self.architecture.n_params))
+    # ``noise``: where the standard normals of a reading come from — None: drawn from the die's
+    # reading stream now (``self._rng``); a callable ``noise(kind, shape)``: pre-drawn
+    # (:mod:`pipeline.chip.attenuator_step`, the batched training step, which draws the same
+    # numbers in the same order).  ``kind`` names the draw within one pass.
+    def _normal(self, noise, kind: str, shape: tuple[int, ...]) -> np.ndarray:
+        return self._rng.standard_normal(shape) if noise is None else noise(kind, shape)
+
+    def _phase_reads(self, heater_power: np.ndarray, nb: int, noisy: bool, noise=None, kind: str = "phase",
+                     phases: np.ndarray | None = None) -> np.ndarray:
+        """Phases (nb, n_params) [rad] of one read: the die's (``phases``, else at ``heater_power``)
+        plus ``phase_noise`` per reading when ``noisy``."""
+        th = phases if phases is not None else np.broadcast_to(self.phases(heater_power),
+                                                                (nb, self.architecture.n_params))
         if noisy and self.impairments.phase_noise > 0:
-            th = th + self.impairments.phase_noise * self._rng.standard_normal(th.shape)
+            th = th + self.impairments.phase_noise * self._normal(noise, kind, th.shape)
         return th
 
-    def _laser(self, nb: int, noisy: bool) -> np.ndarray:
+    def _laser(self, nb: int, noisy: bool, noise=None, kind: str = "laser") -> np.ndarray:
         """Laser power factor per sample (1 + RIN), shape (nb, 1)."""
         rin = self.impairments.laser_rin
         if not noisy or rin is None:
             return np.ones((nb, 1))
-        return 1 + np.sqrt(10 ** (rin / 10) * self.impairments.measurement_bandwidth) * self._rng.standard_normal((nb, 1))
+        return 1 + self._rin_sigma * self._normal(noise, kind, (nb, 1))
 
-    def _launched(self, a: np.ndarray, leak: np.ndarray, n_dest: int) -> np.ndarray:
+    def _launched(self, a: np.ndarray, leak: np.ndarray, n_dest: int, segments=None) -> np.ndarray:
         """(nb, n_dest, C) power entering each MZI of a layer, in units of its channel's
         per-branch power: the channel's own ``a`` (nb, C) plus the light leaked into the
-        path at its crossings, Σ_c' X m[d, c, c'] a_c' (``leak`` (n_dest·C, C))."""
+        path at its crossings, Σ_c' X m[d, c, c'] a_c' (``leak`` (n_dest·C, C)).  ``segments``:
+        row blocks whose leak products are taken separately (the batched step: the same
+        products, bit for bit, as when each block is a pass of its own)."""
         nb, c = a.shape
         own = np.broadcast_to(a[:, None, :], (nb, n_dest, c))
         if self.crossing_leak == 0:
             return own
-        return own + (a @ leak.T).reshape(nb, n_dest, c)
+        if segments is None or not leak.any():
+            return own + (a @ leak.T).reshape(nb, n_dest, c)
+        return own + np.concatenate([a[s] @ leak.T for s in segments]).reshape(nb, n_dest, c)
 
-    def _read(self, mean: np.ndarray, photo: np.ndarray, n_det: int, noisy: bool, full_scale: float) -> np.ndarray:
+    def _read(self, mean: np.ndarray, photo: np.ndarray, n_det: int, noisy: bool, full_scale: float,
+              noise=None, kind: str = "read") -> np.ndarray:
         """One reading [A] per element (noise if ``noisy`` and detector noise is on), quantised
         by the ADC (``adc_bits``) over ±``full_scale`` [A] — the node's largest nominal signal —
-        when ``noisy`` (noise-free calls are the simulation's truth, not readings)."""
-        rng = self._rng if noisy and self.impairments.detector_noise else None
-        out = nr.read_node(mean, photo, n_det, spec=self.det, bandwidth=self.impairments.measurement_bandwidth,
-                           rng=rng)
-        return nr.quantise(out, full_scale, self.impairments.adc_bits) if noisy else out
+        when ``noisy`` (noise-free calls are the simulation's truth, not readings).  The noise is
+        :func:`neuron.read_node`'s, with the die's precomputed node model
+        (:class:`neuron.NodeNoise`)."""
+        if not noisy:
+            return np.asarray(mean, float)
+        out = np.asarray(mean, float)
+        if self.impairments.detector_noise:
+            out = out + self._node_noise.sigma(photo, n_det) * self._normal(noise, kind, out.shape)
+        return nr.quantise(out, full_scale, self.impairments.adc_bits)
 
     def _forward(self, heater_power: np.ndarray, a0: np.ndarray, noisy: bool,
-                 layer1_only: bool = False) -> dict[str, np.ndarray]:
+                 layer1_only: bool = False, noise=None, phases: np.ndarray | None = None,
+                 segments=None) -> dict[str, np.ndarray]:
         """Forward pass for channel fractions ``a0`` (nb, n_in + 1); readings normalised
-        (``layer1_only``: just the hidden nodes' readings z1)."""
+        (``layer1_only``: just the hidden nodes' readings z1).  ``phases`` (nb, n_params): the
+        die's phases per row instead of those at ``heater_power``; ``noise``, ``segments``:
+        the batched step's (see :meth:`_normal`, :meth:`_launched`)."""
         a = self.architecture
         ni, nh, no, n1 = a.n_in, a.n_hidden, a.n_out, a.n1
         nb, r, p0 = len(a0), self.det.responsivity, self.impairments.optical_power
         tap = a.spec.layout.monitor_tap
-        tp = nr.bar(self._phase_reads(heater_power, nb, noisy), self.mzi_a, self.mzi_b)
+        tp = nr.bar(self._phase_reads(heater_power, nb, noisy, noise, "phase", phases), self.mzi_a, self.mzi_b)
         tm = 1 - tp
         gf = self.gain_forward
         # layer 1: balanced pairs of neuron j summed on its node
-        pw = (p0 * self._laser(nb, noisy)[:, :, None] * self._launched(a0, self._leak1, nh)
+        pw = (p0 * self._laser(nb, noisy, noise, "laser1")[:, :, None] * self._launched(a0, self._leak1, nh, segments)
               / nh * self._eta_fwd[:n1].reshape(nh, ni + 1))
         ip = r * pw * tp[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 0].reshape(nh, ni + 1)
         im = r * pw * tm[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 1].reshape(nh, ni + 1)
-        z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy, (ni + 1) * r * p0 / nh) / (r * p0 / nh)
+        z1 = self._read((ip - im).sum(-1), (ip + im).sum(-1), 2 * (ni + 1), noisy, (ni + 1) * r * p0 / nh,
+                        noise, "z1") / (r * p0 / nh)
         z1 = z1 * self.cal_node[:nh]
         if layer1_only:
             return {"z1": z1}
         # hidden modulators on fresh supply light: monitor tap, derivative pair, next layer
-        sup = p0 * self._laser(nb, noisy)
+        sup = p0 * self._laser(nb, noisy, noise, "laser2")
         f, dp, dm = nr.modulator_transmissions(z1, self.mod_a[:nh], self.mod_b[:nh], self.mod_bias[:nh], self.fs)
         er, gd = self._eta_read[:nh], self.gain_derivative[:nh]
         imon = r * sup * tap * f * er * self.gain_readout[:nh]
-        h = self._read(imon, imon, 1, noisy, r * p0 * tap) / (r * p0 * tap) * self.cal_readout[:nh]
+        h = self._read(imon, imon, 1, noisy, r * p0 * tap, noise, "h") / (r * p0 * tap) * self.cal_readout[:nh]
         idp, idm = r * sup * dp * er * gd[:, 0], r * sup * dm * er * gd[:, 1]
-        dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy, r * p0) / (r * p0), self.fs)
+        dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy, r * p0, noise, "dh") / (r * p0), self.fs)
         dh = dh * self.cal_derivative[:nh]
         # layer 2
         a1 = np.concatenate([f, np.ones((nb, 1))], 1) * (sup * (1 - tap))
-        pw2 = self._launched(a1, self._leak2, no) / no * self._eta_fwd[n1:].reshape(no, nh + 1)
+        pw2 = self._launched(a1, self._leak2, no, segments) / no * self._eta_fwd[n1:].reshape(no, nh + 1)
         ip2 = r * pw2 * tp[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 0].reshape(no, nh + 1)
         im2 = r * pw2 * tm[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 1].reshape(no, nh + 1)
         fs2 = r * p0 * (1 - tap) / no
-        z2 = (self._read((ip2 - im2).sum(-1), (ip2 + im2).sum(-1), 2 * (nh + 1), noisy, (nh + 1) * fs2) / fs2
-              * self.cal_node[nh:])
+        z2 = (self._read((ip2 - im2).sum(-1), (ip2 + im2).sum(-1), 2 * (nh + 1), noisy, (nh + 1) * fs2, noise, "z2")
+              / fs2 * self.cal_node[nh:])
         fo, dpo, dmo = nr.modulator_transmissions(z2, self.mod_a[nh:], self.mod_b[nh:], self.mod_bias[nh:], self.fs)
         eo, go = self._eta_read[nh:], self.gain_derivative[nh:]
         iy = r * sup * fo * eo * self.gain_readout[nh:]
-        y = self._read(iy, iy, 1, noisy, r * p0) / (r * p0) * self.cal_readout[nh:]
+        y = self._read(iy, iy, 1, noisy, r * p0, noise, "y") / (r * p0) * self.cal_readout[nh:]
         idp, idm = r * sup * dpo * eo * go[:, 0], r * sup * dmo * eo * go[:, 1]
-        dy = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy, r * p0) / (r * p0), self.fs)
+        dy = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy, r * p0, noise, "dy") / (r * p0), self.fs)
         dy = dy * self.cal_derivative[nh:]
         return {"z1": z1, "h": h, "dh": dh, "z2": z2, "y": y, "dy": dy}
 
@@ -150,22 +174,25 @@ class AttenuatorReadout(AttenuatorChip):
         a = self.architecture
         return self._forward(heater_power, np.zeros((len(heater_power), a.n_in + 1)), noisy)["z2"]
 
-    def _backward(self, heater_power: np.ndarray, delta: np.ndarray, noisy: bool) -> np.ndarray:
-        """Two-pass backward readings of the hidden nodes, normalised: Σ_o δ_o w_oj."""
+    def _backward(self, heater_power: np.ndarray, delta: np.ndarray, noisy: bool, noise=None,
+                  phases: np.ndarray | None = None) -> np.ndarray:
+        """Two-pass backward readings of the hidden nodes, normalised: Σ_o δ_o w_oj
+        (``phases``, ``noise``: as in :meth:`_forward`)."""
         a = self.architecture
         nh, no, n1 = a.n_hidden, a.n_out, a.n1
         nb, r, p0 = len(delta), self.det.responsivity, self.impairments.optical_power
         dfs = 0.5 * np.pi / self.fs
         mag = np.clip(self.cal_source * np.abs(delta) / dfs, 0.0, 1.0)
         pos = (delta > 0)[:, :, None]
-        pw = (p0 * self._laser(nb, noisy) * mag)[:, :, None] / nh * self._eta_bwd  # (nb, no, nh)
+        pw = (p0 * self._laser(nb, noisy, noise, "laser") * mag)[:, :, None] / nh * self._eta_bwd  # (nb, no, nh)
         reads = []
-        for first in (True, False):
-            tp = nr.bar(self._phase_reads(heater_power, nb, noisy), self.mzi_a, self.mzi_b)[:, n1:]
+        for k, first in enumerate((True, False)):
+            tp = nr.bar(self._phase_reads(heater_power, nb, noisy, noise, f"phase{k}", phases),
+                        self.mzi_a, self.mzi_b)[:, n1:]
             tp = tp.reshape(nb, no, nh + 1)[:, :, :nh]
             t = np.where(pos == first, tp, 1 - tp)
             cur = r * (pw * t * self.gain_backward).sum(1)
-            reads.append(self._read(cur, cur, no, noisy, r * p0 * no / nh))
+            reads.append(self._read(cur, cur, no, noisy, r * p0 * no / nh, noise, f"b{k}"))
         return (reads[0] - reads[1]) / (r * p0 / (dfs * nh)) * self.cal_backward
 
     def _read_mzi(self, heater_power: np.ndarray, m: int, n: int) -> tuple[np.ndarray, int]:

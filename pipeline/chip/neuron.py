@@ -135,6 +135,29 @@ def node_noise_variance(photocurrent_sum: np.ndarray, n_detectors: int | np.ndar
     return shot + extra_dark + pde.thermal_noise_variance(bandwidth=bandwidth, spec=spec)
 
 
+class NodeNoise:
+    """:func:`node_noise_variance` of one detector spec and bandwidth with its constant terms
+    computed (and validated) once (:class:`devices.photodetector_electrical.NoiseTerms`):
+    :meth:`sigma` is √(node_noise_variance), bit for bit, without per-call validation (the
+    caller's photocurrent sums are finite and >= 0 by construction)."""
+
+    def __init__(self, spec: pde.PhotodetectorElectricalSpec, bandwidth: float) -> None:
+        self.terms = pde.NoiseTerms(bandwidth=bandwidth, spec=spec)
+        self.responsivity = spec.responsivity
+        self._dark_unit = 2 * pde.Q_E * spec.dark_current * bandwidth
+        self._extra: dict[int, float] = {}
+
+    def variance(self, photocurrent_sum: np.ndarray, n_detectors: int) -> np.ndarray:
+        extra = self._extra.get(n_detectors)
+        if extra is None:
+            extra = self._extra[n_detectors] = self._dark_unit * (np.asarray(n_detectors) - 1)
+        shot = self.terms.shot_variance(np.asarray(photocurrent_sum, float) / self.responsivity)
+        return shot + extra + self.terms.thermal
+
+    def sigma(self, photocurrent_sum: np.ndarray, n_detectors: int) -> np.ndarray:
+        return np.sqrt(self.variance(photocurrent_sum, n_detectors))
+
+
 def read_node(mean_current: np.ndarray, photocurrent_sum: np.ndarray, n_detectors: int | np.ndarray, *,
               spec: pde.PhotodetectorElectricalSpec, bandwidth: float, rng: np.random.Generator | None) -> np.ndarray:
     """One reading [A] per element: the node's mean signal current (dark currents cancel in
