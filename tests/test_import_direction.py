@@ -37,6 +37,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     # 6: the edges — workflows, CLI, execution, configs, notebooks, the package facade
     ("pipeline.execution", 6), ("pipeline.config", 6), ("pipeline.study", 6), ("pipeline.notebook_io", 6),
     ("pipeline.cli", 6), ("workflows", 6), ("pipeline", 6),  # "pipeline": the package facade only
+    ("pipeline.interop", 6),  # adapters to SAX / scikit-rf (imports library, cache, circuit, devices)
 )
 #: prefixes that name exactly one module (not its submodules)
 EXACT = {"pipeline"}
