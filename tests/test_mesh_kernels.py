@@ -71,6 +71,27 @@ def rel(a, b):
     return np.abs(a - b).max() / np.abs(b).max()
 
 
+def _numba_available():
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True, params=["numpy", "numba"])
+def sweeps(request, monkeypatch):
+    """Every test runs with the numpy sweeps and, where numba is installed, the compiled ones."""
+    if request.param == "numba" and not _numba_available():
+        pytest.skip("numba not installed (optional): the numpy sweeps are tested")
+    monkeypatch.setattr(mesh_kernels, "USE_NUMBA", request.param == "numba")
+    monkeypatch.setattr(mesh_kernels, "_NB", [])
+    mesh_kernels._BUILDS.clear()
+    yield request.param
+    mesh_kernels._BUILDS.clear()
+    mesh_kernels._NB.clear()
+
+
 CASES = [(n, kind) for n in (4, 7, 16) for kind in ("clements", "reck")] + [(2, "clements"), (33, "clements")]
 
 
@@ -150,3 +171,23 @@ def test_non_brick_layout_uses_the_generic_sweep():
     fast, sweep = mesh_gradients(hw, th, ph, ps, x, g), column_sweep_gradients(hw, th, ph, ps, x, g)
     assert rel(fast.theta, sweep.theta) < 1e-12 and rel(fast.phi, sweep.phi) < 1e-12
     assert rel(tap_powers(hw, th, ph, x), direct_taps(hw, th, ph, x)) < 1e-12
+
+
+@pytest.mark.parametrize("n", [7, 16])
+def test_recycled_buffers_never_leak_into_results(n):
+    """Build buffers are recycled without zeroing (compiled path): poison the pool with NaN
+    and every result must still equal the references."""
+    hw = lossy(n, "clements", 11)
+    th, ph, ps, x, g = problem(hw, 5, 12)
+    for _ in range(mesh_kernels.KEEP + 2):  # fill the cache so that evictions recycle
+        hw.matrix(th + np.random.default_rng(_).normal(0, 0.1, th.size), ph, ps)
+    for free in mesh_kernels._POOL.values():
+        for a in free:
+            a.fill(np.nan)
+    for shape, free in list(mesh_kernels._POOL.items()):
+        free.extend(np.full(shape, np.nan, complex) for _ in range(2))
+    th = th + 0.01
+    assert np.abs(hw.matrix(th, ph, ps) - column_matrix(hw, th, ph, ps)).max() < 1e-12
+    fast, sweep = mesh_gradients(hw, th, ph, ps, x, g), column_sweep_gradients(hw, th, ph, ps, x, g)
+    assert rel(fast.theta, sweep.theta) < 1e-12 and rel(fast.phi, sweep.phi) < 1e-12
+    assert rel(tap_powers(hw, th + 0.02, ph, x), direct_taps(hw, th + 0.02, ph, x)) < 1e-12

@@ -238,17 +238,28 @@ class MeshHardware:
         dT/dθ and dT/dφ if ``derivatives``: T[a, b] = (C2[a,0] u e^{iθ} C1[0,b] + C2[a,1] l C1[1,b]) e_b,
         e = (v e^{iφ}, w)."""
         theta, phi = np.asarray(theta, float), np.asarray(phi, float)
-        a0, a1 = _coupler_products(self)
+        a0, a1 = _coupler_products(self)  # (2, 2, K): MZIs on the last, contiguous axis
+        nb = mesh_kernels.compiled()
+        if nb is not None and theta.ndim == 1 and theta.shape == phi.shape == (self.layout.n_mzi,):
+            out = [np.empty((2, 2, theta.size), complex) for _ in range(3 if derivatives else 1)]
+            d1, d2 = (out[1], out[2]) if derivatives else (out[0], out[0])
+            nb.transfer(a0, a1, self.internal[:, 0], self.internal[:, 1], self.external[:, 0],
+                        self.external[:, 1], theta, phi, out[0], d1, d2, derivatives)
+            return tuple(np.moveaxis(v, -1, 0) for v in out)
         i0 = self.internal[:, 0] * np.exp(1j * theta)
-        e = np.stack([self.external[:, 0] * np.exp(1j * phi), self.external[:, 1]], -1)
-        f = a0 * i0[:, None, None] + a1 * self.internal[:, 1, None, None]
-        t = f * e[:, None, :]
+        e = np.empty((2, theta.size), complex)
+        np.multiply(self.external[:, 0], np.exp(1j * phi), out=e[0])
+        e[1] = self.external[:, 1]
+        f = a0 * i0
+        f += a1 * self.internal[:, 1]
+        t = f * e[None]
         if not derivatives:
-            return (t,)
-        dt_theta = a0 * (1j * i0)[:, None, None] * e[:, None, :]
+            return (np.moveaxis(t, -1, 0),)
+        dt_theta = a0 * (1j * i0)
+        dt_theta *= e[None]
         dt_phi = np.zeros_like(t)
-        dt_phi[:, :, 0] = t[:, :, 0] * 1j
-        return t, dt_theta, dt_phi
+        dt_phi[:, 0] = t[:, 0] * 1j
+        return tuple(np.moveaxis(v, -1, 0) for v in (t, dt_theta, dt_phi))
 
     def parts(self, theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(E, F, T): external arms diag(v e^{iφ}, w), internal stage F = C2·diag(u e^{iθ}, l)·C1
@@ -292,8 +303,8 @@ def _coupler_products(hw: MeshHardware) -> tuple[np.ndarray, np.ndarray]:
     hit = _COUPLERS.get(id(hw))
     if hit is not None and hit[0] is hw and np.array_equal(hit[1], c1) and np.array_equal(hit[2], c2):
         return hit[3], hit[4]
-    a0 = c2[:, :, 0, None] * c1[:, None, 0, :]
-    a1 = c2[:, :, 1, None] * c1[:, None, 1, :]
+    a0 = np.ascontiguousarray(np.moveaxis(c2[:, :, 0, None] * c1[:, None, 0, :], 0, -1))
+    a1 = np.ascontiguousarray(np.moveaxis(c2[:, :, 1, None] * c1[:, None, 1, :], 0, -1))
     if len(_COUPLERS) > 64:
         _COUPLERS.clear()
     _COUPLERS[id(hw)] = (hw, np.array(c1), np.array(c2), a0, a1)

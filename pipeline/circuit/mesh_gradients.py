@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy.linalg.blas import zgemm, zherk
 
 from pipeline.circuit import mesh_kernels
 from pipeline.circuit.mesh import MeshHardware, column_groups
@@ -132,10 +133,11 @@ def mesh_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, output_
     psi = np.zeros(n) if output_phases is None else np.asarray(output_phases, float)
     _, dth, dph = hw.transfer(theta, phi, True)
     screen = hw.output * np.exp(1j * psi)
-    k_in = (np.prod(hw.columns) * hw.input)[:, None] * (x @ g.conj().T)
+    k_in = (np.prod(hw.columns) * hw.input)[:, None] * correlate(x, g)
     gt = mesh_kernels.gate_gradients(b, k_in, screen)  # ∂ tr(U K)/∂T_k
-    d_theta = np.einsum("kab,kab->k", gt, dth).real
-    d_phi = np.einsum("kab,kab->k", gt, dph).real
+    gt, dth, dph = (np.moveaxis(v, 0, -1) for v in (gt, dth, dph))  # (2, 2, K), K contiguous
+    d_theta = (gt * dth).sum((0, 1)).real
+    d_phi = (gt[:, 0] * dph[:, 0]).sum(0).real
     d_psi = (1j * screen * np.einsum("il,li->i", b.product, k_in)).real
     return MeshGradient(d_theta, d_phi, d_psi)
 
@@ -230,23 +232,68 @@ def tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, z: np.ndarr
     """Batch-summed powers Σ_b |field|² (2, K) just after each θ shifter (row 0) and φ
     shifter (row 1) for input fields z (N, B), from the correlation z zᴴ swept as R ← C R Cᴴ
     (brick walls: fused column blocks, :func:`pipeline.circuit.mesh_kernels.block_powers`)."""
+    return _tap_powers(hw, theta, phi, gram(np.asarray(z, complex)))
+
+
+def correlate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a bᴴ (N, N) of fields a, b (N, B) without conjugating a copy of b (BLAS zgemm on the
+    Fortran-ordered transposes: conj(a bᴴ) = conj(a) bᵀ)."""
+    a, b = np.ascontiguousarray(a, complex), np.ascontiguousarray(b, complex)
+    if a.ndim != 2 or a.shape[1] == 0:
+        return a @ b.conj().T
+    return zgemm(1.0, a.T, b.T, trans_a=2).conj()
+
+
+def gram(z: np.ndarray) -> np.ndarray:
+    """z zᴴ (N, N) of fields z (N, B): one Hermitian rank-B update (BLAS zherk, half the
+    work of a general product)."""
+    z = np.ascontiguousarray(z, complex)
+    if z.ndim != 2 or z.shape[1] == 0:
+        return z @ z.conj().T
+    r = zherk(1.0, z.T, trans=2)  # conj(z zᴴ) in the upper triangle (z.T is Fortran-ordered: no copy)
+    full = np.triu(r)
+    full += np.triu(r, 1).conj().T
+    return full.conj()
+
+
+_WEIGHTS: dict[int, tuple] = {}
+
+
+def _tap_weights(hw: MeshHardware) -> tuple[np.ndarray, ...]:
+    """Phase-independent tap weights: with g = (u e^{iθ} C1[0,0] v e^{iφ}, u e^{iθ} C1[0,1] w) the
+    field after the θ shifter is g · (R block) · gᴴ = w00 R00 + w11 R11 + Re(w01 e^{iφ} R01), after
+    the φ shifter w_φ R00; each times the column transmissions |f|² passed before the MZI."""
+    arrays = (hw.internal, hw.external, hw.coupler1, hw.columns)
+    hit = _WEIGHTS.get(id(hw))
+    if hit is not None and hit[0] is hw and all(np.array_equal(a, c) for a, c in zip(arrays, hit[1])):
+        return hit[2]
+    cf = np.concatenate([[1.0], np.cumprod(np.abs(hw.columns) ** 2)[:-1]])[hw.layout.column]
+    u0, v, w = hw.internal[:, 0], hw.external[:, 0], hw.external[:, 1]
+    c00, c01 = hw.coupler1[:, 0, 0], hw.coupler1[:, 0, 1]
+    weights = (np.abs(v) ** 2 * cf, np.abs(u0 * c00 * v) ** 2 * cf, np.abs(u0 * c01 * w) ** 2 * cf,
+               2 * np.abs(u0) ** 2 * c00 * np.conj(c01) * v * np.conj(w) * cf)
+    if len(_WEIGHTS) > 64:
+        _WEIGHTS.clear()
+    _WEIGHTS[id(hw)] = (hw, tuple(np.array(a) for a in arrays), weights)
+    return weights
+
+
+def _tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, zz: np.ndarray) -> np.ndarray:
+    """tap_powers from the input correlation zz = z zᴴ."""
     lay = hw.layout
     b = hw.build(theta, phi)
     if b is not None:
-        r = hw.input[:, None] * (z @ z.conj().T) * np.conj(hw.input)[None, :]
-        blk = mesh_kernels.block_powers(b, r)  # R_c[p,p], R_c[p,p+1], R_c[p+1,p+1]
-        cf = np.concatenate([[1.0], np.cumprod(np.abs(hw.columns) ** 2)[:-1]])[lay.column]
-        r00, r01, r11 = (blk * cf[:, None]).T
-        e0 = hw.external[:, 0] * np.exp(1j * np.asarray(phi, float))
-        g0 = (hw.internal[:, 0] * np.exp(1j * np.asarray(theta, float)))[:, None] * hw.coupler1[:, 0, :] \
-            * np.stack([e0, hw.external[:, 1]], -1)
+        r = hw.input[:, None] * zz * np.conj(hw.input)[None, :]
+        r00, r01, r11 = mesh_kernels.block_powers(b, r).T  # R_c[p,p], R_c[p,p+1], R_c[p+1,p+1]
+        w_phi, w00, w11, w01 = _tap_weights(hw)
         out = np.empty((2, lay.n_mzi))
-        out[1] = np.abs(e0) ** 2 * r00.real
-        out[0] = (np.abs(g0[:, 0]) ** 2 * r00.real + np.abs(g0[:, 1]) ** 2 * r11.real
-                  + 2 * (g0[:, 0] * r01 * np.conj(g0[:, 1])).real)
+        np.multiply(w_phi, r00.real, out=out[1])
+        out[0] = w00 * r00.real
+        out[0] += w11 * r11.real
+        out[0] += (w01 * np.exp(1j * np.asarray(phi, float)) * r01).real
         return out
     e, f, t = hw.parts(theta, phi)
-    r = hw.input[:, None] * (z @ z.conj().T) * np.conj(hw.input)[None, :]
+    r = hw.input[:, None] * zz * np.conj(hw.input)[None, :]
     out = np.empty((2, lay.n_mzi))
     # row 0 of diag(u e^{iθ}, l)·C1·E: the field just after the internal (θ) shifter
     g0 = (hw.internal[:, 0] * np.exp(1j * np.asarray(theta, float)))[:, None] * hw.coupler1[:, 0, :] \
@@ -282,8 +329,7 @@ def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np
     phase noise); ``theta``, ``phi`` are those of the forward pass.  Default: all equal."""
     hw.check_phases(theta, phi, None)
     x, g = _fields(hw, x, g)
-    s = 0.5 * np.conj(g)
-    peak = float(np.abs(s).max())
+    peak = 0.5 * float(np.abs(g).max())  # max |s|, s = conj(g)/2
     if peak == 0:
         k = hw.layout.n_mzi
         return HughesMeasurement(np.zeros(k), np.zeros(k), np.zeros((3, 2, k)), 1.0, 0, np.zeros_like(x))
@@ -294,12 +340,17 @@ def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np
     for th_p, ph_p in passes:
         hw.check_phases(th_p, ph_p, None)
     u = hw.matrix(*passes[0]) if u is None else u
-    x_adj = u.T @ (s * scale)  # reciprocity: the backward transfer is Uᵀ
-    if read_adjoint is not None:
+    if read_adjoint is None:  # x_TR = i·conj(Uᵀ s·scale) = (i·scale/2) Uᴴ g: no elementwise pass over the batch
+        x_tr = ((0.5j * scale) * u.conj().T) @ g
+        x_adj = 1j * np.conj(x_tr)
+    else:
+        x_adj = u.T @ (np.conj(g) * (0.5 * scale))  # reciprocity: the backward transfer is Uᵀ
         x_adj = np.asarray(read_adjoint(x_adj), complex)
-    x_tr = 1j * np.conj(x_adj)
-    exact = np.stack([tap_powers(hw, th_p, ph_p, z) for (th_p, ph_p), z in
-                      zip(((theta, phi),) + passes[1:], (x, x_tr, x + x_tr))])
+        x_tr = 1j * np.conj(x_adj)
+    r_x, r_tr, cross = gram(x), gram(x_tr), correlate(x, x_tr)
+    r_sum = r_x + r_tr + cross + cross.conj().T  # (x + x_TR)(x + x_TR)ᴴ
+    exact = np.stack([_tap_powers(hw, th_p, ph_p, r) for (th_p, ph_p), r in
+                      zip(((theta, phi),) + passes[1:], (r_x, r_tr, r_sum))])
     readings = exact if read is None else np.asarray(read(exact, x.shape[1]))
     grad = -(readings[2] - readings[0] - readings[1]) / scale
     return HughesMeasurement(grad[0], grad[1], readings, scale, 3 * 2 * hw.layout.n_mzi * x.shape[1],

@@ -29,6 +29,8 @@ and the blocks are Y_k[p, ·] · conj(L_k[q, ·]) over the band.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -50,19 +52,54 @@ class Plan:
     slot: np.ndarray
     column: np.ndarray
 
+    def __post_init__(self) -> None:
+        hm = (self.n + 1) // 2 * self.m
+        pos = self.slot * self.m + self.blk
+        object.__setattr__(self, "hm", hm)  # flat positions in (s, 2·2 | 3, H, m) arrays
+        object.__setattr__(self, "idx4", (self.step * 4 * hm + pos)[None, :] + (np.arange(4) * hm)[:, None])
+        object.__setattr__(self, "idx3", (self.step * 3 * hm + pos)[None, :] + (np.arange(3) * hm)[:, None])
+        eye = np.zeros((self.s, 2, 2, (self.n + 1) // 2, self.m), complex)
+        eye[:, 0, 0] = eye[:, 1, 1] = 1
+        object.__setattr__(self, "eye", eye)
 
-_PLANS: dict[int, tuple[object, Plan | None]] = {}
+
+_PLANS: dict[tuple[int, bool], tuple[object, Plan | None]] = {}
+
+#: Use the compiled sweeps of :mod:`pipeline.circuit.mesh_numba`: None = if numba imports
+#: (and the environment variable PHOTOPROP_NUMBA is not "0"), True/False to force.
+USE_NUMBA: bool | None = None
+_NB: list = []
 
 
-def block_depth(n: int, n_columns: int) -> int:
-    s = max(2, 2 * int(round(n / 16)))
+def compiled():
+    """The numba kernels module, or None (numpy sweeps)."""
+    if USE_NUMBA is False:
+        return None
+    if not _NB:
+        mod = None
+        if USE_NUMBA or os.environ.get("PHOTOPROP_NUMBA", "1") != "0":
+            try:
+                from pipeline.circuit import mesh_numba as mod
+            except ImportError:
+                if USE_NUMBA:
+                    raise
+                mod = None
+        _NB.append(mod)
+    return _NB[0]
+
+
+def block_depth(n: int, n_columns: int, fast_sweeps: bool = False) -> int:
+    """Columns per fused block (even): balances the O(N² s) band sweeps against the
+    O(N⁴/s) block products (measured: s ≈ N/8 with the numpy sweeps, ≈ N/4 compiled)."""
+    s = max(2, 2 * int(round(n / (8 if fast_sweeps else 16))))
     return min(s, n_columns + n_columns % 2)
 
 
 def plan(layout) -> Plan | None:
     """The fused-column plan of ``layout`` or None if it is not a brick wall (some column
     has MZIs off its parity c mod 2 — then the generic path is used)."""
-    hit = _PLANS.get(id(layout))
+    fast = compiled() is not None
+    hit = _PLANS.get((id(layout), fast))
     if hit is not None and hit[0] is layout:
         return hit[1]
     n, modes, col = layout.n, np.asarray(layout.modes), np.asarray(layout.column)
@@ -71,12 +108,12 @@ def plan(layout) -> Plan | None:
         slot = (modes - col % 2) // 2
         key = col * n + slot
         if np.unique(key).size == key.size:
-            s = block_depth(n, layout.n_columns)
+            s = block_depth(n, layout.n_columns, fast)
             m = -(-layout.n_columns // s)
             p = Plan(n, s, m, n // 2, col // s, col % s, slot, col)
     if len(_PLANS) > 64:
         _PLANS.clear()
-    _PLANS[id(layout)] = (layout, p)
+    _PLANS[(id(layout), fast)] = (layout, p)
     return p
 
 
@@ -92,6 +129,7 @@ class Build:
     blocks: np.ndarray
     left: list
     steps: np.ndarray
+    owner: object = None
 
     @property
     def product(self) -> np.ndarray:
@@ -102,10 +140,8 @@ class Build:
 # so that a column's even/odd update is a contiguous (pairs × blocks) run for every offset d.
 
 def _padded(pl: Plan, t: np.ndarray) -> np.ndarray:
-    h = (pl.n + 1) // 2
-    steps = np.zeros((pl.s, 2, 2, h, pl.m), complex)
-    steps[:, 0, 0] = steps[:, 1, 1] = 1
-    steps[pl.step, :, :, pl.slot, pl.blk] = t
+    steps = pl.eye.copy()
+    steps.reshape(-1)[pl.idx4] = np.moveaxis(t, 0, -1).reshape(4, -1)
     return steps
 
 
@@ -180,13 +216,18 @@ def build(pl: Plan, t: np.ndarray) -> Build:
     n, s, m = pl.n, pl.s, pl.m
     h = (n + 1) // 2
     steps = _padded(pl, t)
-    states = np.zeros((s + 1, 2 * s + 1, 2, h, m), complex)
-    states[0, s] = 1
-    if n % 2:
-        states[0, s, 1, h - 1] = 0  # the odd plane's spare slot
-    tmp = np.empty((2, 2 * s, h, m), complex)
-    for k in range(s):  # the rest of each state stays zero
-        _rows(states[k], states[k + 1], steps[k], k % 2, n, tmp, *_live(s, k))
+    nb = compiled()
+    if nb is not None:  # the kernel defines every entry that is read later (recycled buffer)
+        states = _take((s + 1, 2 * s + 1, 2, h, m))
+        nb.build_states(states.reshape(s + 1, 2 * s + 1, 2, h * m), steps.reshape(s, 2, 2, h * m), n, s, m)
+    else:
+        states = np.zeros((s + 1, 2 * s + 1, 2, h, m), complex)
+        states[0, s] = 1
+        if n % 2:
+            states[0, s, 1, h - 1] = 0  # the odd plane's spare slot
+        tmp = np.empty((2, 2 * s, h, m), complex)
+        for k in range(s):  # the rest of each state stays zero
+            _rows(states[k], states[k + 1], steps[k], k % 2, n, tmp, *_live(s, k))
     pad = np.zeros((m, n, n + 2 * s), complex)
     _from_planes(states[s], _band(pad, 2 * s + 1))
     blocks = pad[:, :, s:s + n]
@@ -201,21 +242,38 @@ def build(pl: Plan, t: np.ndarray) -> Build:
     return Build(pl, states, blocks, left, steps)
 
 
-_BUILDS: "OrderedDict[int, tuple]" = OrderedDict()
+_BUILDS: "OrderedDict[tuple, Build]" = OrderedDict()
+_POOL: dict[tuple, list] = {}
+KEEP = 4  # builds kept for reuse (a forward, the Hughes passes)
+
+
+def _take(shape: tuple) -> np.ndarray:
+    free = _POOL.get(shape)
+    return free.pop() if free else np.empty(shape, complex)
 
 
 def cached_build(key_obj: object, pl: Plan, theta: np.ndarray, phi: np.ndarray, make_t) -> Build:
     """Build for (key_obj, θ, φ), reusing one of the last few (a forward followed by its
-    gradient or the Hughes passes rebuilds nothing).  ``make_t()`` gives the MZI matrices."""
+    gradient or the Hughes passes rebuilds nothing).  ``make_t()`` gives the MZI matrices.
+    A returned build is valid until KEEP further builds (its buffers are then recycled
+    unless something else still holds them)."""
     theta, phi = np.asarray(theta, float), np.asarray(phi, float)
-    for key, (obj, th, ph, b) in reversed(_BUILDS.items()):
-        if obj is key_obj and np.array_equal(th, theta) and np.array_equal(ph, phi):
-            _BUILDS.move_to_end(key)
-            return b
+    key = (id(key_obj), theta.tobytes(), phi.tobytes())
+    hit = _BUILDS.get(key)
+    if hit is not None and hit.owner is key_obj:
+        _BUILDS.move_to_end(key)
+        return hit
     b = build(pl, make_t())
-    _BUILDS[id(b)] = (key_obj, theta.copy(), phi.copy(), b)
-    while len(_BUILDS) > 6:
-        _BUILDS.popitem(last=False)
+    b.owner = key_obj
+    _BUILDS[key] = b
+    while len(_BUILDS) > KEEP:
+        _, old = _BUILDS.popitem(last=False)
+        st = old.states
+        del old
+        if sys.getrefcount(st) <= 3 and compiled() is not None:  # this frame, the build's field, the call
+            free = _POOL.setdefault(st.shape, [])
+            if len(free) < KEEP:
+                free.append(st)
     return b
 
 
@@ -244,6 +302,12 @@ def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray
     st = zpad.strides
     abar = _to_planes(as_strided(zpad, (m, n, 2 * s + 1), (st[0], st[1] + st[2], st[1])))  # Zᵀ band
     grads = np.zeros((s, 2, 2, h, m), complex)
+    nb = compiled()
+    if nb is not None:
+        w = 2 * s + 1
+        nb.reverse(b.states.reshape(s + 1, w, 2, h * m), abar.reshape(w, 2, h * m),
+                   np.ascontiguousarray(b.steps).reshape(s, 2, 2, h * m), grads.reshape(s, 2, 2, h * m), n, s, m)
+        return np.moveaxis(grads.reshape(-1)[pl.idx4].reshape(2, 2, -1), -1, 0)
     tmp = np.empty((2, 2 * s, h, m), complex)
     for k in range(s - 1, -1, -1):
         o = k % 2
@@ -257,7 +321,7 @@ def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray
         g[1, 0, :pc] = _dot0(gb, a, x)
         g[1, 1, :pc] = _dot0(gb, bb, x)
         _rows(abar, abar, np.swapaxes(b.steps[k], 0, 1), o, n, tmp, lo, hi)  # abar ← Cᵀ abar
-    return np.moveaxis(grads[pl.step, :, :, pl.slot, pl.blk], 0, 0)
+    return np.moveaxis(grads.reshape(-1)[pl.idx4].reshape(2, 2, -1), -1, 0)
 
 
 def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
@@ -276,8 +340,13 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
         rj = (f @ rj) @ f.conj().T
         rpad[j, :, h:h + n] = rj
     y = _to_planes(_band(rpad, 2 * h + 1))
-    sc = b.states.conj()  # (could be restricted to the live band; one pass)
     out = np.zeros((s, 3, hh, m), complex)
+    nb = compiled()
+    if nb is not None:
+        nb.taps(b.states.reshape(s + 1, 2 * s + 1, 2, hh * m), y.reshape(2 * h + 1, 2, hh * m),
+                b.steps.reshape(s, 2, 2, hh * m), out.reshape(s, 3, hh * m), n, s, m, h)
+        return out.reshape(-1)[pl.idx3].T
+    sc = b.states.conj()
     tmp = np.empty((2, 2 * h, hh, m), complex)
     for k in range(s):
         o = k % 2
@@ -291,4 +360,4 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
         out[k, 1, :pc] = _dot0(y[w1, o, :pc], sq, x)
         if k < s - 1:  # Y_{k+1} is needed within half-bandwidth k + 2 ≤ s + 1 at the later steps
             _rows(y, y, b.steps[k], o, n, tmp, h - 2 * s + k, h + 2 * s - k + 1)
-    return out[pl.step, :, pl.slot, pl.blk]
+    return out.reshape(-1)[pl.idx3].T

@@ -1,0 +1,140 @@
+"""Compiled (numba) versions of the band sweeps of :mod:`pipeline.circuit.mesh_kernels`:
+the same algorithms on the same plane-layout arrays, one fused pass per local step
+instead of several numpy passes and temporaries.  Optional: importing this module fails
+without numba and mesh_kernels then uses its numpy sweeps.
+
+Arrays are flattened over (pair slot, block): band storage (w, 2, H·m), padded MZI
+matrices per step (2, 2, H·m); a column of parity o mixes the contiguous runs
+``x[d, o, 0:P·m]`` (top rows) and ``x[d − 1, 1 − o, o·m : o·m + P·m]`` (bottom rows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _step(src, dst, t, o, n, m, lo, hi):
+    pc = (n - o) // 2
+    run, ob = pc * m, o * m
+    t00, t01, t10, t11 = t[0, 0, :run], t[0, 1, :run], t[1, 0, :run], t[1, 1, :run]
+    for d in range(lo, hi):
+        a, b = src[d, o, :run], src[d - 1, 1 - o, ob:ob + run]
+        ad, bd = dst[d, o, :run], dst[d - 1, 1 - o, ob:ob + run]
+        for q in range(run):
+            x, y = a[q], b[q]
+            ad[q] = t00[q] * x + t01[q] * y
+            bd[q] = t10[q] * x + t11[q] * y
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def build_states(states, steps, n, s, m):
+    """states[k + 1] ← C_k states[k] for k < s, from states[0] = the identity band.  Every
+    entry later read (offsets within k + 2 of the diagonal in state k) is written, so the
+    buffer need not be zeroed; rows outside the column's pairs are copied."""
+    hm = states.shape[3]
+    w = 2 * s + 1
+    for d in range(max(0, s - 2), min(w, s + 3)):
+        for pl in range(2):
+            for q in range(hm):
+                states[0, d, pl, q] = 0
+    for r in range(n):
+        for j in range(m):
+            states[0, s, r % 2, (r // 2) * m + j] = 1
+    for k in range(s):
+        o = k % 2
+        for d in (s - k - 2, s - k - 1, s + k + 1, s + k + 2):
+            if 0 <= d < w:
+                for pl in range(2):
+                    for q in range(hm):
+                        states[k + 1, d, pl, q] = 0
+        _step(states[k], states[k + 1], steps[k], o, n, m, s - k, s + k + 2)
+        pc = (n - o) // 2
+        for d in range(max(0, s - k - 1), min(w, s + k + 2)):  # state k is defined there
+            if o == 1:
+                for j in range(m):
+                    states[k + 1, d, 0, j] = states[k, d, 0, j]
+            if o + 2 * pc < n:
+                r = n - 1
+                base = (r // 2) * m
+                for j in range(m):
+                    states[k + 1, d, r % 2, base + j] = states[k, d, r % 2, base + j]
+    return hm
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def reverse(states, abar, steps, grads, n, s, m):
+    """Reverse sweep of the gate gradients: grads[k, a, b, q] = Σ_d abar_{k+1}[row a] S_k[row b],
+    abar ← Cᵀ abar, for k = s−1 … 0 over the live offsets."""
+    for k in range(s - 1, -1, -1):
+        o = k % 2
+        pc = (n - o) // 2
+        run, ob = pc * m, o * m
+        t = steps[k]
+        t00, t01, t10, t11 = t[0, 0, :run], t[0, 1, :run], t[1, 0, :run], t[1, 1, :run]
+        g00, g01, g10, g11 = grads[k, 0, 0, :run], grads[k, 0, 1, :run], grads[k, 1, 0, :run], grads[k, 1, 1, :run]
+        for d in range(s - k, s + k + 2):
+            a, b = states[k, d, o, :run], states[k, d - 1, 1 - o, ob:ob + run]
+            ga, gb = abar[d, o, :run], abar[d - 1, 1 - o, ob:ob + run]
+            for q in range(run):
+                x, y, u, v = a[q], b[q], ga[q], gb[q]
+                g00[q] += u * x
+                g01[q] += u * y
+                g10[q] += v * x
+                g11[q] += v * y
+                ga[q] = t00[q] * u + t10[q] * v
+                gb[q] = t01[q] * u + t11[q] * v
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def taps(states, y, steps, out, n, s, m, h):
+    """Tap sweep: out[k, 0|1|2, q] = R_c[p,p], R_c[p,p+1], R_c[p+1,p+1] from the band of
+    Y_k = L_k R_j (half-width h = 2s + 1), then Y_{k+1} = C_k Y_k."""
+    for k in range(s):
+        o = k % 2
+        pc = (n - o) // 2
+        run, ob = pc * m, o * m
+        r0, r1, r2 = out[k, 0, :run], out[k, 1, :run], out[k, 2, :run]
+        for d in range(s - k, s + k + 1):
+            e = d - s + h
+            sp, sq = states[k, d, o, :run], states[k, d, 1 - o, ob:ob + run]
+            yp, yq, yp1 = y[e, o, :run], y[e, 1 - o, ob:ob + run], y[e + 1, o, :run]
+            for q in range(run):
+                cp, cq = sp[q].conjugate(), sq[q].conjugate()
+                r0[q] += yp[q] * cp
+                r2[q] += yq[q] * cq
+                r1[q] += yp1[q] * cq
+        if k < s - 1:
+            _step(y, y, steps[k], o, n, m, h - 2 * s + k, h + 2 * s - k + 1)
+
+
+def warm() -> None:
+    """Compile (or load from the cache) every kernel once on a tiny problem."""
+    s, m, n = 2, 1, 4
+    hm = 2 * m
+    states = np.zeros((s + 1, 2 * s + 1, 2, hm), complex)
+    steps = np.zeros((s, 2, 2, hm), complex)
+    build_states(states, steps, n, s, m)
+    reverse(states, np.zeros((2 * s + 1, 2, hm), complex), steps, np.zeros((s, 2, 2, hm), complex), n, s, m)
+    taps(states, np.zeros((4 * s + 3, 2, hm), complex), steps, np.zeros((s, 3, hm), complex), n, s, m, 2 * s + 1)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def transfer(a0, a1, u, l, v, w, theta, phi, t, dt_theta, dt_phi, derivatives):
+    """MZI matrices t (2, 2, K) (and dT/dθ, dT/dφ) in closed form, one pass:
+    T[a, b] = (a0[a,b] u e^{iθ} + a1[a,b] l) e_b with e = (v e^{iφ}, w)."""
+    for k in range(theta.size):
+        i0 = u[k] * complex(np.cos(theta[k]), np.sin(theta[k]))
+        e0 = v[k] * complex(np.cos(phi[k]), np.sin(phi[k]))
+        e1 = w[k]
+        for a in range(2):
+            f0 = a0[a, 0, k] * i0 + a1[a, 0, k] * l[k]
+            f1 = a0[a, 1, k] * i0 + a1[a, 1, k] * l[k]
+            t[a, 0, k] = f0 * e0
+            t[a, 1, k] = f1 * e1
+            if derivatives:
+                dt_theta[a, 0, k] = a0[a, 0, k] * (1j * i0) * e0
+                dt_theta[a, 1, k] = a0[a, 1, k] * (1j * i0) * e1
+                dt_phi[a, 0, k] = 1j * f0 * e0
+                dt_phi[a, 1, k] = 0
