@@ -127,9 +127,24 @@ class Build:
     plan: Plan
     states: np.ndarray
     blocks: np.ndarray
-    left: list
     steps: np.ndarray
+    pad: np.ndarray
     owner: object = None
+    _left: list | None = None
+
+    @property
+    def left(self) -> list:
+        """V[j] = F_{m−1} ⋯ F_j (m − 1 BLAS products, formed on first use: a tap pass needs none)."""
+        if self._left is None:
+            m = self.plan.m
+            left = [None] * (m + 1)
+            v = self.blocks[m - 1]
+            left[m - 1] = v if m > 1 else np.ascontiguousarray(v)
+            for j in range(m - 2, -1, -1):
+                v = v @ self.blocks[j]
+                left[j] = v
+            self._left = left
+        return self._left
 
     @property
     def product(self) -> np.ndarray:
@@ -199,7 +214,8 @@ def _band(a: np.ndarray, width: int) -> np.ndarray:
 def _to_planes(band: np.ndarray) -> np.ndarray:
     """(m, N, w) band → plane layout (w, 2, H, m)."""
     m, n, w = band.shape
-    x = np.zeros((w, 2, (n + 1) // 2, m), complex)
+    x = _scratch((w, 2, (n + 1) // 2, m))
+    x[:, 1, n // 2:] = 0  # the odd plane's spare slot (odd N)
     x[:, 0, :(n + 1) // 2] = band[:, 0::2].transpose(2, 1, 0)
     x[:, 1, :n // 2] = band[:, 1::2].transpose(2, 1, 0)
     return x
@@ -218,7 +234,7 @@ def build(pl: Plan, t: np.ndarray) -> Build:
     steps = _padded(pl, t)
     nb = compiled()
     if nb is not None:  # the kernel defines every entry that is read later (recycled buffer)
-        states = _take((s + 1, 2 * s + 1, 2, h, m))
+        states = _scratch((s + 1, 2 * s + 1, 2, h, m))
         nb.build_states(states.reshape(s + 1, 2 * s + 1, 2, h * m), steps.reshape(s, 2, 2, h * m), n, s, m)
     else:
         states = np.zeros((s + 1, 2 * s + 1, 2, h, m), complex)
@@ -228,18 +244,10 @@ def build(pl: Plan, t: np.ndarray) -> Build:
         tmp = np.empty((2, 2 * s, h, m), complex)
         for k in range(s):  # the rest of each state stays zero
             _rows(states[k], states[k + 1], steps[k], k % 2, n, tmp, *_live(s, k))
-    pad = np.zeros((m, n, n + 2 * s), complex)
+    pad = _scratch((m, n, n + 2 * s))
+    pad.fill(0)
     _from_planes(states[s], _band(pad, 2 * s + 1))
-    blocks = pad[:, :, s:s + n]
-    left = [None] * (m + 1)
-    v = blocks[m - 1]
-    left[m - 1] = v
-    for j in range(m - 2, -1, -1):
-        v = v @ blocks[j]
-        left[j] = v
-    if m == 1:
-        left[0] = np.ascontiguousarray(blocks[0])
-    return Build(pl, states, blocks, left, steps)
+    return Build(pl, states, pad[:, :, s:s + n], steps, pad)
 
 
 _BUILDS: "OrderedDict[tuple, Build]" = OrderedDict()
@@ -247,9 +255,20 @@ _POOL: dict[tuple, list] = {}
 KEEP = 4  # builds kept for reuse (a forward, the Hughes passes)
 
 
-def _take(shape: tuple) -> np.ndarray:
+def _scratch(shape: tuple) -> np.ndarray:
+    """An uninitialised complex buffer, recycled when one of that shape is free (fresh large
+    allocations cost page faults on every call)."""
     free = _POOL.get(shape)
     return free.pop() if free else np.empty(shape, complex)
+
+
+def _give(*arrays: np.ndarray) -> None:
+    """Return buffers no one else holds (this frame, the tuple, the call: refcount ≤ 3)."""
+    for a in arrays:
+        if sys.getrefcount(a) <= 4 and a.base is None:
+            free = _POOL.setdefault(a.shape, [])
+            if len(free) < KEEP:
+                free.append(a)
 
 
 def cached_build(key_obj: object, pl: Plan, theta: np.ndarray, phi: np.ndarray, make_t) -> Build:
@@ -268,12 +287,13 @@ def cached_build(key_obj: object, pl: Plan, theta: np.ndarray, phi: np.ndarray, 
     _BUILDS[key] = b
     while len(_BUILDS) > KEEP:
         _, old = _BUILDS.popitem(last=False)
-        st = old.states
-        del old
-        if sys.getrefcount(st) <= 3 and compiled() is not None:  # this frame, the build's field, the call
-            free = _POOL.setdefault(st.shape, [])
-            if len(free) < KEEP:
-                free.append(st)
+        if sys.getrefcount(old) <= 2:  # nobody else holds the build: recycle its buffers
+            st, pad = old.states, old.pad
+            old.states = old.pad = old.blocks = old._left = None
+            del old
+            if compiled() is not None:  # the numpy sweeps rely on zeroed states
+                _give(st)
+            _give(pad)
     return b
 
 
@@ -289,7 +309,9 @@ def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray
     pl = b.plan
     n, s, m = pl.n, pl.s, pl.m
     h = (n + 1) // 2
-    zpad = np.zeros((m, n + 2 * s, n), complex)
+    zpad = _scratch((m, n + 2 * s, n))
+    zpad[:, :s] = 0
+    zpad[:, s + n:] = 0
     pk = k_in
     for j in range(m):
         if j:
@@ -301,12 +323,15 @@ def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray
             np.matmul(pks, b.left[j + 1], out=zpad[j, s:s + n])
     st = zpad.strides
     abar = _to_planes(as_strided(zpad, (m, n, 2 * s + 1), (st[0], st[1] + st[2], st[1])))  # Zᵀ band
+    _give(zpad)
+    del zpad
     grads = np.zeros((s, 2, 2, h, m), complex)
     nb = compiled()
     if nb is not None:
         w = 2 * s + 1
         nb.reverse(b.states.reshape(s + 1, w, 2, h * m), abar.reshape(w, 2, h * m),
                    np.ascontiguousarray(b.steps).reshape(s, 2, 2, h * m), grads.reshape(s, 2, 2, h * m), n, s, m)
+        _give(abar)
         return np.moveaxis(grads.reshape(-1)[pl.idx4].reshape(2, 2, -1), -1, 0)
     tmp = np.empty((2, 2 * s, h, m), complex)
     for k in range(s - 1, -1, -1):
@@ -332,7 +357,9 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
     n, s, m = pl.n, pl.s, pl.m
     hh = (n + 1) // 2
     h = 2 * s + 1
-    rpad = np.zeros((m, n, n + 2 * h), complex)
+    rpad = _scratch((m, n, n + 2 * h))
+    rpad[:, :, :h] = 0
+    rpad[:, :, h + n:] = 0
     rj = r
     rpad[0, :, h:h + n] = rj
     for j in range(1, m):
@@ -340,11 +367,14 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
         rj = (f @ rj) @ f.conj().T
         rpad[j, :, h:h + n] = rj
     y = _to_planes(_band(rpad, 2 * h + 1))
+    _give(rpad)
+    del rpad
     out = np.zeros((s, 3, hh, m), complex)
     nb = compiled()
     if nb is not None:
         nb.taps(b.states.reshape(s + 1, 2 * s + 1, 2, hh * m), y.reshape(2 * h + 1, 2, hh * m),
                 b.steps.reshape(s, 2, 2, hh * m), out.reshape(s, 3, hh * m), n, s, m, h)
+        _give(y)
         return out.reshape(-1)[pl.idx3].T
     sc = b.states.conj()
     tmp = np.empty((2, 2 * h, hh, m), complex)
