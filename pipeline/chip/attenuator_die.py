@@ -83,8 +83,8 @@ class AttenuatorDie(AttenuatorCalibration):
         p = self.architecture.check_params(params)
         if self._crosstalk_inverse is None:
             return p
-        target = self.target_powers(p)
-        reached = xc.realisable(self._crosstalk_inverse, target, 2 * self.p_pi)
+        target = self._target_powers(p)
+        reached = xc.realisable(self._crosstalk_inverse, target, 2 * self.p_pi, compensated=self._compensate(target))
         reached_p = np.clip(-np.cos(np.pi * reached / self.p_pi + self._offset_or_zero()) * self.weight_scale, -1, 1)
         return np.where(reached != target, reached_p, p)
 

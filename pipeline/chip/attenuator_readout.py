@@ -58,7 +58,7 @@ def _weight_slope(z: np.ndarray, theta: np.ndarray) -> np.ndarray:
     cot θ clipped at ±``_COT_MAX``)."""
     u = z * np.exp(-1j * theta)
     with np.errstate(divide="ignore"):
-        cot = np.clip(np.cos(theta) / np.sin(theta), -_COT_MAX, _COT_MAX)
+        cot = nr._clip(np.cos(theta) / np.sin(theta), -_COT_MAX, _COT_MAX)
     return u.real + u.imag * cot
 
 
@@ -182,7 +182,7 @@ class AttenuatorReadout(AttenuatorChip):
         nh, no, n1 = a.n_hidden, a.n_out, a.n1
         nb, r, p0 = len(delta), self.det.responsivity, self.impairments.optical_power
         dfs = 0.5 * np.pi / self.fs
-        mag = np.clip(self.cal_source * np.abs(delta) / dfs, 0.0, 1.0)
+        mag = nr._clip(self.cal_source * np.abs(delta) / dfs, 0.0, 1.0)
         pos = (delta > 0)[:, :, None]
         pw = (p0 * self._laser(nb, noisy, noise, "laser") * mag)[:, :, None] / nh * self._eta_bwd  # (nb, no, nh)
         reads = []

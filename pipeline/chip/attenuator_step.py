@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.chip import crosstalk_calibration as xc
+from pipeline.chip import neuron as nr
 from pipeline.chip.attenuator_readout import _STEPS, _weight_slope
 
 
@@ -63,6 +64,7 @@ class StepPlan:
     backward: list[tuple[str, tuple[int, ...], int, int]]
     fsegments: list[slice]
     bsegments: list[slice]
+    reads: dict[str, tuple]         # per fused read: (extra dark variance, ADC LSB, ADC full scale) per column
 
 
 def _group_weights(n_params: int, groups: list[np.ndarray]) -> np.ndarray:
@@ -73,6 +75,27 @@ def _group_weights(n_params: int, groups: list[np.ndarray]) -> np.ndarray:
         for k, st in enumerate(_STEPS):
             w[3 * g + k, idx] = st
     return w
+
+
+def _read_constants(die) -> dict[str, tuple]:
+    """Per read of the batched passes, per column: the node's extra dark-current variance, the
+    ADC's LSB and full scale — the numbers :meth:`AttenuatorReadout._read` forms per call
+    (``n_det``, ``full_scale`` as :meth:`~AttenuatorReadout._forward` / ``_backward`` pass them)."""
+    a, imp = die.architecture, die.impairments
+    ni, nh, no = a.n_in, a.n_hidden, a.n_out
+    r, p0, tap, bits = die.det.responsivity, imp.optical_power, a.spec.layout.monitor_tap, imp.adc_bits
+    fs2 = r * p0 * (1 - tap) / no
+    reads = {"z1": [(2 * (ni + 1), (ni + 1) * r * p0 / nh)], "hdh": [(1, r * p0 * tap)] * nh + [(2, r * p0)] * nh,
+             "z2": [(2 * (nh + 1), (nh + 1) * fs2)], "ydy": [(1, r * p0)] * no + [(2, r * p0)] * no,
+             "b01": [(no, r * p0 * no / nh)]}
+    out = {}
+    for k, cols in reads.items():
+        extra = [die._node_noise._dark_unit * (np.asarray(n) - 1) for n, _ in cols]
+        lsb = [2.0 * np.asarray(fs, float) / 2 ** bits if bits else None for _, fs in cols]
+        fs = [fs for _, fs in cols]
+        vec = (lambda v: v[0]) if len(cols) == 1 else np.array  # noqa: E731
+        out[k] = (vec(extra), None if not bits else vec(lsb), vec(fs))
+    return out
 
 
 def plan(die, nb: int) -> StepPlan:
@@ -101,17 +124,32 @@ def plan(die, nb: int) -> StepPlan:
             where[k] = (shape, offset + np.arange(size).reshape(shape))
             offset += size
         recorded.append((kind, where))
+    # the fused kinds of the batched passes: (name, parts, how) — parts drawn pass by pass, joined
+    # along the columns ("cols": the fused reads h|dh, y|dy) or stacked ("stack": the two backward passes)
+    fused = {"f": [("phase", ["phase"], "cols"), ("laser1", ["laser1"], "cols"), ("z1", ["z1"], "cols"),
+                   ("laser2", ["laser2"], "cols"), ("hdh", ["h", "dh"], "cols"), ("z2", ["z2"], "cols"),
+                   ("ydy", ["y", "dy"], "cols")],
+             "b": [("laser", ["laser"], "cols"), ("phase01", ["phase0", "phase1"], "stack"),
+                   ("b01", ["b0", "b1"], "stack")]}
     perm, start = [], 0
     layout: dict[str, list] = {"f": [], "b": []}
     for kind in ("f", "b"):
         mine = [w for k, w in recorded if k == kind]
-        for k in mine[0]:
-            idx = np.concatenate([w[k][1] for w in mine])
+        seen = set().union(*mine)
+        for name, parts, how in fused[kind]:
+            if not any(q in seen for q in parts):
+                continue
+            assert all(q in w for q in parts for w in mine), (name, parts)
+            if how == "cols":
+                idx = np.concatenate([np.concatenate([w[q][1] for q in parts], 1) for w in mine])
+            else:
+                idx = np.concatenate([np.stack([w[q][1] for q in parts]) for w in mine], 1)
             perm.append(idx.ravel())
-            layout[kind].append((k, idx.shape, start, start + idx.size))
+            layout[kind].append((name, idx.shape, start, start + idx.size))
             start += idx.size
+        assert seen <= {q for _, parts, _ in fused[kind] for q in parts}, seen
     bounds = lambda ns: [slice(s, s + n) for s, n in zip(np.cumsum([0] + ns[:-1]), ns)]  # noqa: E731
-    p = StepPlan(nb=nb, n_s1=n_s1, a0_steps=a0_steps, delta_steps=delta_steps,
+    p = StepPlan(reads=_read_constants(die), nb=nb, n_s1=n_s1, a0_steps=a0_steps, delta_steps=delta_steps,
                  weights=tuple(_group_weights(npar, g) for g in (list(idx1.T), list(idx2), [idx2[:, nh]])),
                  total=offset, perm=np.concatenate(perm) if perm else np.zeros(0, int),
                  forward=layout["f"], backward=layout["b"],
@@ -123,6 +161,93 @@ def plan(die, nb: int) -> StepPlan:
 def _noise(p: StepPlan, rng: np.random.Generator) -> tuple[_Drawn, _Drawn]:
     g = rng.standard_normal(p.total)[p.perm] if p.total else np.zeros(0)
     return tuple(_Drawn({k: g[s:e].reshape(shape) for k, shape, s, e in lay}) for lay in (p.forward, p.backward))
+
+
+_SHIFTS = np.array([0.0, 0.5 * np.pi, -0.5 * np.pi])  # f, d₊, d₋ modulators (neuron.modulator_transmissions)
+
+
+def _read(die, consts: tuple, mean: np.ndarray, photo: np.ndarray, z: np.ndarray | None) -> np.ndarray:
+    """:meth:`AttenuatorReadout._read` (noisy) of several reads side by side (per-column constants)."""
+    extra, lsb, fs = consts
+    out = mean
+    if z is not None:
+        nn = die._node_noise
+        t = nn.terms
+        var = t.two_q * (t.responsivity * (photo / nn.responsivity) + t.dark_current) * t.bandwidth + extra + t.thermal
+        out = mean + np.sqrt(var) * z
+    if lsb is not None:
+        out = nr._clip(np.rint(out / lsb) * lsb, -fs, fs)
+    return out
+
+
+def _modulators(z: np.ndarray, a: np.ndarray, b: np.ndarray, bias: np.ndarray, fs: float) -> np.ndarray:
+    """:func:`neuron.modulator_transmissions` (f, d₊, d₋ on the last axis)."""
+    theta = np.pi * nr._clip(z / fs, 0.0, 1.0)
+    return a[:, None] - b[:, None] * np.cos(theta[..., None] + _SHIFTS + bias)
+
+
+def _forward(die, p: StepPlan, phases: np.ndarray, a0: np.ndarray, nz: dict) -> dict[str, np.ndarray]:
+    """:meth:`AttenuatorReadout._forward` (noisy) of the stacked rows, the reads h|dh and y|dy fused."""
+    a, imp = die.architecture, die.impairments
+    ni, nh, no, n1 = a.n_in, a.n_hidden, a.n_out, a.n1
+    nb, r, p0, tap = len(a0), die.det.responsivity, imp.optical_power, a.spec.layout.monitor_tap
+    if "phase" in nz:
+        phases = phases + imp.phase_noise * nz["phase"]
+    tp = die.mzi_a - die.mzi_b * np.cos(phases)
+    tm = 1 - tp
+    gf, rin = die.gain_forward, imp.laser_rin is not None
+    one = np.ones((nb, 1))
+    pw = (p0 * (1 + die._rin_sigma * nz["laser1"] if rin else one)[:, :, None]
+          * die._launched(a0, die._leak1, nh, p.fsegments) / nh * die._eta_fwd[:n1].reshape(nh, ni + 1))
+    rpw = r * pw
+    ip = rpw * tp[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 0].reshape(nh, ni + 1)
+    im = rpw * tm[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 1].reshape(nh, ni + 1)
+    z1 = _read(die, p.reads["z1"], (ip - im).sum(-1), (ip + im).sum(-1), nz.get("z1")) / (r * p0 / nh)
+    z1 = z1 * die.cal_node[:nh]
+    sup = p0 * (1 + die._rin_sigma * nz["laser2"] if rin else one)
+    m = _modulators(z1, die.mod_a[:nh], die.mod_b[:nh], die.mod_bias[:nh], die.fs)
+    er, gd, rsup = die._eta_read[:nh], die.gain_derivative[:nh], r * sup
+    imon = rsup * tap * m[..., 0] * er * die.gain_readout[:nh]
+    idp, idm = rsup * m[..., 1] * er * gd[:, 0], rsup * m[..., 2] * er * gd[:, 1]
+    out = _read(die, p.reads["hdh"], np.concatenate([imon, idp - idm], 1), np.concatenate([imon, idp + idm], 1),
+                nz.get("hdh"))
+    h = out[:, :nh] / (r * p0 * tap) * die.cal_readout[:nh]
+    dh = 0.5 * np.pi / die.fs * (out[:, nh:] / (r * p0)) * die.cal_derivative[:nh]
+    a1 = np.concatenate([m[..., 0], one], 1) * (sup * (1 - tap))
+    rpw2 = r * (die._launched(a1, die._leak2, no, p.fsegments) / no * die._eta_fwd[n1:].reshape(no, nh + 1))
+    ip2 = rpw2 * tp[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 0].reshape(no, nh + 1)
+    im2 = rpw2 * tm[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 1].reshape(no, nh + 1)
+    fs2 = r * p0 * (1 - tap) / no
+    z2 = _read(die, p.reads["z2"], (ip2 - im2).sum(-1), (ip2 + im2).sum(-1), nz.get("z2")) / fs2 * die.cal_node[nh:]
+    mo = _modulators(z2, die.mod_a[nh:], die.mod_b[nh:], die.mod_bias[nh:], die.fs)
+    eo, go = die._eta_read[nh:], die.gain_derivative[nh:]
+    iy = rsup * mo[..., 0] * eo * die.gain_readout[nh:]
+    idp, idm = rsup * mo[..., 1] * eo * go[:, 0], rsup * mo[..., 2] * eo * go[:, 1]
+    out = _read(die, p.reads["ydy"], np.concatenate([iy, idp - idm], 1), np.concatenate([iy, idp + idm], 1),
+                nz.get("ydy"))
+    y = out[:, :no] / (r * p0) * die.cal_readout[nh:]
+    dy = 0.5 * np.pi / die.fs * (out[:, no:] / (r * p0)) * die.cal_derivative[nh:]
+    return {"z1": z1, "h": h, "dh": dh, "z2": z2, "y": y, "dy": dy}
+
+
+def _backward(die, p: StepPlan, phases: np.ndarray, delta: np.ndarray, nz: dict) -> np.ndarray:
+    """:meth:`AttenuatorReadout._backward` (noisy) of the stacked rows, its two passes side by side."""
+    a, imp = die.architecture, die.impairments
+    nh, no, n1 = a.n_hidden, a.n_out, a.n1
+    nb, r, p0 = len(delta), die.det.responsivity, imp.optical_power
+    dfs = 0.5 * np.pi / die.fs
+    mag = nr._clip(die.cal_source * np.abs(delta) / dfs, 0.0, 1.0)
+    pos = (delta > 0)[:, :, None]
+    laser = 1 + die._rin_sigma * nz["laser"] if "laser" in nz else np.ones((nb, 1))
+    pw = (p0 * laser * mag)[:, :, None] / nh * die._eta_bwd
+    th = phases[:, n1:]
+    if "phase01" in nz:
+        th = th + imp.phase_noise * nz["phase01"][..., n1:]
+    tp = (die.mzi_a[n1:] - die.mzi_b[n1:] * np.cos(th)).reshape(-1, nb, no, nh + 1)[..., :nh]
+    t = np.where(np.stack([pos, ~pos]), tp, 1 - tp)
+    cur = r * (pw * t * die.gain_backward).reshape(2 * nb, no, nh).sum(1).reshape(2, nb, nh)
+    out = _read(die, p.reads["b01"], cur, cur, nz.get("b01"))
+    return (out[0] - out[1]) / (r * p0 / (dfs * nh)) * die.cal_backward
 
 
 def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
@@ -143,15 +268,14 @@ def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarra
     th = np.broadcast_to(die.phases(die.heater_power), (nb, npar))
     nf, nbk = _noise(p, die._rng)
     # one forward: the batch, layer-1 step rows, bias step rows
-    fw = die._forward(None, np.concatenate([a0, p.a0_steps]), True, noise=nf,
-                      phases=np.concatenate([th, die.phases(hp1), die.phases(hp3)]), segments=p.fsegments)
+    fw = _forward(die, p, np.concatenate([th, die.phases(hp1), die.phases(hp3)]), np.concatenate([a0, p.a0_steps]),
+                  nf)
     y, dy = fw["y"][:nb], fw["dy"][:nb]
     e = y - t
     loss = float(0.5 * np.mean(np.sum(e * e, axis=1)))
     d2 = e * dy
     # one backward: the batch's δ, layer-2 step rows
-    bw = die._backward(None, np.concatenate([d2, p.delta_steps]), True, noise=nbk,
-                       phases=np.concatenate([th, die.phases(hp2)]))
+    bw = _backward(die, p, np.concatenate([th, die.phases(hp2)]), np.concatenate([d2, p.delta_steps]), nbk)
     d1 = bw[:nb] * fw["dh"][:nb]
     die.measurements += nb * (2 * no + 2 * nh + 2 * nh)
     a1 = np.concatenate([fw["h"][:nb], np.ones((nb, 1))], 1)

@@ -147,16 +147,18 @@ def compensate(c_hat_inverse: np.ndarray | None, target: np.ndarray, p_max: floa
     return np.clip(out, 0.0, p_max).reshape(t.shape)
 
 
-def realisable(c_hat_inverse: np.ndarray | None, target: np.ndarray, p_max: float) -> np.ndarray:
+def realisable(c_hat_inverse: np.ndarray | None, target: np.ndarray, p_max: float,
+               compensated: np.ndarray | None = None) -> np.ndarray:
     """Target powers [W] (..., n) that :func:`compensate` realises, as Ĉ predicts: ``target``
     itself (bit for bit) where the heater is inside 0 … ``p_max`` [W], (Ĉ P)_k with
     P = compensate(Ĉ⁻¹, target, p_max) where heater k is held at a bound.  Idempotent, and
-    its output needs no heater outside the bounds.  ``None`` (uncalibrated): ``target``."""
+    its output needs no heater outside the bounds.  ``None`` (uncalibrated): ``target``.
+    ``compensated``: compensate(Ĉ⁻¹, target, p_max) when the caller has it already."""
     if c_hat_inverse is None:
         return target
     t = np.asarray(target, float)
     rows = t.reshape(-1, t.shape[-1])
-    p = compensate(c_hat_inverse, rows, p_max)
+    p = compensate(c_hat_inverse, rows, p_max) if compensated is None else compensated.reshape(rows.shape)
     held = (p <= 0.0) | (p >= p_max)
     if not held.any():
         return t

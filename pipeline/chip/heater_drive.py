@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # the clip ufunc itself (np.clip's wrappers cost more than the clip on small arrays)
+    from numpy._core.umath import clip as _clip
+except ImportError:  # numpy < 2
+    from numpy.core.umath import clip as _clip
+
 
 
 def dac(power: np.ndarray, full_scale: float, bits: int) -> np.ndarray:
     """Applied heater powers [W]: ``power`` clipped to 0 … ``full_scale`` [W] and rounded to
     the DAC grid full_scale / (2^bits − 1) (``bits = 0``: clipped only)."""
-    p = np.clip(power, 0.0, full_scale)
+    p = _clip(np.asarray(power, float), 0.0, full_scale)
     if bits:
         step = full_scale / (2 ** bits - 1)
         p = np.round(p / step) * step

@@ -50,6 +50,10 @@ from __future__ import annotations
 import numpy as np
 
 from devices import photodetector_electrical as pde
+try:  # the clip ufunc itself (np.clip's wrappers cost more than the clip on small arrays)
+    from numpy._core.umath import clip as _clip
+except ImportError:  # numpy < 2
+    from numpy.core.umath import clip as _clip
 from pipeline.specs import Spec, quantity
 
 
@@ -104,7 +108,7 @@ def modulator_transmissions(z: np.ndarray, a: np.ndarray, b: np.ndarray, bias: n
     (normalised, broadcast (..., neuron)); ``a``, ``b`` (neuron,) the shared MZM
     coefficients; ``bias`` (neuron, 3) the static bias errors [rad] of f, d₊, d₋."""
     bias = np.asarray(bias, float)
-    theta = np.pi * np.clip(np.asarray(z) / full_scale, 0.0, 1.0)
+    theta = np.pi * _clip(np.asarray(z) / full_scale, 0.0, 1.0)
     return (bar(theta + bias[..., 0], a, b), bar(theta + 0.5 * np.pi + bias[..., 1], a, b),
             bar(theta - 0.5 * np.pi + bias[..., 2], a, b))
 
@@ -176,4 +180,4 @@ def quantise(reading: np.ndarray, full_scale: float | np.ndarray, bits: int) -> 
     if not bits:
         return np.asarray(reading)
     lsb = 2.0 * np.asarray(full_scale, float) / 2 ** bits
-    return np.clip(np.round(np.asarray(reading) / lsb) * lsb, -full_scale, full_scale)
+    return _clip(np.round(np.asarray(reading) / lsb) * lsb, -full_scale, full_scale)
