@@ -342,16 +342,19 @@ def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np
     u = hw.matrix(*passes[0]) if u is None else u
     if read_adjoint is None:  # x_TR = i·conj(Uᵀ s·scale) = (i·scale/2) Uᴴ g: no elementwise pass over the batch
         x_tr = ((0.5j * scale) * u.conj().T) @ g
-        x_adj = 1j * np.conj(x_tr)
+        adjoint_inputs = np.conj(x_tr)
+        adjoint_inputs *= 1j / scale  # X_adj / scale = i·conj(X_TR) / scale
     else:
         x_adj = u.T @ (np.conj(g) * (0.5 * scale))  # reciprocity: the backward transfer is Uᵀ
         x_adj = np.asarray(read_adjoint(x_adj), complex)
         x_tr = 1j * np.conj(x_adj)
-    r_x, r_tr, cross = gram(x), gram(x_tr), correlate(x, x_tr)
-    r_sum = r_x + r_tr + cross + cross.conj().T  # (x + x_TR)(x + x_TR)ᴴ
+        adjoint_inputs = x_adj / scale
+    r_x, r_tr = gram(x), gram(x_tr)
+    x_tr += x  # the interference pass sends x + x_TR (x_TR no longer needed alone)
+    r_sum = gram(x_tr)
     exact = np.stack([_tap_powers(hw, th_p, ph_p, r) for (th_p, ph_p), r in
                       zip(((theta, phi),) + passes[1:], (r_x, r_tr, r_sum))])
     readings = exact if read is None else np.asarray(read(exact, x.shape[1]))
     grad = -(readings[2] - readings[0] - readings[1]) / scale
     return HughesMeasurement(grad[0], grad[1], readings, scale, 3 * 2 * hw.layout.n_mzi * x.shape[1],
-                             x_adj / scale)
+                             adjoint_inputs)

@@ -4,7 +4,8 @@ build, the batch-correlation gradient sweep and the tap-power sweep (issue 16).
 Layout.  In a brick-wall mesh column c holds MZIs on mode pairs (o + 2i, o + 2i + 1) with
 o = c mod 2; missing MZIs (Reck's triangle, odd N) are padded with identities, so a column
 acts on the rows of an N×N matrix as one strided even/odd update (views, no fancy-indexed
-copies).  The L columns are cut into m blocks of s consecutive columns (s even, s ≈ N/8):
+copies).  The L columns are cut into m blocks of s consecutive columns (s even; s ≈ N/8
+with the numpy sweeps, ≈ N/4 with the compiled ones, :func:`block_depth`):
 
     U = c · D · F_{m−1} ⋯ F_0 · diag(input),      F_j = C_{js+s−1} ⋯ C_{js},
 
@@ -25,6 +26,16 @@ R_c = P_c R P_cᴴ (R = z zᴴ).  R_j = P_j R P_jᴴ at the block starts costs 2
 within a block Y_k = L_k R_j (L_k the local prefix state) is propagated by strided row
 updates on its band (half-width 2s + 1, which shrinks by one per step and stays ≥ s + 1),
 and the blocks are Y_k[p, ·] · conj(L_k[q, ·]) over the band.
+
+Storage.  Band arrays use a plane layout (w, 2, ⌈N/2⌉, m) — offset, row parity, row // 2,
+block — so an even/odd update is a contiguous run over (pairs × blocks) for every offset,
+and every sweep touches only the offsets that can be non-zero at its step (the "live"
+band, half-width k + 1 at local step k).  The sweeps run as numpy strided updates or, if
+numba is installed, as the compiled loops of :mod:`pipeline.circuit.mesh_numba` (same
+arithmetic, one pass per step; ``USE_NUMBA`` / ``PHOTOPROP_NUMBA=0`` choose).  The last
+KEEP builds are kept, keyed by (hardware, θ, φ), so a forward pass followed by its
+gradient or tap readings at the same phases rebuilds nothing; large buffers are recycled
+(fresh allocations of this size page-fault on every call).
 """
 
 from __future__ import annotations
