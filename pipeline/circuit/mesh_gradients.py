@@ -281,10 +281,15 @@ def _tap_weights(hw: MeshHardware) -> tuple[np.ndarray, ...]:
 def _tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, zz: np.ndarray) -> np.ndarray:
     """tap_powers from the input correlation zz = z zᴴ."""
     lay = hw.layout
-    b = hw.build(theta, phi)
-    if b is not None:
+    pl = mesh_kernels.plan(lay)
+    blk = None
+    if pl is not None:
         r = hw.input[:, None] * zz * np.conj(hw.input)[None, :]
-        r00, r01, r11 = mesh_kernels.block_powers(b, r).T  # R_c[p,p], R_c[p,p+1], R_c[p+1,p+1]
+        blk = mesh_kernels.column_powers(pl, hw.mzis(theta, phi), r)  # compiled: the direct sweep
+        if blk is None:
+            blk = mesh_kernels.block_powers(hw.build(theta, phi), r)  # numpy: fused column blocks
+    if blk is not None:
+        r00, r01, r11 = blk.T  # R_c[p,p], R_c[p,p+1], R_c[p+1,p+1]
         w_phi, w00, w11, w01 = _tap_weights(hw)
         out = np.empty((2, lay.n_mzi))
         np.multiply(w_phi, r00.real, out=out[1])

@@ -69,6 +69,9 @@ class Plan:
         object.__setattr__(self, "hm", hm)  # flat positions in (s, 2·2 | 3, H, m) arrays
         object.__setattr__(self, "idx4", (self.step * 4 * hm + pos)[None, :] + (np.arange(4) * hm)[:, None])
         object.__setattr__(self, "idx3", (self.step * 3 * hm + pos)[None, :] + (np.arange(3) * hm)[:, None])
+        h = (self.n + 1) // 2  # per-column padded layout (L, 2, 2, H) / (L, 3, H) of the direct tap sweep
+        object.__setattr__(self, "idxc4", (self.column * 4 * h + self.slot)[None, :] + (np.arange(4) * h)[:, None])
+        object.__setattr__(self, "idxc3", (self.column * 3 * h + self.slot)[None, :] + (np.arange(3) * h)[:, None])
         eye = np.zeros((self.s, 2, 2, (self.n + 1) // 2, self.m), complex)
         eye[:, 0, 0] = eye[:, 1, 1] = 1
         object.__setattr__(self, "eye", eye)
@@ -363,7 +366,8 @@ def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray
 def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
     """(K, 3): R_c[p, p], R_c[p, p+1], R_c[p+1, p+1] at every MZI (pair p, p+1 in column c)
     for the input correlation r (N, N) (already including the input transmissions; the
-    common column transmissions are not applied here)."""
+    common column transmissions are not applied here).  The numpy sweeps; compiled, the
+    direct column sweep :func:`column_powers` is faster (no block products)."""
     pl = b.plan
     n, s, m = pl.n, pl.s, pl.m
     hh = (n + 1) // 2
@@ -381,12 +385,6 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
     _give(rpad)
     del rpad
     out = np.zeros((s, 3, hh, m), complex)
-    nb = compiled()
-    if nb is not None:
-        nb.taps(b.states.reshape(s + 1, 2 * s + 1, 2, hh * m), y.reshape(2 * h + 1, 2, hh * m),
-                b.steps.reshape(s, 2, 2, hh * m), out.reshape(s, 3, hh * m), n, s, m, h)
-        _give(y)
-        return out.reshape(-1)[pl.idx3].T
     sc = b.states.conj()
     tmp = np.empty((2, 2 * h, hh, m), complex)
     for k in range(s):
@@ -402,3 +400,19 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
         if k < s - 1:  # Y_{k+1} is needed within half-bandwidth k + 2 ≤ s + 1 at the later steps
             _rows(y, y, b.steps[k], o, n, tmp, h - 2 * s + k, h + 2 * s - k + 1)
     return out.reshape(-1)[pl.idx3].T
+
+
+def column_powers(pl: Plan, t: np.ndarray, r: np.ndarray) -> np.ndarray | None:
+    """(K, 3) as :func:`block_powers`, by the compiled column-by-column sweep of the full
+    correlation (no build needed: only the MZI matrices t (K, 2, 2)); None without numba."""
+    nb = compiled()
+    if nb is None:
+        return None
+    n, h = pl.n, (pl.n + 1) // 2
+    n_columns = int(pl.column.max()) + 1
+    tc = np.zeros((n_columns, 2, 2, h), complex)
+    tc[:, 0, 0] = tc[:, 1, 1] = 1
+    tc.reshape(-1)[pl.idxc4] = np.moveaxis(t, 0, -1).reshape(4, -1)
+    out = np.zeros((n_columns, 3, h), complex)
+    nb.taps_direct(np.array(r, complex, order="C"), tc, out, n, n_columns)
+    return out.reshape(-1)[pl.idxc3].T

@@ -87,28 +87,6 @@ def reverse(states, abar, steps, grads, n, s, m):
                 gb[q] = t01[q] * u + t11[q] * v
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def taps(states, y, steps, out, n, s, m, h):
-    """Tap sweep: out[k, 0|1|2, q] = R_c[p,p], R_c[p,p+1], R_c[p+1,p+1] from the band of
-    Y_k = L_k R_j (half-width h = 2s + 1), then Y_{k+1} = C_k Y_k."""
-    for k in range(s):
-        o = k % 2
-        pc = (n - o) // 2
-        run, ob = pc * m, o * m
-        r0, r1, r2 = out[k, 0, :run], out[k, 1, :run], out[k, 2, :run]
-        for d in range(s - k, s + k + 1):
-            e = d - s + h
-            sp, sq = states[k, d, o, :run], states[k, d, 1 - o, ob:ob + run]
-            yp, yq, yp1 = y[e, o, :run], y[e, 1 - o, ob:ob + run], y[e + 1, o, :run]
-            for q in range(run):
-                cp, cq = sp[q].conjugate(), sq[q].conjugate()
-                r0[q] += yp[q] * cp
-                r2[q] += yq[q] * cq
-                r1[q] += yp1[q] * cq
-        if k < s - 1:
-            _step(y, y, steps[k], o, n, m, h - 2 * s + k, h + 2 * s - k + 1)
-
-
 def warm() -> None:
     """Compile (or load from the cache) every kernel once on a tiny problem."""
     s, m, n = 2, 1, 4
@@ -117,7 +95,7 @@ def warm() -> None:
     steps = np.zeros((s, 2, 2, hm), complex)
     build_states(states, steps, n, s, m)
     reverse(states, np.zeros((2 * s + 1, 2, hm), complex), steps, np.zeros((s, 2, 2, hm), complex), n, s, m)
-    taps(states, np.zeros((4 * s + 3, 2, hm), complex), steps, np.zeros((s, 3, hm), complex), n, s, m, 2 * s + 1)
+    taps_direct(np.zeros((n, n), complex), np.zeros((3, 2, 2, 2), complex), np.zeros((3, 3, 2), complex), n, 3)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -138,3 +116,38 @@ def transfer(a0, a1, u, l, v, w, theta, phi, t, dt_theta, dt_phi, derivatives):
                 dt_theta[a, 1, k] = a0[a, 1, k] * (1j * i0) * e1
                 dt_phi[a, 0, k] = 1j * f0 * e0
                 dt_phi[a, 1, k] = 0
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def taps_direct(r, tc, out, n, n_columns):
+    """Tap sweep column by column on the full correlation: out[c, 0|1|2, i] = R_c[p,p],
+    R_c[p,p+1], R_c[p+1,p+1] (p = c mod 2 + 2i), then R ← C_c R C_cᴴ in place; r (N, N),
+    tc (L, 2, 2, H) the padded MZI matrices of every column.  4N³ multiply-adds on an N×N
+    array that stays in cache: no block products, no band storage."""
+    for c in range(n_columns):
+        o = c % 2
+        pc = (n - o) // 2
+        for i in range(pc):
+            p = o + 2 * i
+            out[c, 0, i] = r[p, p]
+            out[c, 1, i] = r[p, p + 1]
+            out[c, 2, i] = r[p + 1, p + 1]
+        if c == n_columns - 1:
+            break
+        for i in range(pc):  # R ← C R
+            p = o + 2 * i
+            t00, t01, t10, t11 = tc[c, 0, 0, i], tc[c, 0, 1, i], tc[c, 1, 0, i], tc[c, 1, 1, i]
+            ra, rb = r[p], r[p + 1]
+            for q in range(n):
+                a, b = ra[q], rb[q]
+                ra[q] = t00 * a + t01 * b
+                rb[q] = t10 * a + t11 * b
+        for q in range(n):  # R ← R Cᴴ
+            rq = r[q]
+            for i in range(pc):
+                p = o + 2 * i
+                c00, c01 = tc[c, 0, 0, i].conjugate(), tc[c, 0, 1, i].conjugate()
+                c10, c11 = tc[c, 1, 0, i].conjugate(), tc[c, 1, 1, i].conjugate()
+                a, b = rq[p], rq[p + 1]
+                rq[p] = a * c00 + b * c01
+                rq[p + 1] = a * c10 + b * c11
