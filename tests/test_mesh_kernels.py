@@ -102,6 +102,9 @@ def test_fused_matrix_equals_column_by_column_product(n, kind):
     assert mesh_kernels.plan(hw.layout) is not None  # the fused path is the one under test
     ref = column_matrix(hw, th, ph, ps)
     assert np.abs(hw.matrix(th, ph, ps) - ref).max() < 1e-12 * np.abs(ref).max()
+    fused = mesh_kernels.build(mesh_kernels.plan(hw.layout), hw.mzis(th, ph)).product  # the blocks' product
+    scale = (np.prod(hw.columns) * hw.output * np.exp(1j * ps))[:, None] * hw.input[None, :]
+    assert np.abs(scale * fused - ref).max() < 1e-12 * np.abs(ref).max()
     ideal = mesh_matrix(hw.layout, th, ph, ps)
     assert np.abs(ideal.conj().T @ ideal - np.eye(n)).max() < 1e-12
 

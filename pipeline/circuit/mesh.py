@@ -171,8 +171,10 @@ def mesh_matrix(layout: MeshLayout, theta: np.ndarray, phi: np.ndarray, output_p
     if ts.shape != (layout.n_mzi, 2, 2):
         raise SpecError(f"expected {layout.n_mzi} MZI matrices of shape (2, 2), got {ts.shape}.")
     pl = mesh_kernels.plan(layout)
-    if pl is not None:  # brick wall: fused column blocks (mesh_kernels)
-        u = np.array(mesh_kernels.build(pl, ts).product)
+    if pl is not None:  # brick wall: compiled column sweep, else fused column blocks (mesh_kernels)
+        u = mesh_kernels.column_product(pl, ts)
+        if u is None:
+            u = np.array(mesh_kernels.build(pl, ts).product)
     else:
         u = np.eye(n, dtype=complex)
         for col in range(layout.n_columns):  # MZIs of one column act on disjoint mode pairs
@@ -288,8 +290,11 @@ class MeshHardware:
         """The N×N mesh transfer matrix (O(N³) build: fused column blocks, mesh_kernels)."""
         self.check_phases(theta, phi, output_phases)
         psi = np.zeros(self.layout.n) if output_phases is None else np.asarray(output_phases, float)
-        b = self.build(theta, phi)
-        u = mesh_matrix(self.layout, theta, phi, mzis=self.mzis(theta, phi)) if b is None else b.product
+        pl = mesh_kernels.plan(self.layout)
+        u = None if pl is None else mesh_kernels.column_product(pl, self.mzis(theta, phi))  # compiled
+        if u is None:
+            b = self.build(theta, phi)
+            u = mesh_matrix(self.layout, theta, phi, mzis=self.mzis(theta, phi)) if b is None else b.product
         return (np.prod(self.columns) * self.output * np.exp(1j * psi))[:, None] * u * self.input[None, :]
 
 

@@ -402,6 +402,27 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
     return out.reshape(-1)[pl.idx3].T
 
 
+def _columns_padded(pl: Plan, t: np.ndarray) -> np.ndarray:
+    """MZI matrices per column, padded with identities: (L, 2, 2, H)."""
+    n_columns = int(pl.column.max()) + 1
+    tc = np.zeros((n_columns, 2, 2, (pl.n + 1) // 2), complex)
+    tc[:, 0, 0] = tc[:, 1, 1] = 1
+    tc.reshape(-1)[pl.idxc4] = np.moveaxis(t, 0, -1).reshape(4, -1)
+    return tc
+
+
+def column_product(pl: Plan, t: np.ndarray) -> np.ndarray | None:
+    """C_{L−1} ⋯ C_0 (N, N) by the compiled column sweep (cheaper than the fused blocks
+    when only U is wanted); None without numba."""
+    nb = compiled()
+    if nb is None:
+        return None
+    tc = _columns_padded(pl, t)
+    u = np.eye(pl.n, dtype=complex)
+    nb.build_direct(u, tc, pl.n, tc.shape[0])
+    return u
+
+
 def column_powers(pl: Plan, t: np.ndarray, r: np.ndarray) -> np.ndarray | None:
     """(K, 3) as :func:`block_powers`, by the compiled column-by-column sweep of the full
     correlation (no build needed: only the MZI matrices t (K, 2, 2)); None without numba."""
@@ -409,10 +430,8 @@ def column_powers(pl: Plan, t: np.ndarray, r: np.ndarray) -> np.ndarray | None:
     if nb is None:
         return None
     n, h = pl.n, (pl.n + 1) // 2
-    n_columns = int(pl.column.max()) + 1
-    tc = np.zeros((n_columns, 2, 2, h), complex)
-    tc[:, 0, 0] = tc[:, 1, 1] = 1
-    tc.reshape(-1)[pl.idxc4] = np.moveaxis(t, 0, -1).reshape(4, -1)
+    tc = _columns_padded(pl, t)
+    n_columns = tc.shape[0]
     out = np.zeros((n_columns, 3, h), complex)
     nb.taps_direct(np.array(r, complex, order="C"), tc, out, n, n_columns)
     return out.reshape(-1)[pl.idxc3].T
