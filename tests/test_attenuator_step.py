@@ -52,3 +52,25 @@ def test_node_noise_is_node_noise_variance():
     assert np.array_equal(terms.shot_variance(photo), pde.shot_noise_variance(photo, bandwidth=1e8, spec=spec))
     with pytest.raises(Exception, match="bandwidth"):
         nr.NodeNoise(spec, -1.0)
+
+
+def test_vectorised_compensation_is_the_row_by_row_one():
+    """crosstalk_calibration.compensate (all rows at once, held sets' factorisations cached) holds
+    the same heaters as the row-by-row reference and gives the same powers up to rounding."""
+    from pipeline.chip import crosstalk_calibration as xc
+    rng = np.random.default_rng(0)
+    held = 0
+    for _ in range(200):
+        n = int(rng.integers(2, 20))
+        c = np.eye(n) + 0.08 * rng.standard_normal((n, n)) * (rng.uniform(size=(n, n)) < 0.5)
+        inv, p_max, cache = np.linalg.inv(c), 2.0, {}
+        t = rng.uniform(-0.1, 2.1, (int(rng.integers(1, 12)), n))
+        ref = xc.compensate_by_row(inv, t, p_max)
+        for _ in range(2):  # the second call from the cache
+            got = xc.compensate(inv, t, p_max, cache)
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * p_max)
+            assert np.array_equal((got <= 0) | (got >= p_max), (ref <= 0) | (ref >= p_max))
+        held += int(np.sum((ref <= 0) | (ref >= p_max)))
+    assert held > 1000
+    t1 = rng.uniform(0, 2, 5)
+    assert xc.compensate(None, t1, 2.0) is t1

@@ -273,7 +273,10 @@ class AttenuatorChip:
         memo = self.__dict__.get("_compensate_memo")
         if memo is not None and memo[0] is inv and memo[1].shape == t.shape and memo[1].tobytes() == t.tobytes():
             return memo[2].copy()
-        out = xc.compensate(inv, t, 2 * self.p_pi)
+        cache = self.__dict__.get("_compensate_cache")
+        if cache is None or cache[0] is not inv:
+            cache = self._compensate_cache = (inv, {})  # the held sets' factorisations, per Ĉ⁻¹
+        out = xc.compensate(inv, t, 2 * self.p_pi, cache[1])
         self._compensate_memo = (inv, t.copy(), out.copy())
         return out
 

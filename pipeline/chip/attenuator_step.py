@@ -17,7 +17,12 @@ each row where the pass-by-pass step would have drawn it — the draw plan is re
 per batch size by running the passes with a recorder; the phases of each pass are
 computed with the same products as there (per pass, not on the stacked rows), as are the
 crossings' leak products; all other arithmetic is row-wise.  So noise variances,
-quantisation, drift and the reading counts (``measurements``) are unchanged.
+quantisation, drift and the reading counts (``measurements``) are unchanged.  The fused
+passes (:func:`_forward`, :func:`_backward`) evaluate every reading with the same operations
+in the same order as the pass-by-pass methods, several reads side by side (h|dh, y|dy, the
+backward's two passes), so they too agree bit for bit.  The step configurations of all
+three groups are compensated (Ĉ⁻¹, :func:`crosstalk_calibration.compensate`) in one call;
+the compensation agrees with the row-by-row one up to rounding, below the heater DAC's LSB.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ class StepPlan:
     n_s1: int                       # layer-1 step configurations (3 (n_in + 1))
     a0_steps: np.ndarray            # (n_s1 + 3, n_in + 1) channels lit of the forward step rows
     delta_steps: np.ndarray         # (3 n_out, n_out) backward light of the layer-2 step rows
-    weights: tuple[np.ndarray, ...]  # step multipliers (configs, n_params) of the three step groups
+    weights: np.ndarray             # step multipliers (configs, n_params): layer-1, layer-2 and bias step groups
     total: int                      # normals per step
     perm: np.ndarray                # flat draw → gathered order
     forward: list[tuple[str, tuple[int, ...], int, int]]   # kind, shape, start, stop in the gathered vector
@@ -150,7 +155,7 @@ def plan(die, nb: int) -> StepPlan:
         assert seen <= {q for _, parts, _ in fused[kind] for q in parts}, seen
     bounds = lambda ns: [slice(s, s + n) for s, n in zip(np.cumsum([0] + ns[:-1]), ns)]  # noqa: E731
     p = StepPlan(reads=_read_constants(die), nb=nb, n_s1=n_s1, a0_steps=a0_steps, delta_steps=delta_steps,
-                 weights=tuple(_group_weights(npar, g) for g in (list(idx1.T), list(idx2), [idx2[:, nh]])),
+                 weights=np.concatenate([_group_weights(npar, g) for g in (list(idx1.T), list(idx2), [idx2[:, nh]])]),
                  total=offset, perm=np.concatenate(perm) if perm else np.zeros(0, int),
                  forward=layout["f"], backward=layout["b"],
                  fsegments=bounds([nb, n_s1, 3]), bsegments=bounds([nb, 3 * no]))
@@ -264,7 +269,8 @@ def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarra
     base = np.asarray(die.target_power, float)
     size = die._step_sizes(base)
     q = die._quantise(base)
-    hp1, hp2, hp3 = (die._apply(q + w * size) for w in p.weights)
+    hp = die._apply(q + p.weights * size)  # all step configurations in one compensation
+    hp1, hp2, hp3 = hp[:p.n_s1], hp[p.n_s1:p.n_s1 + 3 * a.n_out], hp[p.n_s1 + 3 * a.n_out:]
     th = np.broadcast_to(die.phases(die.heater_power), (nb, npar))
     nf, nbk = _noise(p, die._rng)
     # one forward: the batch, layer-1 step rows, bias step rows
