@@ -8,7 +8,11 @@ With exp(−iωt) a wave travelling a distance d gains exp(+iβd), so at the pla
 
 with β = 2π·k_x, k_x the dominant wavevector Meep/MPB reports for that monitor and
 frequency. ``S[i, j] = b_i(plane) / a_j(plane)`` for the run exciting port j. Meep's
-coefficients are normalised to unit mode power, so |S|² is a power ratio.
+coefficients are normalised to unit mode power, so |S|² is a power ratio. The ``minus``
+(−normal) amplitudes come from a mode solved travelling along −normal
+(:data:`pipeline.fdtd.meep_backend.BACKWARD_MODE_SOLVE`): Meep's time-reversed backward
+coefficient misread them by up to ~12 % in power depending on the monitor's sub-pixel
+position, which mis-normalised every source on a +x / +y facing port.
 
 Flux boxes. Each box's per-face outward Poynting flux is divided by the incident mode
 power |a_in|² at the source port's monitor (Meep normalises mode coefficients so that
