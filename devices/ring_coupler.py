@@ -110,34 +110,33 @@ def beta_2d(entry: Any, wavelengths: np.ndarray) -> np.ndarray:
     return np.array([2 * np.pi / lam * slab.single_neff(float(lam), w, nc, ncl) for lam in wavelengths])
 
 
-def corrected_smatrix(entry: Any) -> tuple[np.ndarray, float]:
-    """The coupler's S (wavelength, out, in; port order o1..o4) with the ring-port-sourced
-    columns divided by g = |S[o4,o2]| / |S[o3,o1]| (per wavelength; reciprocity demands 1).
+def coupler_smatrix(entry: Any) -> tuple[np.ndarray, float]:
+    """The coupler's S (wavelength, out, in; port order o1..o4) as simulated, and the
+    reciprocity check between a ring-port source and a bus-port source,
+    max |g − 1| with g = |S[o4,o2]| / |S[o3,o1]| (recorded, never applied).
 
-    Why: the engine's eigenmode *source* on a y-facing port reads its own incident
-    amplitude 8–25 % low at 15–25 px/µm, depending on the sub-pixel position of the source
-    line (measured for this geometry: S[o3,o2] = 1.25 at 15 px/µm, 1.08 at 25 px/µm,
-    0.986 for a bare half ring 0.7 µm higher at 25 px/µm); y-facing *monitors* and x
-    sources are consistent (|t|² + |κ|² = 1 within 1e-3 from o1). Returns (S, max |g − 1|)."""
+    History: an earlier version divided the ring-port columns by g. The 5–25 % excess it
+    hid was the engine's incident amplitude of a source on a +y facing port (Meep's
+    time-reversed backward mode coefficient, sub-pixel dependent), fixed in
+    :mod:`pipeline.fdtd.meep_backend` (``BACKWARD_MODE_SOLVE``); g − 1 is now the grid's
+    reciprocity residual (< 1 % at 30 px/µm)."""
     s = np.asarray(entry.smatrix.transpose("wavelength", "port_out", "port_in").sel(
         port_out=list(PORTS), port_in=list(PORTS)).values).copy()
     g = np.abs(s[:, 3, 1]) / np.abs(s[:, 2, 0])
-    s[:, :, 1] /= g[:, None]
-    s[:, :, 2] /= g[:, None]
     return s, float(np.max(np.abs(g - 1)))
 
 
 def coupling(entry: Any) -> dict[str, Any]:
     """Per FDTD wavelength [µm]: |t| (bus self-coupling, o1→o4), |κ| (o1→o3), |t_ring|
-    (o2→o3, after :func:`corrected_smatrix`), ``excess_phase`` [rad] of t_ring after
+    (o2→o3), ``excess_phase`` [rad] of t_ring after
     removing exp(i β_2D π R), and the coupler's own loss 1 − |t|² − |κ|² (bus input)."""
-    s, g_err = corrected_smatrix(entry)
+    s, g_err = coupler_smatrix(entry)
     wl = np.asarray(entry.smatrix.wavelength.values)
     t, k, tr = s[:, 3, 0], s[:, 2, 0], s[:, 2, 1]
     excess = np.unwrap(np.angle(tr * np.exp(-1j * beta_2d(entry, wl) * np.pi * entry.device_spec.radius)))
     excess = excess - 2 * np.pi * np.floor(excess[len(excess) // 2] / (2 * np.pi))  # centre value in [0, 2π)
     return {"wavelength": wl, "t": np.abs(t), "kappa": np.abs(k), "t_ring": np.abs(tr), "excess_phase": excess,
-            "loss": 1 - np.abs(t) ** 2 - np.abs(k) ** 2, "y_source_correction": g_err, "smatrix": s}
+            "loss": 1 - np.abs(t) ** 2 - np.abs(k) ** 2, "reciprocity_ratio_error": g_err, "smatrix": s}
 
 
 def ring_layout(radius: float, gap: float, ring_width: float, bus_width: float, thickness: float,

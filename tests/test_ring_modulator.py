@@ -61,7 +61,7 @@ class LinearSection:
 
 
 def test_composed_allpass_equals_bogaerts_to_round_off(model):
-    spec = rm.RingModulatorSpec(radius=5.0, spectrum_points=2001)
+    spec = rm.RingModulatorSpec(radius=5.0, spectrum_points=2001, voltages=(0.0,))
     r = 0.97
     ds = rm.compose(spec, {"through": reference_entry(spec, r)}, model, None)
     wl = ds.wavelength.values
@@ -104,8 +104,57 @@ def test_voltage_and_temperature_shifts_match_first_order(model):
     assert fom["q_loaded"] == pytest.approx(fom["reference_q_loaded"], rel=0.01)
 
 
+def _shipped_pn_section():
+    from devices import pn_phase_shifter as pn
+    from pipeline.cache import DeviceCache
+
+    entry = DeviceCache().get(pn.PNPhaseShifterSpec(), pn.PNSolverSpec())
+    if entry is None:
+        pytest.skip("no shipped pn_phase_shifter entry")
+    return rm.PNSection(entry), entry.key
+
+
+def test_pm_per_volt_from_the_shipped_pn_shifter_matches_first_order(model):
+    """The real depletion shifter (shipped pn_phase_shifter entry through PNSection):
+    the resonance shift per voltage is λ f Δn_eff(V) / n_g (f = PN fraction of the
+    circumference), per voltage and as the fitted pm/V, within 2 %."""
+    section, key = _shipped_pn_section()
+    frac = 0.7
+    spec = rm.RingModulatorSpec(radius=5.0, pn_fraction=frac, voltages=(-2.0, -1.0, 0.0), temperatures=(0.0,),
+                                spectrum_span=0.03, spectrum_points=30001)
+    ds = rm.compose(spec, {"through": reference_entry(spec, 0.98)}, model, section)
+    fom = rm.figures_of_merit(SimpleNamespace(device_spec=spec, data=ds, provenance={"section": key}))
+    lam, ng = fom["resonance_um"], fom["ng"]
+    v = np.asarray(spec.voltages)
+    shift = lam * frac * np.asarray(section.delta_neff(v, lam)) / ng * 1e6  # pm, vs 0 V
+    assert abs(shift[0]) > 5.0  # a real depletion shift (tens of pm at -2 V), not round-off
+    assert fom["pm_per_V"] == pytest.approx(np.polyfit(v, shift, 1)[0], rel=0.02)
+    s = ds.S.sel(temperature=0.0, port_out="o2", port_in="o1")
+    for vi, want in zip(v, shift):
+        got = circuit.figures(ds.wavelength.values, np.abs(s.sel(voltage=vi).values) ** 2, near=lam)["resonance_um"]
+        assert (got - lam) * 1e6 == pytest.approx(want, rel=0.02, abs=0.5)
+
+
+def test_shipped_default_ring_entry_figures_against_closed_forms():
+    """The shipped default entry (FDTD coupler at 30 px/µm, PN shifter, waveguide model):
+    physics checks pass without any correction and the figures sit beside their closed forms."""
+    from pipeline.cache import DeviceCache
+
+    entry = DeviceCache().get(rm.RingModulatorSpec(), rm.RingCircuitSpec())
+    if entry is None:
+        pytest.skip("no shipped ring_modulator entry")
+    assert entry.checks["passed"] and entry.checks["through_coupler_passed"]
+    assert entry.checks["reciprocity_ratio_error"] < 0.02
+    fom = rm.figures_of_merit(entry)
+    assert fom["fsr_nm"] == pytest.approx(fom["reference_fsr_nm"], rel=0.01)
+    assert fom["q_loaded"] == pytest.approx(fom["reference_q_loaded"], rel=0.05)
+    assert fom["pm_per_K"] == pytest.approx(fom["reference_pm_per_K"], rel=0.02)
+    assert fom["pm_per_V"] is not None and fom["pm_per_V"] < 0  # reverse bias red-shifts
+    assert fom["pm_per_V"] == pytest.approx(fom["reference_pm_per_V"], rel=0.03)
+
+
 def test_add_drop_conserves_power_without_loss(model):
-    spec = rm.RingModulatorSpec(radius=5.0, drop_gap=0.25, spectrum_points=501)
+    spec = rm.RingModulatorSpec(radius=5.0, drop_gap=0.25, spectrum_points=501, voltages=(0.0,))
     e = reference_entry(spec, 0.95)
     lossless = SimpleNamespace(evaluate=model.evaluate, spec=SimpleNamespace(width=model.spec.width, propagation_loss=0.0))
     ds = rm.compose(spec, {"through": e, "drop": e}, lossless, None)
@@ -138,7 +187,7 @@ def test_fdtd_coupler_and_whole_ring_against_composition(tmp_path):
 
     lib = DeviceCache(tmp_path)
     spec = rm.RingModulatorSpec(radius=3.0, gap=0.15, band={"start": 1.50, "stop": 1.60, "points": 11},
-                                spectrum_span=0.06, spectrum_points=30001, temperatures=(0.0,))
+                                spectrum_span=0.06, spectrum_points=30001, temperatures=(0.0,), voltages=(0.0,))
     entry, _ = rm.simulate(spec, rm.RingCircuitSpec(resolution=30, calibration_resolution=32), cache=lib)
     fom = rm.figures_of_merit(entry)
     ring = spec.model_copy(update={"band": {"start": 1.52, "stop": 1.58, "points": 3001}})
