@@ -230,7 +230,10 @@ class AttenuatorReadout(AttenuatorChip):
         +P_π where the applied power stays within the DAC's 2 P_π, else −P_π where the heater
         has that much to give, else the larger room (×0.99) in its direction — as the
         controller predicts it from its calibration (efficiency ε̂, or Ĉ's diagonal)."""
-        q = self._quantise(np.asarray(base, float))
+        return self._step_sizes_on_grid(self._quantise(np.asarray(base, float)))
+
+    def _step_sizes_on_grid(self, q: np.ndarray) -> np.ndarray:
+        """:meth:`_step_sizes` of target powers ``q`` already on the DAC grid."""
         eff = (np.diagonal(self.crosstalk_measured) if self.crosstalk_measured is not None
                else self.efficiency_measured if self.efficiency_measured is not None else 1.0)
         up, down = 2 * self.p_pi * eff - q, q

@@ -95,9 +95,11 @@ def check_array(name: str, value: object, shape: tuple, lo: float | None = None,
     if arr.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, arr.shape)):
         want = "(" + ", ".join("batch" if s is None else str(s) for s in shape) + ")"
         raise SpecError(f"{name} has shape {arr.shape}: need {want}. Fix: {fix or 'reshape it'}.")
+    tol = 1e-9
+    if lo is not None and hi is not None and ((arr >= lo - tol) & (arr <= hi + tol)).all():  # finite and in range
+        return nr._clip(arr, lo, hi)
     if not np.all(np.isfinite(arr)):
         raise SpecError(f"{name} contains NaN or infinity. Fix: pass finite numbers.")
-    tol = 1e-9
     if lo is not None and np.any(arr < lo - tol) or hi is not None and np.any(arr > hi + tol):
         bad = arr[(arr < (lo if lo is not None else -np.inf) - tol) | (arr > (hi if hi is not None else np.inf) + tol)]
         raise SpecError(f"{name} = {bad.ravel()[0]:.6g} is outside [{lo}, {hi}]. Fix: {fix or 'rescale it'}.")

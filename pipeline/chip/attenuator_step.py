@@ -191,6 +191,14 @@ def _modulators(z: np.ndarray, a: np.ndarray, b: np.ndarray, bias: np.ndarray, f
     return a[:, None] - b[:, None] * np.cos(theta[..., None] + _SHIFTS + bias)
 
 
+def _launched(die, a: np.ndarray, leak: np.ndarray, n_dest: int, segments: list[slice]) -> np.ndarray:
+    """:meth:`AttenuatorReadout._launched`, (nb, 1, C) where nothing leaks (adding the zero leak
+    changes no bit), so that the products before the destination axis are taken once."""
+    if die.crossing_leak == 0 or not leak.any():
+        return a[:, None, :]
+    return die._launched(a, leak, n_dest, segments)
+
+
 def _forward(die, p: StepPlan, phases: np.ndarray, a0: np.ndarray, nz: dict) -> dict[str, np.ndarray]:
     """:meth:`AttenuatorReadout._forward` (noisy) of the stacked rows, the reads h|dh and y|dy fused."""
     a, imp = die.architecture, die.impairments
@@ -203,7 +211,7 @@ def _forward(die, p: StepPlan, phases: np.ndarray, a0: np.ndarray, nz: dict) -> 
     gf, rin = die.gain_forward, imp.laser_rin is not None
     one = np.ones((nb, 1))
     pw = (p0 * (1 + die._rin_sigma * nz["laser1"] if rin else one)[:, :, None]
-          * die._launched(a0, die._leak1, nh, p.fsegments) / nh * die._eta_fwd[:n1].reshape(nh, ni + 1))
+          * _launched(die, a0, die._leak1, nh, p.fsegments) / nh * die._eta_fwd[:n1].reshape(nh, ni + 1))
     rpw = r * pw
     ip = rpw * tp[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 0].reshape(nh, ni + 1)
     im = rpw * tm[:, :n1].reshape(nb, nh, ni + 1) * gf[:n1, 1].reshape(nh, ni + 1)
@@ -219,7 +227,7 @@ def _forward(die, p: StepPlan, phases: np.ndarray, a0: np.ndarray, nz: dict) -> 
     h = out[:, :nh] / (r * p0 * tap) * die.cal_readout[:nh]
     dh = 0.5 * np.pi / die.fs * (out[:, nh:] / (r * p0)) * die.cal_derivative[:nh]
     a1 = np.concatenate([m[..., 0], one], 1) * (sup * (1 - tap))
-    rpw2 = r * (die._launched(a1, die._leak2, no, p.fsegments) / no * die._eta_fwd[n1:].reshape(no, nh + 1))
+    rpw2 = r * (_launched(die, a1, die._leak2, no, p.fsegments) / no * die._eta_fwd[n1:].reshape(no, nh + 1))
     ip2 = rpw2 * tp[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 0].reshape(no, nh + 1)
     im2 = rpw2 * tm[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 1].reshape(no, nh + 1)
     fs2 = r * p0 * (1 - tap) / no
@@ -267,21 +275,23 @@ def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarra
     dfs = 0.5 * np.pi / die.fs
     # the slopes' step configurations (target powers, through Ĉ⁻¹ when calibrated), per group
     base = np.asarray(die.target_power, float)
-    size = die._step_sizes(base)
     q = die._quantise(base)
+    size = die._step_sizes_on_grid(q)
     hp = die._apply(q + p.weights * size)  # all step configurations in one compensation
     hp1, hp2, hp3 = hp[:p.n_s1], hp[p.n_s1:p.n_s1 + 3 * a.n_out], hp[p.n_s1 + 3 * a.n_out:]
-    th = np.broadcast_to(die.phases(die.heater_power), (nb, npar))
+    th = die.phases(die.heater_power)
+    ph, phb = np.empty((nb + p.n_s1 + 3, npar)), np.empty((nb + 3 * no, npar))
+    ph[:nb], ph[nb:nb + p.n_s1], ph[nb + p.n_s1:] = th, die.phases(hp1), die.phases(hp3)
+    phb[:nb], phb[nb:] = th, die.phases(hp2)
     nf, nbk = _noise(p, die._rng)
     # one forward: the batch, layer-1 step rows, bias step rows
-    fw = _forward(die, p, np.concatenate([th, die.phases(hp1), die.phases(hp3)]), np.concatenate([a0, p.a0_steps]),
-                  nf)
+    fw = _forward(die, p, ph, np.concatenate([a0, p.a0_steps]), nf)
     y, dy = fw["y"][:nb], fw["dy"][:nb]
     e = y - t
     loss = float(0.5 * np.mean(np.sum(e * e, axis=1)))
     d2 = e * dy
     # one backward: the batch's δ, layer-2 step rows
-    bw = _backward(die, p, np.concatenate([th, die.phases(hp2)]), np.concatenate([d2, p.delta_steps]), nbk)
+    bw = _backward(die, p, phb, np.concatenate([d2, p.delta_steps]), nbk)
     d1 = bw[:nb] * fw["dh"][:nb]
     die.measurements += nb * (2 * no + 2 * nh + 2 * nh)
     a1 = np.concatenate([fw["h"][:nb], np.ones((nb, 1))], 1)
