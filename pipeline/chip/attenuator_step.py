@@ -279,16 +279,19 @@ def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarra
     size = die._step_sizes_on_grid(q)
     hp = die._apply(q + p.weights * size)  # all step configurations in one compensation
     hp1, hp2, hp3 = hp[:p.n_s1], hp[p.n_s1:p.n_s1 + 3 * a.n_out], hp[p.n_s1 + 3 * a.n_out:]
-    th = die.phases(die.heater_power)
+    # the die's phases (AttenuatorChip.phases), per pass as there, written into the stacked rows
+    off, k, eff, ct = die.arm_offset + die.drift.phase, die.dphase_dpower, die.heater_efficiency, die.crosstalk.T
     ph, phb = np.empty((nb + p.n_s1 + 3, npar)), np.empty((nb + 3 * no, npar))
-    ph[:nb], ph[nb:nb + p.n_s1], ph[nb + p.n_s1:] = th, die.phases(hp1), die.phases(hp3)
-    phb[:nb], phb[nb:] = th, die.phases(hp2)
+    ph[:nb] = phb[:nb] = off + k * ((die.heater_power * eff) @ ct)
+    np.add(off, k * ((hp1 * eff) @ ct), out=ph[nb:nb + p.n_s1])
+    np.add(off, k * ((hp3 * eff) @ ct), out=ph[nb + p.n_s1:])
+    np.add(off, k * ((hp2 * eff) @ ct), out=phb[nb:])
     nf, nbk = _noise(p, die._rng)
     # one forward: the batch, layer-1 step rows, bias step rows
     fw = _forward(die, p, ph, np.concatenate([a0, p.a0_steps]), nf)
     y, dy = fw["y"][:nb], fw["dy"][:nb]
     e = y - t
-    loss = float(0.5 * np.mean(np.sum(e * e, axis=1)))
+    loss = float(0.5 * (np.add.reduce(np.add.reduce(e * e, axis=1)) / nb))  # 0.5 mean_b Σ_o e², as np.mean
     d2 = e * dy
     # one backward: the batch's δ, layer-2 step rows
     bw = _backward(die, p, phb, np.concatenate([d2, p.delta_steps]), nbk)
@@ -303,5 +306,5 @@ def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarra
     w2[:, :, nh] = fw["z2"][nb + p.n_s1:]
     die.measurements += 3 * (ni + 1) * nh + 3 * no * 2 * nh + 3 * no
     z = xc.phasor(np.concatenate([w1.reshape(3, -1), w2.reshape(3, -1)], 1), np.pi / die.p_pi * np.outer(_STEPS, size))
-    theta = np.arccos(-np.clip(die.params / die.weight_scale, -1.0, 1.0))
+    theta = np.arccos(-nr._clip(die.params / die.weight_scale, -1.0, 1.0))
     return loss, grad_w * (_weight_slope(z, theta) / die.weight_scale)
