@@ -29,7 +29,7 @@ def test_registry_lists_families_with_units():
         devices.get("ring")
     from pipeline.simulate import solver_spec_class
 
-    with pytest.raises(SpecError, match=r"'meep9d' is unknown. Fix: use one of \['meep2d', 'meep3d', 'mode_solver', 'pn_depletion', "
+    with pytest.raises(SpecError, match=r"'meep9d' is unknown. Fix: use one of \['meep2d', 'meep3d', 'mode_solver', 'pn_depletion', 'ring_circuit', "
                                         r"'thermo_optic'\]"):
         solver_spec_class("meep9d")
 
