@@ -28,6 +28,7 @@ DEVICES: dict[str, str] = {
     "waveguide_model": "devices.waveguide_model",
     "mzi": "devices.mzi",
     "ring_modulator": "devices.ring_modulator",
+    "ring_coupler": "devices.ring_coupler",
     "pn_phase_shifter": "devices.pn_phase_shifter",
 }
 
