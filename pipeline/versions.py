@@ -11,52 +11,30 @@ recorded in each cache entry and compared, never hashed into a key.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
-import importlib.util
+import inspect
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
+import textwrap
 
 from pipeline.errors import SolverError
 
-_VERSION_RE = re.compile(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", re.MULTILINE)
 
 #: names the interpreter that runs the solvers (default: this one)
 SOLVER_PYTHON_ENV = "PHOTOPROP_SOLVER_PYTHON"
 #: seconds the solver interpreter may take to report its versions
 SOLVER_PYTHON_TIMEOUT_S = 60.0
 
-#: Run by the solver interpreter with the package names as argv: the same lookup as
-#: :func:`package_version` (stdlib only, so it needs no photoprop there).
-_REMOTE_LOOKUP = r'''
-import importlib.metadata, importlib.util, json, re, sys
-def v(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or spec.origin is None:
-        return "not-installed"
-    try:
-        m = re.search(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", open(spec.origin, errors="replace").read(), re.M)
-    except OSError:
-        m = None
-    return m.group(1) if m else "unknown"
-print(json.dumps({n: v(n) for n in sys.argv[1:]}))
-'''
+def _version_of(name: str) -> str:
+    """Installed version of ``name`` (distribution metadata, else the module's ``__version__``
+    read from its source), or ``"not-installed"``. Standard library only: its source is also
+    what the solver interpreter runs (:data:`_REMOTE_LOOKUP`)."""
+    import importlib.metadata
+    import importlib.util
+    import re
 
-
-@functools.lru_cache(maxsize=None)
-def package_version(name: str) -> str:
-    """Installed version of ``name`` in this interpreter (distribution metadata, else the
-    module's ``__version__`` read from its source), or ``"not-installed"``."""
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -69,10 +47,22 @@ def package_version(name: str) -> str:
         return "not-installed"
     try:
         with open(spec.origin, encoding="utf-8", errors="replace") as fh:
-            match = _VERSION_RE.search(fh.read())
+            match = re.search(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", fh.read(), re.MULTILINE)
     except OSError:
         match = None
     return match.group(1) if match else "unknown"
+
+
+#: Run by the solver interpreter with the package names as argv: the same lookup as
+#: :func:`package_version`, from its own source (so it needs no photoprop there).
+_REMOTE_LOOKUP = (textwrap.dedent(inspect.getsource(_version_of))
+                  + "\nimport json, sys\nprint(json.dumps({n: _version_of(n) for n in sys.argv[1:]}))\n")
+
+
+@functools.lru_cache(maxsize=None)
+def package_version(name: str) -> str:
+    """Installed version of ``name`` in this interpreter (see :func:`_version_of`)."""
+    return _version_of(name)
 
 
 def versions(packages: tuple[str, ...] | list[str]) -> dict[str, str]:
