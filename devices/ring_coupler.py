@@ -81,7 +81,7 @@ def layout(spec: RingCouplerSpec) -> Layout:
     shapes = (Rect(0.0, 0.0, 2 * xb, spec.bus_width), arc_polygon(0.0, yc, r, spec.ring_width, math.pi, 2 * math.pi))
     ports = (Port("o1", -xb, 0.0, "-x", spec.bus_width), Port("o2", -r, yc, "+y", spec.ring_width),
              Port("o3", r, yc, "+y", spec.ring_width), Port("o4", xb, 0.0, "+x", spec.bus_width))
-    return Layout(shapes=shapes, ports=ports, bbox=(-xb, xb, -0.5 * spec.bus_width, yc),
+    return Layout(backward_mode_solve=True, shapes=shapes, ports=ports, bbox=(-xb, xb, -0.5 * spec.bus_width, yc),
                   thickness=spec.thickness, core_width=spec.ring_width,
                   symmetries=(Mirror("x", 0.0, (("o1", "o4"), ("o2", "o3"))),))
 
@@ -156,5 +156,5 @@ def ring_layout(radius: float, gap: float, ring_width: float, bus_width: float, 
         ports += [Port("o3", -xb, ytop, "-x", bus_width), Port("o4", xb, ytop, "+x", bus_width)]
         mapping.append(("o3", "o4"))
     ymax = ytop + 0.5 * bus_width if drop_gap is not None else yc + radius + 0.5 * ring_width
-    return Layout(shapes=tuple(shapes), ports=tuple(ports), bbox=(-xb, xb, -0.5 * bus_width, ymax),
+    return Layout(backward_mode_solve=True, shapes=tuple(shapes), ports=tuple(ports), bbox=(-xb, xb, -0.5 * bus_width, ymax),
                   thickness=thickness, core_width=ring_width, symmetries=(Mirror("x", 0.0, tuple(mapping)),))

@@ -96,6 +96,7 @@ def build_task(layout: Layout, spec: MeepSpec, media: dict[str, Medium], wavelen
         "kind": "fdtd",
         "dims": 3 if isinstance(spec, Meep3DSpec) else 2,
         "resolution": spec.resolution,
+        "backward_mode_solve": bool(layout.backward_mode_solve),
         "pml": spec.pml,
         "cell_center": center,
         "cell_size": size,

@@ -137,6 +137,12 @@ class Layout:
     media: tuple[tuple[str, object], ...] = field(default_factory=tuple)
     flux_boxes: tuple[FluxBox, ...] = field(default_factory=tuple)
     plane: Literal["xy", "xz"] = "xy"
+    #: −normal mode amplitudes from a mode solved travelling along −normal
+    #: (:data:`pipeline.fdtd.meep_backend.BACKWARD_MODE_SOLVE`). A family's layout fixes it,
+    #: so its cache key names its numerics: True for families built since the fix (ring
+    #: coupler); the older families keep Meep's time-reversed coefficient until the
+    #: ``meep-fdtd`` numerics version is bumped and the shipped library rebuilt.
+    backward_mode_solve: bool = False
 
     def port(self, name: str) -> Port:
         for p in self.ports:
