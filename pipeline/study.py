@@ -21,16 +21,14 @@ without recomputing anything that finished.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import itertools
 import json
 import os
 import re
-import sys
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ import xarray as xr
 from pipeline.cache.atomic import fsync_dir
 from pipeline.cache.temp import is_stale, temp_path
 from pipeline.errors import CacheError, PhotopropError, SpecError
+from pipeline.progress import item_progress
 
 #: Bump when the cell file layout or key recipe changes.
 STUDY_SCHEMA = 1
@@ -170,37 +169,13 @@ def _status(path: Path) -> str:
     return "done"
 
 
-@contextlib.contextmanager
+@contextmanager
 def _progress(name: str, total: int, cached: int, enabled: bool) -> Iterator[Callable[..., None]]:
-    """``advance(params, error=None)`` per finished cell: a rich bar on a terminal; on a
-    non-terminal stderr (batch logs) one flushed line per cell,
-    ``[study] cell 12/48 done (seed=3, die=1) 4.2 s`` (wall time since the study started)."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    if not enabled:
-        yield lambda params, error=None: None
-        return
-    if not console.is_terminal:
-        t0, count = time.perf_counter(), cached
-        print(f"[study] {name}: {total} cells, {cached} already done", file=sys.stderr, flush=True)
-
-        def line(params: Mapping[str, Scalar], error: str | None = None) -> None:
-            nonlocal count
-            count += 1
-            what = ", ".join(f"{k}={v}" for k, v in params.items())
-            status = "done" if error is None else f"FAILED ({(error.splitlines() or [''])[0][:200]})"
-            print(f"[study] cell {count}/{total} {status} ({what}) {time.perf_counter() - t0:.1f} s",
-                  file=sys.stderr, flush=True)
-
-        yield line
-        return
-    columns = (TextColumn("study {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True, console=console) as bar:
-        task = bar.add_task(escape(name), total=total, completed=cached)
-        yield lambda params, error=None: bar.advance(task)
+    """``advance(params, error=None)`` per finished cell (:func:`pipeline.progress.item_progress`):
+    ``[study] cell 12/48 done (seed=3, die=1) 4.2 s`` in a batch log, a bar on a terminal."""
+    with item_progress("study", "cell", "done", total, done=cached, enabled=enabled, bar_title=f"study {name}",
+                       headline=f"{name}: {total} cells, {cached} already done") as advance:
+        yield lambda params, error=None: advance(", ".join(f"{k}={v}" for k, v in params.items()), error)
 
 
 def run_study(cells: Iterable[Mapping[str, Scalar]], cell_fn: str, out_dir: str | Path, client: Any, *,

@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     # 5: training
     ("pipeline.training", 5),
     # 6: the edges — workflows, CLI, execution, configs, notebooks, the package facade
+    ("pipeline.progress", 0),
     ("pipeline.execution", 6), ("pipeline.config", 6), ("pipeline.study", 6), ("pipeline.notebook_io", 6),
     ("pipeline.cli", 6), ("workflows", 6), ("pipeline", 6),  # "pipeline": the package facade only
     ("pipeline.interop", 6),  # adapters to SAX / scikit-rf (imports library, cache, circuit, devices)

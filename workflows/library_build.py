@@ -13,18 +13,16 @@ compared — max |S_new − S_old|, also relative to max |S_old|, against
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.cache import DeviceCache
 from pipeline.errors import CacheError, PhotopropError, SpecError
+from pipeline.progress import item_progress
 from pipeline.simulate import solver_spec_class
 from pipeline.specs import DeviceSpec, SolverSpec, spec_from_json
 
@@ -181,7 +179,9 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
         futures = {client.submit(_build_one, it.device.canonical_json(), it.solver.canonical_json(),
                                  str(cache.root), rebuild, resources={"solver": 1}, key=f"build-{i}-{it.device.device}",
                                  retries=1, pure=False): it for i, it in enumerate(todo)}
-        with _progress(len(futures), report["skipped"], progress) as advance:
+        with item_progress("library", "entry", "built", len(futures), enabled=progress,
+                           bar_title="building device library",
+                           headline=f"{len(futures)} entries to build, {report['skipped']} already in the library") as advance:
             for fut in as_completed(futures):
                 item = futures[fut]
                 failures = len(report["failed"])
@@ -200,31 +200,3 @@ def build_library(items: list[BuildItem], *, cache: DeviceCache | None = None, w
                 error = report["failed"][-1]["error"] if len(report["failed"]) > failures else None
                 advance(item.label, error)
     return report
-
-
-@contextlib.contextmanager
-def _progress(total: int, skipped: int, enabled: bool) -> Iterator[Callable[[str, str | None], None]]:
-    """``advance(label, error)`` per finished build: a rich bar on a terminal; on a non-terminal
-    stderr (batch logs) one flushed line per entry, ``[library] entry 3/12 built (coupler …) 12.3 s``."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    if not enabled:
-        yield lambda label, error=None: None
-        return
-    if not Console(stderr=True).is_terminal:
-        t0, count = time.perf_counter(), 0
-        print(f"[library] {total} entries to build, {skipped} already in the library", file=sys.stderr, flush=True)
-
-        def line(label: str, error: str | None = None) -> None:
-            nonlocal count
-            count += 1
-            status = "built" if error is None else f"FAILED ({(error.splitlines() or [''])[0][:200]})"
-            print(f"[library] entry {count}/{total} {status} ({label}) {time.perf_counter() - t0:.1f} s",
-                  file=sys.stderr, flush=True)
-
-        yield line
-        return
-    with Progress(transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task("building device library", total=total)
-        yield lambda label, error=None: bar.advance(task)

@@ -24,7 +24,8 @@ from typing import Any
 
 from pipeline.cache.entry_file import CHECKSUM_ATTR, read_entry_file
 from pipeline.cache.key import cache_key
-from pipeline.cache.store import DeviceCache, _fsync_dir
+from pipeline.cache.atomic import fsync_dir
+from pipeline.cache.store import DeviceCache
 from pipeline.cache.temp import temp_path
 from pipeline.errors import CacheError, PhotopropError
 from pipeline.specs import spec_from_json
@@ -67,7 +68,7 @@ def _move_model(src: Path, dst: Path, renames: dict[str, str]) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dst)
-        _fsync_dir(dst.parent)
+        fsync_dir(dst.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -80,7 +80,7 @@ class CacheEntry:
         return self.data["S"]
 
 
-_fsync_dir = fsync_dir
+
 
 
 class DeviceCache:
@@ -191,7 +191,7 @@ class DeviceCache:
                 os.link(tmp, final)
             except FileExistsError:
                 pass  # an identical-key entry was published concurrently; keep it
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
