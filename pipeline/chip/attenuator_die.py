@@ -18,6 +18,7 @@ from pipeline.chip import attenuator_report as report
 from pipeline.chip import attenuator_step as step
 from pipeline.chip import crosstalk_calibration as xc
 from pipeline.chip.attenuator_calibration import AttenuatorCalibration
+from pipeline.chip.attenuator_spec import check_array as _check_array
 from pipeline.chip.impairments import ImpairmentSpec
 
 
@@ -58,19 +59,48 @@ class AttenuatorDie(AttenuatorCalibration):
     def insitu_gradient_by_pass(self, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
         """:meth:`insitu_gradient` pass by pass: forward, backward, then the slopes (the
         reference of the batched step; tests)."""
-        a = self.architecture
+        a0 = self._inputs(x)
+        t = self.architecture.check_t(t, len(a0))
+        _, e, grad = self._backprop_by_pass(a0, lambda y: y - t)
+        return float(0.5 * np.mean(np.sum(e * e, axis=1))), grad
+
+    def vjp(self, x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Vector–Jacobian product dyᵀ ∂y/∂params of the die's outputs y = infer(x) at the
+        programmed parameters, measured on chip by the procedure of :meth:`insitu_gradient`
+        (a new forward pass of ``x``, its activation derivatives read on chip, the error light
+        e = B · dy sent backward, forward × backward products and the slopes; noise, drift and
+        readings as there): insitu_gradient(x, t) is this with dy = (y − t)/B of its own
+        readings y.  ``dy``: (B, n_out) output gradient (dL/dy of a batch-mean loss; B·|dy| above
+        the backward source's full scale saturates it, as large MSE errors do).  Returns the
+        gradient (n_params,) in weight units and ``{"y": the pass's readings (B, n_out),
+        "readings": detector readings taken}``."""
+        return self._vjp(x, dy, step.backprop)
+
+    def vjp_by_pass(self, x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, dict]:
+        """:meth:`vjp` pass by pass (the reference of the batched step; tests)."""
+        return self._vjp(x, dy, lambda die, a0, error: die._backprop_by_pass(a0, error))
+
+    def _vjp(self, x: np.ndarray, dy: np.ndarray, backprop) -> tuple[np.ndarray, dict]:
         a0 = self._inputs(x)
         nb = len(a0)
-        t = a.check_t(t, nb)
+        dy = _check_array("dy", dy, (nb, self.architecture.n_out),
+                          fix=f"pass dL/dy of the outputs, shape (batch={nb}, n_out={self.architecture.n_out})")
+        before = self.measurements
+        y, _, grad = backprop(self, a0, lambda y: nb * dy)
+        return grad, {"y": y, "readings": self.measurements - before}
+
+    def _backprop_by_pass(self, a0: np.ndarray, error) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`attenuator_step.backprop` pass by pass: (y, e = error(y), gradient)."""
+        a = self.architecture
+        nb = len(a0)
         fw = self._forward(self.heater_power, a0, True)
-        e = fw["y"] - t
-        loss = float(0.5 * np.mean(np.sum(e * e, axis=1)))
+        e = error(fw["y"])
         d2 = e * fw["dy"]
         d1 = self._backward(self.heater_power, d2, True) * fw["dh"]
         self.measurements += nb * (2 * a.n_out + 2 * a.n_hidden + 2 * a.n_hidden)
         a1 = np.concatenate([fw["h"], np.ones((nb, 1))], 1)
         grad_w = np.concatenate([(d1.T @ a0).ravel(), (d2.T @ a1).ravel()]) / nb
-        return loss, grad_w * self._slopes(True)
+        return fw["y"], e, grad_w * self._slopes(True)
 
     def project_params(self, params: np.ndarray) -> np.ndarray:
         """``params`` moved onto the set the compensated programming can realise, by what the

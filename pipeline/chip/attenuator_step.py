@@ -264,13 +264,24 @@ def _backward(die, p: StepPlan, phases: np.ndarray, delta: np.ndarray, nz: dict)
 
 
 def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
-    """Loss and in-situ gradient of ``die`` for one batch (module doc; the readings of
-    :meth:`AttenuatorReadout._forward`, ``_backward`` and ``_slopes`` pass by pass)."""
+    """Loss and in-situ gradient of ``die`` for one batch, MSE: :func:`backprop` with the error
+    light e = y − t (module doc; the readings of :meth:`AttenuatorReadout._forward`,
+    ``_backward`` and ``_slopes`` pass by pass)."""
+    a0 = die._inputs(x)
+    t = die.architecture.check_t(t, len(a0))
+    _, e, grad = backprop(die, a0, lambda y: y - t)
+    loss = float(0.5 * (np.add.reduce(np.add.reduce(e * e, axis=1)) / len(a0)))  # 0.5 mean_b Σ_o e², as np.mean
+    return loss, grad
+
+
+def backprop(die, a0: np.ndarray, error) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One on-chip backpropagation of the batch ``a0`` ((nb, n_in + 1) inputs, bias channel
+    lit): the forward pass, the error light e = ``error(y)`` ((nb, n_out), from the pass's
+    output readings y) sent backward, the slopes.  Returns (y, e, Σ_b eᵀ ∂y/∂params / nb
+    in weight units) — :meth:`AttenuatorDie.vjp` with e = nb · dy."""
     a = die.architecture
     ni, nh, no, npar = a.n_in, a.n_hidden, a.n_out, a.n_params
-    a0 = die._inputs(x)
     nb = len(a0)
-    t = a.check_t(t, nb)
     p = plan(die, nb)
     dfs = 0.5 * np.pi / die.fs
     # the slopes' step configurations (target powers, through Ĉ⁻¹ when calibrated), per group
@@ -290,8 +301,7 @@ def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarra
     # one forward: the batch, layer-1 step rows, bias step rows
     fw = _forward(die, p, ph, np.concatenate([a0, p.a0_steps]), nf)
     y, dy = fw["y"][:nb], fw["dy"][:nb]
-    e = y - t
-    loss = float(0.5 * (np.add.reduce(np.add.reduce(e * e, axis=1)) / nb))  # 0.5 mean_b Σ_o e², as np.mean
+    e = error(y)
     d2 = e * dy
     # one backward: the batch's δ, layer-2 step rows
     bw = _backward(die, p, phb, np.concatenate([d2, p.delta_steps]), nbk)
@@ -307,4 +317,4 @@ def insitu_gradient(die, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarra
     die.measurements += 3 * (ni + 1) * nh + 3 * no * 2 * nh + 3 * no
     z = xc.phasor(np.concatenate([w1.reshape(3, -1), w2.reshape(3, -1)], 1), np.pi / die.p_pi * np.outer(_STEPS, size))
     theta = np.arccos(-nr._clip(die.params / die.weight_scale, -1.0, 1.0))
-    return loss, grad_w * (_weight_slope(z, theta) / die.weight_scale)
+    return y, e, grad_w * (_weight_slope(z, theta) / die.weight_scale)

@@ -14,7 +14,8 @@ realised transfer differs from the ideal model's.
 Inputs ``x``: (batch, n_in) features already scaled to the chip's input range [0, 1]
 (:mod:`pipeline.training.datasets` documents the rule).  Outputs ``y``: (batch, n_out)
 in the architecture's output units (normalised detected power, 0…~1).  Targets ``t``:
-(batch, n_out).  Loss: mean squared error ``L = mean_b Σ_o (y − t)² / 2``.
+(batch, n_out).  Loss: mean squared error ``L = mean_b Σ_o (y − t)² / 2``; any other loss
+through :meth:`Die.vjp` with its output gradient dL/dy (:mod:`pipeline.interop.jax_die`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ class Die(Protocol):
         error light sent backward, activation derivative produced on chip, weight gradients
         from forward × backward measurements — all with the die's losses and noise.
         Returns the loss computed from the readings and the measured gradient (weight units)."""
+
+    def vjp(self, x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Vector–Jacobian product dyᵀ ∂y/∂params of the outputs y = infer(x) at the programmed
+        parameters, measured by the procedure of :meth:`insitu_gradient` with the output
+        gradient ``dy`` (batch, n_out) injected where that injects the MSE error (so
+        insitu_gradient(x, t) is vjp with dy = (y − t)/batch of its own readings y).
+        Returns the gradient (weight units) and ``{"y": the pass's output readings,
+        "readings": detector readings taken}``."""
 
     def to_dataset(self) -> xr.Dataset:
         """The die and its sampled impairments (named dims, units in attrs)."""

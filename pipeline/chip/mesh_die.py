@@ -39,6 +39,7 @@ from pipeline.chip import neuron as nr
 from pipeline.chip.impairments import ImpairmentSpec
 from pipeline.chip.mesh_chip import MeshChip
 from pipeline.circuit.mesh_gradients import hughes_gradients
+from pipeline.errors import SpecError
 
 
 class MeshDie(MeshChip):
@@ -127,16 +128,51 @@ class MeshDie(MeshChip):
 
     # -- on-chip backpropagation -------------------------------------------------------------
     def insitu_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """MSE loss of the readings and on-chip gradient: :meth:`_backprop` with the adjoint
+        dL/dy = (y − t)/B of the pass's own output readings y."""
+        checked = []
+
+        def dl_dy(y: np.ndarray) -> np.ndarray:
+            checked.append(self.architecture.check_t(t, y.shape))
+            return (y - checked[0]) / y.shape[0]
+
+        y, grad = self._backprop(x, dl_dy)
+        return float(0.5 * np.mean(np.sum((y - checked[0]) ** 2, 1))), grad
+
+    def vjp(self, x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Vector–Jacobian product dyᵀ ∂y/∂params of the die's outputs y = infer(x) at the
+        programmed phases, measured on chip by the procedure of :meth:`insitu_gradient` (a new
+        forward pass of ``x`` with its coherent and derivative reads, the adjoint field
+        g = 2 dy·z injected per layer, the Hughes tap readings; noise and readings as there):
+        insitu_gradient(x, t) is this with dy = (y − t)/B of its own readings y.  ``dy``:
+        (B, n_out) output gradient.  Returns the gradient (n_params,) w.r.t. the programmed
+        phases [1/rad · units of dy·y] and ``{"y": the pass's readings (B, n_out), "readings":
+        detector readings taken}``."""
+        dy = np.asarray(dy, float)
+        if dy.ndim != 2 or dy.shape[1] != self.architecture.n_out or not np.all(np.isfinite(dy)):
+            raise SpecError(f"dy has shape {dy.shape} (or is not finite): need finite (batch, "
+                            f"n_out={self.architecture.n_out}) output gradients. Fix: pass dL/dy of infer(x).")
+        if len(dy) != len(np.asarray(x)):
+            raise SpecError(f"dy has {len(dy)} rows for a batch x of {len(np.asarray(x))}. "
+                            "Fix: one dL/dy row per sample of x.")
+        before = self.measurements
+        y, grad = self._backprop(x, lambda y: dy)
+        return grad, {"y": y, "readings": self.measurements - before}
+
+    def _backprop(self, x: np.ndarray, dl_dy) -> tuple[np.ndarray, np.ndarray]:
+        """One on-chip backpropagation of the batch ``x`` (module doc): the forward pass, the
+        adjoint ``dl_dy(y)`` ((B, n_out), from its output readings y) sent back layer by layer.
+        Returns (y, Σ_b dl_dyᵀ ∂y/∂phases)."""
         arch, s = self.architecture, self.architecture.spec
         phases = self.realised_phases(self.powers, True)  # the forward pass (all layers, their taps)
         y_true, fields, mats = self._run(phases, x, True)
         y = self.read_direct(y_true, self.gain["output"][None, :]) * self.layer_gain[-1]
-        t = arch.check_t(t, y.shape)
+        adj = dl_dy(y)
         b = y.shape[0]
         self.measurements += y.size
         derivs = [self._derivative(i, fields[i][2]) for i in range(s.n_layers - 1)]  # read in the forward pass
         dl_dp = np.zeros((s.n_modes, b))
-        dl_dp[:arch.n_out] = (y - t).T / b
+        dl_dp[:arch.n_out] = adj.T
         grads = [None] * s.n_layers
         for i in range(s.n_layers - 1, -1, -1):
             a, z = fields[i][:2]
@@ -155,8 +191,7 @@ class MeshDie(MeshChip):
             grads[i] = np.concatenate([m.theta, m.phi])
             if i:
                 dl_dp = 2 * m.adjoint_inputs.real * derivs[i - 1]
-        loss = float(0.5 * np.mean(np.sum((y - t) ** 2, 1)))
-        return loss, np.concatenate(grads)
+        return y, np.concatenate(grads)
 
     def _derivative(self, gap: int, p_read: np.ndarray) -> np.ndarray:
         """da'/dp of layer gap ``gap`` as read on chip: the derivative modulator (same drive,
