@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from pipeline import units_attrs
 from pipeline.chip import attenuator_report as report
 from pipeline.chip import attenuator_step as step
 from pipeline.chip import crosstalk_calibration as xc
@@ -68,12 +69,13 @@ class AttenuatorDie(AttenuatorCalibration):
         """Vector–Jacobian product dyᵀ ∂y/∂params of the die's outputs y = infer(x) at the
         programmed parameters, measured on chip by the procedure of :meth:`insitu_gradient`
         (a new forward pass of ``x``, its activation derivatives read on chip, the error light
-        e = B · dy sent backward, forward × backward products and the slopes; noise, drift and
-        readings as there): insitu_gradient(x, t) is this with dy = (y − t)/B of its own
-        readings y.  ``dy``: (B, n_out) output gradient (dL/dy of a batch-mean loss; B·|dy| above
-        the backward source's full scale saturates it, as large MSE errors do).  Returns the
-        gradient (n_params,) in weight units and ``{"y": the pass's readings (B, n_out),
-        "readings": detector readings taken}``."""
+        e = B · dy / s sent backward, forward × backward products and the slopes, × s; noise,
+        drift and readings as there): insitu_gradient(x, t) is this with dy = (y − t)/B of its
+        own readings y.  ``dy``: (B, n_out) output gradient (dL/dy of a batch-mean loss).  The
+        error-drive gain s = max(1, max |B · dy|) keeps the light within the backward source's
+        full scale (|e| ≤ 1, the range of the MSE error y − t, which insitu_gradient sends
+        unscaled).  Returns the gradient (n_params,) in weight units and ``{"y": the pass's
+        readings (B, n_out), "readings": detector readings taken, "error_scale": s}``."""
         return self._vjp(x, dy, step.backprop)
 
     def vjp_by_pass(self, x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -85,9 +87,10 @@ class AttenuatorDie(AttenuatorCalibration):
         nb = len(a0)
         dy = _check_array("dy", dy, (nb, self.architecture.n_out),
                           fix=f"pass dL/dy of the outputs, shape (batch={nb}, n_out={self.architecture.n_out})")
-        before = self.measurements
-        y, _, grad = backprop(self, a0, lambda y: nb * dy)
-        return grad, {"y": y, "readings": self.measurements - before}
+        before, e = self.measurements, nb * dy
+        scale = max(1.0, float(np.max(np.abs(e), initial=0.0)))
+        y, _, grad = backprop(self, a0, lambda y: e / scale if scale > 1 else e)
+        return grad * scale, {"y": y, "readings": self.measurements - before, "error_scale": scale}
 
     def _backprop_by_pass(self, a0: np.ndarray, error) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`attenuator_step.backprop` pass by pass: (y, e = error(y), gradient)."""
@@ -140,9 +143,12 @@ class AttenuatorDie(AttenuatorCalibration):
     # -- the die as data ------------------------------------------------------------------------------
     def to_dataset(self) -> xr.Dataset:
         """The die: per-MZI fabrication, couplers, heaters, phase errors, losses, detector gains;
-        per-neuron modulators; crosstalk matrix and the calibrations' estimates (units in attrs;
-        :func:`attenuator_report.die_dataset`)."""
-        return report.die_dataset(self)
+        per-neuron modulators; crosstalk matrix and the calibrations' estimates
+        (:func:`attenuator_report.die_dataset`), with units and long_name on every variable and
+        coordinate and the impairments / architecture spec also as structured ``impairments.*``
+        / ``spec.*`` attributes (:mod:`pipeline.units_attrs`)."""
+        return units_attrs.annotate(report.die_dataset(self),
+                                    specs={"impairments": self.impairments, "spec": self.architecture.spec})
 
     def summary(self) -> dict[str, float]:
         """Headline numbers of the die (CLI ``chip show``; :func:`attenuator_report.die_summary`)."""
