@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.circuit import mesh_kernels
+from pipeline.circuit import mesh_direct, mesh_kernels, mesh_spectral
 from pipeline.errors import SpecError
 
 IDEAL_COUPLER = np.array([[1, 1j], [1j, 1]]) / np.sqrt(2)
@@ -172,7 +172,7 @@ def mesh_matrix(layout: MeshLayout, theta: np.ndarray, phi: np.ndarray, output_p
         raise SpecError(f"expected {layout.n_mzi} MZI matrices of shape (2, 2), got {ts.shape}.")
     pl = mesh_kernels.plan(layout)
     if pl is not None:  # brick wall: compiled column sweep, else fused column blocks (mesh_kernels)
-        u = mesh_kernels.column_product(pl, ts)
+        u = mesh_direct.column_product(pl, ts)
         if u is None:
             u = np.array(mesh_kernels.build(pl, ts).product)
     else:
@@ -202,7 +202,16 @@ class MeshHardware:
     after each column (propagation loss over the column's length, idle waveguides
     included): U = D · (f_{L−1} C_{L−1}) ⋯ (f_0 C_0) · diag(input). Defaults: ideal 50:50
     couplers, lossless arms.
-    Every element is reciprocal: the backward (adjoint) transfer is the transpose."""
+    Every element is reciprocal: the backward (adjoint) transfer is the transpose.
+
+    Wavelength axis (optional): every array above may carry a leading axis of W
+    wavelengths (``coupler1`` (W, K, 2, 2), …, ``columns`` (W, L)), with ``wavelengths``
+    (W,) [µm] and ``phase_scale`` (W,) [1] — the programmed phase realised at each
+    wavelength per unit of the phase at the reference wavelength
+    (:func:`pipeline.circuit.mesh_spectral.phase_dispersion`; default 1).  Phases are then
+    shared (K,) — realised as ``phase_scale[w] · θ`` — or given per wavelength (W, K);
+    :meth:`matrix` returns (W, N, N) and gradients/tap readings are vectorised over the
+    axis (:mod:`pipeline.circuit.mesh_spectral`)."""
 
     layout: MeshLayout
     coupler1: np.ndarray
@@ -212,6 +221,8 @@ class MeshHardware:
     output: np.ndarray
     input: np.ndarray
     columns: np.ndarray
+    wavelengths: np.ndarray | None = None
+    phase_scale: np.ndarray | None = None
 
     @classmethod
     def ideal(cls, layout: MeshLayout) -> "MeshHardware":
@@ -222,18 +233,45 @@ class MeshHardware:
 
     def __post_init__(self) -> None:
         k, n = self.layout.n_mzi, self.layout.n
+        lead = np.shape(self.coupler1)[:-3] if np.ndim(self.coupler1) == 4 else ()
         for name, shape in (("coupler1", (k, 2, 2)), ("coupler2", (k, 2, 2)), ("internal", (k, 2)),
                             ("external", (k, 2)), ("output", (n,)), ("input", (n,)),
                             ("columns", (self.layout.n_columns,))):
-            if np.shape(getattr(self, name)) != shape:
-                raise SpecError(f"MeshHardware.{name} has shape {np.shape(getattr(self, name))}, expected {shape} "
-                                f"for a {n}-mode mesh of {k} MZIs.")
+            if np.shape(getattr(self, name)) != lead + shape:
+                raise SpecError(f"MeshHardware.{name} has shape {np.shape(getattr(self, name))}, expected "
+                                f"{lead + shape} for a {n}-mode mesh of {k} MZIs"
+                                + (f" at {lead[0]} wavelengths." if lead else "."))
+        if not lead:
+            if self.wavelengths is not None or self.phase_scale is not None:
+                raise SpecError("MeshHardware.wavelengths/phase_scale given without a leading wavelength axis on "
+                                "the arrays. Fix: stack the arrays as (W, ...) or drop them.")
+            return
+        w = lead[0]
+        for name in ("wavelengths", "phase_scale"):
+            v = getattr(self, name)
+            if v is not None and np.shape(v) != (w,):
+                raise SpecError(f"MeshHardware.{name} has shape {np.shape(v)}, expected ({w},) (one per wavelength).")
+        if self.phase_scale is None:
+            object.__setattr__(self, "phase_scale", np.ones(w))
+
+    @property
+    def n_wavelengths(self) -> int | None:
+        """W for hardware with a wavelength axis, None for the single-wavelength form."""
+        return int(np.shape(self.coupler1)[0]) if np.ndim(self.coupler1) == 4 else None
+
+    def at(self, w: int) -> "MeshHardware":
+        """The single-wavelength hardware of wavelength ``w`` (its phases: realised ones)."""
+        if self.n_wavelengths is None:
+            raise SpecError("MeshHardware.at(): this hardware has no wavelength axis.")
+        return MeshHardware(self.layout, self.coupler1[w], self.coupler2[w], self.internal[w], self.external[w],
+                            self.output[w], self.input[w], self.columns[w])
 
     def check_phases(self, theta: np.ndarray, phi: np.ndarray, psi: np.ndarray | None) -> None:
-        k, n = self.layout.n_mzi, self.layout.n
+        k, n, w = self.layout.n_mzi, self.layout.n, self.n_wavelengths
         for name, v, size in (("theta", theta, k), ("phi", phi, k), ("output_phases", psi, n)):
-            if v is not None and np.shape(v) != (size,):
-                raise SpecError(f"{name} has shape {np.shape(v)}, expected ({size},) for this mesh.")
+            if v is not None and np.shape(v) != (size,) and (w is None or np.shape(v) != (w, size)):
+                raise SpecError(f"{name} has shape {np.shape(v)}, expected ({size},)"
+                                + (f" or ({w}, {size}) (per wavelength)" if w else "") + " for this mesh.")
 
     def transfer(self, theta: np.ndarray, phi: np.ndarray, derivatives: bool = False) -> tuple[np.ndarray, ...]:
         """MZI matrices T (K, 2, 2) in closed form (no stacked 2×2 products), with
@@ -275,7 +313,9 @@ class MeshHardware:
         return e, f, f * np.stack([e[:, 0, 0], e[:, 1, 1]], -1)[:, None, :]
 
     def mzis(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-        """(K, 2, 2) MZI transfer matrices."""
+        """(K, 2, 2) MZI transfer matrices ((W, K, 2, 2) with a wavelength axis)."""
+        if self.n_wavelengths is not None:
+            return mesh_spectral.transfer(self, theta, phi)[0]
         return self.transfer(theta, phi)[0]
 
     def build(self, theta: np.ndarray, phi: np.ndarray) -> "mesh_kernels.Build | None":
@@ -287,11 +327,14 @@ class MeshHardware:
         return mesh_kernels.cached_build(self, pl, theta, phi, lambda: self.mzis(theta, phi))
 
     def matrix(self, theta: np.ndarray, phi: np.ndarray, output_phases: np.ndarray | None = None) -> np.ndarray:
-        """The N×N mesh transfer matrix (O(N³) build: fused column blocks, mesh_kernels)."""
+        """The N×N mesh transfer matrix (O(N³) build: fused column blocks, mesh_kernels);
+        (W, N, N) with a wavelength axis (:func:`pipeline.circuit.mesh_spectral.matrix`)."""
         self.check_phases(theta, phi, output_phases)
+        if self.n_wavelengths is not None:
+            return mesh_spectral.matrix(self, theta, phi, output_phases)
         psi = np.zeros(self.layout.n) if output_phases is None else np.asarray(output_phases, float)
         pl = mesh_kernels.plan(self.layout)
-        u = None if pl is None else mesh_kernels.column_product(pl, self.mzis(theta, phi))  # compiled
+        u = None if pl is None else mesh_direct.column_product(pl, self.mzis(theta, phi))  # compiled
         if u is None:
             b = self.build(theta, phi)
             u = mesh_matrix(self.layout, theta, phi, mzis=self.mzis(theta, phi)) if b is None else b.product

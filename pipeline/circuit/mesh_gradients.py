@@ -55,7 +55,7 @@ from typing import Callable
 import numpy as np
 from scipy.linalg.blas import zgemm, zherk
 
-from pipeline.circuit import mesh_kernels
+from pipeline.circuit import mesh_direct, mesh_kernels, mesh_spectral_gradients
 from pipeline.circuit.mesh import MeshHardware, column_groups
 from pipeline.errors import SpecError
 
@@ -123,8 +123,11 @@ def mesh_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, output_
     """All dL/dθ, dL/dφ, dL/dψ of a batch from the correlation x gᴴ swept through the
     columns (module doc), O(N³) independent of the batch size.  Brick-wall layouts use the
     fused column blocks of :mod:`pipeline.circuit.mesh_kernels` (BLAS block products and a
-    reverse sweep over the band states); other layouts the column-by-column sweep."""
+    reverse sweep over the band states); other layouts the column-by-column sweep.
+    Hardware with a wavelength axis: :func:`pipeline.circuit.mesh_spectral_gradients.mesh_gradients`."""
     hw.check_phases(theta, phi, output_phases)
+    if hw.n_wavelengths is not None:
+        return mesh_spectral_gradients.mesh_gradients(hw, theta, phi, output_phases, x, g)
     x, g = _fields(hw, x, g)
     b = hw.build(theta, phi)
     if b is None:
@@ -231,7 +234,11 @@ class HughesMeasurement:
 def tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Batch-summed powers Σ_b |field|² (2, K) just after each θ shifter (row 0) and φ
     shifter (row 1) for input fields z (N, B), from the correlation z zᴴ swept as R ← C R Cᴴ
-    (brick walls: fused column blocks, :func:`pipeline.circuit.mesh_kernels.block_powers`)."""
+    (brick walls: fused column blocks, :func:`pipeline.circuit.mesh_kernels.block_powers`);
+    with a wavelength axis z (W, N, B) or (N, B) and powers (W, 2, K) per wavelength."""
+    if hw.n_wavelengths is not None:
+        z = mesh_spectral_gradients._stack(hw, z, "z")
+        return mesh_spectral_gradients.tap_powers(hw, theta, phi, mesh_spectral_gradients.grams(z))
     return _tap_powers(hw, theta, phi, gram(np.asarray(z, complex)))
 
 
@@ -285,7 +292,7 @@ def _tap_powers(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, zz: np.nda
     blk = None
     if pl is not None:
         r = hw.input[:, None] * zz * np.conj(hw.input)[None, :]
-        blk = mesh_kernels.column_powers(pl, hw.mzis(theta, phi), r)  # compiled: the direct sweep
+        blk = mesh_direct.column_powers(pl, hw.mzis(theta, phi), r)  # compiled: the direct sweep
         if blk is None:
             blk = mesh_kernels.block_powers(hw.build(theta, phi), r)  # numpy: fused column blocks
     if blk is not None:
@@ -331,8 +338,12 @@ def hughes_gradients(hw: MeshHardware, theta: np.ndarray, phi: np.ndarray, x: np
     of the scaled source, |·| ≤ ~1).  ``u``: the mesh matrix if already built (no output screen),
     for the phases of the adjoint pass.  ``pass_phases``: the realised (θ, φ) of the adjoint,
     time-reversed and interference passes, in that order (each optical pass sees its own
-    phase noise); ``theta``, ``phi`` are those of the forward pass.  Default: all equal."""
+    phase noise); ``theta``, ``phi`` are those of the forward pass.  Default: all equal.
+    Hardware with a wavelength axis: :func:`pipeline.circuit.mesh_spectral_gradients.hughes_gradients`."""
     hw.check_phases(theta, phi, None)
+    if hw.n_wavelengths is not None:
+        return mesh_spectral_gradients.hughes_gradients(hw, theta, phi, x, g, read=read, u=u,
+                                                        read_adjoint=read_adjoint, pass_phases=pass_phases)
     x, g = _fields(hw, x, g)
     peak = 0.5 * float(np.abs(g).max())  # max |s|, s = conj(g)/2
     if peak == 0:

@@ -322,7 +322,6 @@ def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray
     (c the common column transmission), ``screen`` the output screen D (N,)."""
     pl = b.plan
     n, s, m = pl.n, pl.s, pl.m
-    h = (n + 1) // 2
     zpad = _scratch((m, n + 2 * s, n))
     zpad[:, :s] = 0
     zpad[:, s + n:] = 0
@@ -335,6 +334,19 @@ def gate_gradients(b: Build, k_in: np.ndarray, screen: np.ndarray) -> np.ndarray
             zpad[j, s:s + n] = pks
         else:
             np.matmul(pks, b.left[j + 1], out=zpad[j, s:s + n])
+    box = [zpad]
+    del zpad
+    return reverse_sweep(b, box)
+
+
+def reverse_sweep(b: Build, box: list) -> np.ndarray:
+    """∂ tr(F_j Z_j)/∂T_k (K, 2, 2) from the padded blocks Z_j (m, N + 2s, N) handed over in
+    ``box`` (a recycled buffer: popped and given back): the reverse sweep over the band
+    states of all blocks at once."""
+    zpad = box.pop()
+    pl = b.plan
+    n, s, m = pl.n, pl.s, pl.m
+    h = (n + 1) // 2
     st = zpad.strides
     abar = _to_planes(as_strided(zpad, (m, n, 2 * s + 1), (st[0], st[1] + st[2], st[1])))  # Zᵀ band
     _give(zpad)
@@ -367,10 +379,10 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
     """(K, 3): R_c[p, p], R_c[p, p+1], R_c[p+1, p+1] at every MZI (pair p, p+1 in column c)
     for the input correlation r (N, N) (already including the input transmissions; the
     common column transmissions are not applied here).  The numpy sweeps; compiled, the
-    direct column sweep :func:`column_powers` is faster (no block products)."""
+    direct column sweep :func:`pipeline.circuit.mesh_direct.column_powers` is faster (no
+    block products)."""
     pl = b.plan
     n, s, m = pl.n, pl.s, pl.m
-    hh = (n + 1) // 2
     h = 2 * s + 1
     rpad = _scratch((m, n, n + 2 * h))
     rpad[:, :, :h] = 0
@@ -381,6 +393,20 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
         f = b.blocks[j - 1]
         rj = (f @ rj) @ f.conj().T
         rpad[j, :, h:h + n] = rj
+    box = [rpad]
+    del rpad
+    return band_powers(b, box)
+
+
+def band_powers(b: Build, box: list) -> np.ndarray:
+    """(K, 3) tap blocks from the block-start correlations R_j in padded storage rpad
+    (m, N, N + 2(2s + 1)) handed over in ``box`` (a recycled buffer: popped and given back):
+    the band sweep of all blocks."""
+    rpad = box.pop()
+    pl = b.plan
+    n, s, m = pl.n, pl.s, pl.m
+    hh = (n + 1) // 2
+    h = 2 * s + 1
     y = _to_planes(_band(rpad, 2 * h + 1))
     _give(rpad)
     del rpad
@@ -400,38 +426,3 @@ def block_powers(b: Build, r: np.ndarray) -> np.ndarray:
         if k < s - 1:  # Y_{k+1} is needed within half-bandwidth k + 2 ≤ s + 1 at the later steps
             _rows(y, y, b.steps[k], o, n, tmp, h - 2 * s + k, h + 2 * s - k + 1)
     return out.reshape(-1)[pl.idx3].T
-
-
-def _columns_padded(pl: Plan, t: np.ndarray) -> np.ndarray:
-    """MZI matrices per column, padded with identities: (L, 2, 2, H)."""
-    n_columns = int(pl.column.max()) + 1
-    tc = np.zeros((n_columns, 2, 2, (pl.n + 1) // 2), complex)
-    tc[:, 0, 0] = tc[:, 1, 1] = 1
-    tc.reshape(-1)[pl.idxc4] = np.moveaxis(t, 0, -1).reshape(4, -1)
-    return tc
-
-
-def column_product(pl: Plan, t: np.ndarray) -> np.ndarray | None:
-    """C_{L−1} ⋯ C_0 (N, N) by the compiled column sweep (cheaper than the fused blocks
-    when only U is wanted); None without numba."""
-    nb = compiled()
-    if nb is None:
-        return None
-    tc = _columns_padded(pl, t)
-    u = np.eye(pl.n, dtype=complex)
-    nb.build_direct(u, tc, pl.n, tc.shape[0])
-    return u
-
-
-def column_powers(pl: Plan, t: np.ndarray, r: np.ndarray) -> np.ndarray | None:
-    """(K, 3) as :func:`block_powers`, by the compiled column-by-column sweep of the full
-    correlation (no build needed: only the MZI matrices t (K, 2, 2)); None without numba."""
-    nb = compiled()
-    if nb is None:
-        return None
-    n, h = pl.n, (pl.n + 1) // 2
-    tc = _columns_padded(pl, t)
-    n_columns = tc.shape[0]
-    out = np.zeros((n_columns, 3, h), complex)
-    nb.taps_direct(np.array(r, complex, order="C"), tc, out, n, n_columns)
-    return out.reshape(-1)[pl.idxc3].T

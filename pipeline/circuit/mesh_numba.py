@@ -169,3 +169,18 @@ def build_direct(u, tc, n, n_columns):
                 a, b = ra[q], rb[q]
                 ra[q] = t00 * a + t01 * b
                 rb[q] = t10 * a + t11 * b
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def build_direct_w(u, tc, n, n_columns):
+    """:func:`build_direct` for every wavelength of a stack: u (W, N, N), tc (W, L, 2, 2, H)."""
+    for w in range(u.shape[0]):
+        build_direct(u[w], tc[w], n, n_columns)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def taps_direct_w(r, tc, out, n, n_columns):
+    """:func:`taps_direct` for every wavelength of a stack: r (W, N, N) (overwritten),
+    tc (W, L, 2, 2, H), out (W, L, 3, H)."""
+    for w in range(r.shape[0]):
+        taps_direct(r[w], tc[w], out[w], n, n_columns)
