@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml $(SSTAMP) | $(PY)
 	  echo "$(VENV) sees the system site packages (an older layout): rebuilding it as the core"; \
 	  rm -rf $(VENV) && /usr/bin/python3 -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade "pip>=24"
-	$(PY) -m pip install -q -e ".[dev,interop,fast]"
+	$(PY) -m pip install -q -e ".[dev,interop,fast,docs]"
 	echo "$(abspath $(SPY))" > $(VENV)/photoprop-solver-python
 	$(PY) -c "import numpy, pipeline; assert int(numpy.__version__.split('.')[0]) >= 2, numpy.__version__"
 	touch $(STAMP)
