@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from pipeline import units_attrs
 from pipeline.errors import ConventionError, ExtrapolationError, SpecError
 
 DIMS = ("wavelength", "port_out", "port_in")
@@ -37,6 +38,7 @@ def make_smatrix(
     reference_planes: Mapping[str, Sequence[float]] | None = None,
     provenance: Mapping[str, Any] | None = None,
     name: str = "S",
+    sweep_attrs: Mapping[str, tuple[str, str]] | None = None,
 ) -> xr.DataArray:
     """Build an S-matrix container.
 
@@ -55,6 +57,9 @@ def make_smatrix(
         ``{port: (x, y[, z])}`` reference-plane centres [µm].
     provenance
         Solver, versions, resolution ... (stored as JSON in ``attrs``).
+    sweep_attrs
+        ``{name: (units, long_name)}`` of sweep coordinates not in
+        :data:`pipeline.units_attrs.ATTRS` (every coordinate carries both).
     """
     arr = np.asarray(values, dtype=np.complex128)
     wl = np.asarray(wavelength, dtype=float)
@@ -74,6 +79,12 @@ def make_smatrix(
         )
     if not np.all(np.isfinite(arr)):
         raise SpecError("values contain NaN or infinity; the S-matrix must be finite.")
+    table = {**units_attrs.ATTRS, **dict(sweep_attrs or {})}
+    unknown = [k for k in sweep if k not in table]
+    if unknown:
+        raise SpecError(f"sweep coordinate(s) {unknown}: no units/long_name known. Fix: pass "
+                        f"sweep_attrs={{{unknown[0]!r}: ('<units>', '<long name>')}} or add them to "
+                        "pipeline.units_attrs.ATTRS.")
     dims = tuple(sweep) + DIMS
     coords: dict[str, Any] = {k: np.asarray(v) for k, v in sweep.items()}
     coords.update(wavelength=wl, port_out=ports, port_in=ports)
@@ -86,8 +97,18 @@ def make_smatrix(
         "reference_planes": json.dumps({k: list(map(float, v)) for k, v in (reference_planes or {}).items()}),
         "provenance": json.dumps(dict(provenance or {}), sort_keys=True, default=str),
     }
+    attrs["long_name"] = units_attrs.ATTRS["S"][1]
     da = xr.DataArray(arr, dims=dims, coords=coords, name=name, attrs=attrs)
-    da["wavelength"].attrs.update(units="um", long_name="vacuum wavelength")
+    return _coord_attrs(da, table)
+
+
+def _coord_attrs(da: xr.DataArray, table: Mapping[str, tuple[str, str]] = units_attrs.ATTRS) -> xr.DataArray:
+    """units and long_name on every coordinate (:data:`pipeline.units_attrs.ATTRS`)."""
+    for c in da.coords:
+        if str(c) in table:
+            units, long_name = table[str(c)]
+            da[c].attrs.setdefault("units", units)
+            da[c].attrs.setdefault("long_name", long_name)
     return da
 
 
@@ -179,7 +200,7 @@ def interp_wavelength(s: xr.DataArray, wavelength: float | Sequence[float] | np.
         )
     if wl.size == 1:
         out = s.sel(wavelength=np.repeat(wl, wl_new.size))
-        return out.assign_coords(wavelength=wl_new)
+        return _coord_attrs(out.assign_coords(wavelength=wl_new))
     axis = s.dims.index("wavelength")
     vals = np.moveaxis(np.asarray(s.values), axis, -1)
     mag = np.abs(vals)
@@ -193,8 +214,10 @@ def interp_wavelength(s: xr.DataArray, wavelength: float | Sequence[float] | np.
     coords = {d: s[d].values for d in s.dims if d != "wavelength"}
     coords["wavelength"] = wl_new
     out = xr.DataArray(new, dims=s.dims, coords=coords, name=s.name, attrs=dict(s.attrs))
-    out["wavelength"].attrs.update(units="um", long_name="vacuum wavelength")
-    return out
+    for c in s.coords:
+        if c in out.coords:
+            out[c].attrs.update(s[c].attrs)
+    return _coord_attrs(out)
 
 
 def summary_checks(s: xr.DataArray, *, lossless: bool = False) -> dict[str, float]:

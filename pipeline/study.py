@@ -14,9 +14,12 @@ without recomputing anything that finished.
   writer are removed;
 * tasks are submitted with ``retries``: a cell whose worker dies (or that raises) is run
   again; the scheduler also reschedules tasks of lost workers;
-* :func:`combine_cells` stacks all cells into one Dataset whose dims are the parameters
-  that vary over the grid (parameters become coordinates; constant ones scalar
-  coordinates) → ``out_dir/results.nc``.
+* :func:`combine_cells` stacks all cells into one Dataset whose dims are the study's
+  declared ``dims`` (kept even with one value: a one-seed study still has a ``seed`` dim of
+  length 1) and the other parameters that vary over the grid (parameters become
+  coordinates; other constant ones scalar coordinates), with ``units``/``long_name`` on every
+  coordinate and variable the tables know (:mod:`pipeline.units_attrs`) →
+  ``out_dir/results.nc``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from pipeline import units_attrs
 from pipeline.cache.atomic import fsync_dir
 from pipeline.cache.temp import is_stale, temp_path
 from pipeline.errors import CacheError, PhotopropError, SpecError
@@ -180,8 +184,10 @@ def _progress(name: str, total: int, cached: int, enabled: bool) -> Iterator[Cal
 
 def run_study(cells: Iterable[Mapping[str, Scalar]], cell_fn: str, out_dir: str | Path, client: Any, *,
               version: str = "1", retries: int = 3, progress: bool = True, combine: bool = True,
-              raise_on_failure: bool = True, announce: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Compute every cell not already in ``out_dir/cells`` on ``client`` (module doc).
+              raise_on_failure: bool = True, announce: Callable[[str], None] | None = None,
+              dims: Iterable[str] = (), attrs_table: Mapping[str, units_attrs.Attr] | None = None) -> dict[str, Any]:
+    """Compute every cell not already in ``out_dir/cells`` on ``client`` (module doc);
+    ``dims`` and ``attrs_table``: :func:`combine_cells`.
 
     Returns a report: ``total``, ``cached``, ``computed``, ``recomputed_corrupt`` (cell
     files that failed verification), ``failed`` (cells whose task failed after
@@ -236,7 +242,8 @@ def run_study(cells: Iterable[Mapping[str, Scalar]], cell_fn: str, out_dir: str 
             advance(params, error)
     if combine and len(report["failed"]) < len(cell_list):
         done = [(p, k) for p, k in zip(cell_list, keys) if k not in {f["key"] for f in report["failed"]}]
-        report["results"] = str(write_results(out, combine_cells(out, [p for p, _ in done], cell_fn, version)))
+        report["results"] = str(write_results(out, combine_cells(out, [p for p, _ in done], cell_fn, version,
+                                                                  dims=dims, attrs_table=attrs_table)))
     if report["failed"] and raise_on_failure:
         first = report["failed"][0]
         raise PhotopropError(f"study {out}: {len(report['failed'])} of {len(cell_list)} cells failed after "
@@ -250,10 +257,23 @@ def _expand(params: Mapping[str, Scalar], ds: xr.Dataset, varying: list[str]) ->
     return ds.expand_dims({n: [params[n]] for n in varying})
 
 
+def stacked_dims(names: Iterable[str], loaded_params: list[Mapping[str, Scalar]], dims: Iterable[str] = ()
+                 ) -> list[str]:
+    """The dims a study's cells stack along: every declared ``dim`` that is a cell parameter
+    (kept with one value), then the other parameters of ``names`` that vary between cells."""
+    names = list(names)
+    keep = [d for d in dims if d in names]
+    return keep + [n for n in names if n not in keep and len({json.dumps(p.get(n)) for p in loaded_params}) > 1]
+
+
 def combine_cells(out_dir: str | Path, cells: Iterable[Mapping[str, Scalar]] | None = None,
-                  cell_fn: str | None = None, version: str = "1") -> xr.Dataset:
+                  cell_fn: str | None = None, version: str = "1", *, dims: Iterable[str] = (),
+                  attrs_table: Mapping[str, units_attrs.Attr] | None = None) -> xr.Dataset:
     """One Dataset of the given cells (default: every cell file in ``out_dir/cells``); dims
-    are the parameters that vary between them, missing grid points are NaN."""
+    are the declared ``dims`` (kept even with one value) and the other parameters that vary
+    between cells, missing grid points are NaN.  ``units``/``long_name`` from
+    :data:`pipeline.units_attrs.ATTRS` and ``attrs_table`` (name → (units, long_name)) where
+    a variable or coordinate has none."""
     out = Path(out_dir)
     if cells is None:
         loaded = [read_cell(p) for p in sorted((out / "cells").glob("*.nc"))]
@@ -269,7 +289,11 @@ def combine_cells(out_dir: str | Path, cells: Iterable[Mapping[str, Scalar]] | N
         if list(params) != names and set(params) != set(names):
             raise SpecError(f"study {out}: cells with different parameter names ({sorted(names)} vs "
                             f"{sorted(params)}). Fix: combine cells of one study only.")
-    varying = [n for n in names if len({json.dumps(p[n]) for p, _ in loaded}) > 1]
+    unknown = [d for d in dims if d not in names]
+    if unknown:
+        raise SpecError(f"study {out}: dims {unknown} are not cell parameters ({names}). Fix: declare only "
+                        "parameters of the cells as dims.")
+    varying = stacked_dims(names, [p for p, _ in loaded], dims)
     parts = [_expand(p, ds, varying) for p, ds in loaded]
     attrs = {k: v for k, v in loaded[0][1].attrs.items() if k not in ("version",)}
     full = len(loaded) == int(np.prod([len({json.dumps(p[n]) for p, _ in loaded}) for n in varying]))
@@ -279,7 +303,7 @@ def combine_cells(out_dir: str | Path, cells: Iterable[Mapping[str, Scalar]] | N
         combined = xr.merge(parts, combine_attrs="drop_conflicts", join="outer", compat="no_conflicts")
     combined = combined.transpose(*varying, ...)
     combined.attrs = {**attrs, "study_cells": len(loaded), "study_dims": json.dumps(varying)}
-    return combined
+    return units_attrs.annotate(combined, attrs_table or {})
 
 
 def write_results(out_dir: str | Path, ds: xr.Dataset) -> Path:

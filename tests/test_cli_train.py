@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
+from pipeline import units_attrs
 from pipeline.cli.main import app
 from pipeline.training.algorithms import ALGORITHMS
 
@@ -57,6 +58,7 @@ def test_json_fields_and_files(tmp_path):
     assert h["test_accuracy"].dims == ("algorithm", "epoch") and h.sizes["epoch"] == 3
     np.testing.assert_allclose(h["test_accuracy"].sel(algorithm="insitu").values[-1],
                                doc["algorithms"]["insitu"]["test_accuracy"])
+    assert not units_attrs.missing(h) and h.attrs["config.epochs"] == 2  # units/long_name, structured config
     h.close()
     for key in ("curves", "decision_boundaries"):
         with open(doc["paths"][key], "rb") as f:

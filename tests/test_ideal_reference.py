@@ -90,7 +90,7 @@ def test_ideal_best_selects_the_lowest_final_training_loss():
     np.testing.assert_array_equal(h["restart_train_accuracy"].sel(algorithm="ideal-best"), ex["restart_train_accuracy"])
     assert np.isnan(h["restart_train_loss"].sel(algorithm="ideal")).all()
     assert int(h["selected_restart"].sel(algorithm="ideal-best")) == k
-    assert h["dead_neurons"].attrs["units"] == "neurons"
+    assert h["dead_neurons"].attrs["units"] == "1"  # a count of neurons (UDUNITS: dimensionless)
 
 
 def _die_state(die):
@@ -99,48 +99,47 @@ def _die_state(die):
 
 def test_die_init_and_split_seeds_are_separate():
     cfg = alg.TrainConfig(epochs=1)
-    base = run.train("moons", "attenuator", "ideal,offline", seed=3, config=cfg, plots_wanted=False)
-    same = run.train("moons", "attenuator", "ideal,offline", seed=3, init_seed=3, config=cfg, plots_wanted=False)
-    np.testing.assert_array_equal(base["runs"]["ideal"].trajectory, same["runs"]["ideal"].trajectory)
+    base = run.train("moons", "attenuator", "ideal,offline", seed=3, config=cfg)
+    same = run.train("moons", "attenuator", "ideal,offline", seed=3, init_seed=3, config=cfg)
+    np.testing.assert_array_equal(base.runs["ideal"].trajectory, same.runs["ideal"].trajectory)
     # init_seed: other initial parameters, same die, same data
-    other = run.train("moons", "attenuator", "ideal,offline", seed=3, init_seed=4, config=cfg, plots_wanted=False)
-    assert not np.allclose(base["runs"]["ideal"].trajectory[0], other["runs"]["ideal"].trajectory[0])
-    np.testing.assert_array_equal(_die_state(base["die"]), _die_state(other["die"]))
-    np.testing.assert_array_equal(base["data"].x_train, other["data"].x_train)
-    assert other["history"].attrs["init_seed"] == 4 and other["history"].attrs["seed"] == 3
+    other = run.train("moons", "attenuator", "ideal,offline", seed=3, init_seed=4, config=cfg)
+    assert not np.allclose(base.runs["ideal"].trajectory[0], other.runs["ideal"].trajectory[0])
+    np.testing.assert_array_equal(_die_state(base.die), _die_state(other.die))
+    np.testing.assert_array_equal(base.data.x_train, other.data.x_train)
+    assert other.history.attrs["init_seed"] == 4 and other.history.attrs["seed"] == 3
     # seed (die) with init_seed fixed: same init, other die
-    die4 = run.train("moons", "attenuator", "ideal,offline", seed=4, init_seed=3, config=cfg, plots_wanted=False)
-    np.testing.assert_array_equal(base["runs"]["ideal"].trajectory[0], die4["runs"]["ideal"].trajectory[0])
-    assert not np.allclose(_die_state(base["die"]), _die_state(die4["die"]))
+    die4 = run.train("moons", "attenuator", "ideal,offline", seed=4, init_seed=3, config=cfg)
+    np.testing.assert_array_equal(base.runs["ideal"].trajectory[0], die4.runs["ideal"].trajectory[0])
+    assert not np.allclose(_die_state(base.die), _die_state(die4.die))
     # split_seed: the same samples split differently; same init, same die
-    split = run.train("moons", "attenuator", "ideal,offline", seed=3, split_seed=1, config=cfg, plots_wanted=False)
-    a, b = base["data"], split["data"]
+    split = run.train("moons", "attenuator", "ideal,offline", seed=3, split_seed=1, config=cfg)
+    a, b = base.data, split.data
     assert not np.array_equal(a.labels_test, b.labels_test) or not np.allclose(a.x_test, b.x_test)
     assert a.x_train.shape == b.x_train.shape and b.meta["split_seed"] == 1 and b.meta["data_seed"] == 0
-    np.testing.assert_array_equal(base["runs"]["ideal"].trajectory[0], split["runs"]["ideal"].trajectory[0])
-    np.testing.assert_array_equal(_die_state(base["die"]), _die_state(split["die"]))
+    np.testing.assert_array_equal(base.runs["ideal"].trajectory[0], split.runs["ideal"].trajectory[0])
+    np.testing.assert_array_equal(_die_state(base.die), _die_state(split.die))
     with pytest.raises(SpecError, match=r"calibration = 'factory'.*Fix.*readout"):
         run.train("moons", "attenuator", "ideal", calibration="factory", config=cfg)
 
 
 def test_offline_calibrated_and_lab_calibration():
     cfg = alg.TrainConfig(epochs=2)
-    res = run.train("moons", "attenuator", "ideal,offline,offline-calibrated,insitu", seed=1, config=cfg,
-                    plots_wanted=False)
-    dies, runs = res["dies"], res["runs"]
-    assert dies["ideal"] is None and dies["offline"] is res["die"] and dies["insitu"] is not dies["offline"]
+    res = run.train("moons", "attenuator", "ideal,offline,offline-calibrated,insitu", seed=1, config=cfg)
+    dies, runs = res.dies, res.runs
+    assert dies["ideal"] is None and dies["offline"] is res.die and dies["insitu"] is not dies["offline"]
     for attr in ("kappa2", "arm_offset", "heater_efficiency"):  # the same chip (each has drifted on its own)
         np.testing.assert_array_equal(getattr(dies["offline"], attr), getattr(dies["insitu"], attr))
     assert dies["offline-calibrated"].architecture.spec.phase_calibration
     assert not dies["offline"].architecture.spec.phase_calibration
     np.testing.assert_array_equal(runs["offline-calibrated"].trajectory, runs["ideal"].trajectory)
-    dead = res["history"]["dead_neurons"]
+    dead = res.history["dead_neurons"]
     assert np.all(np.isfinite(dead)) and np.all((dead >= 0) & (dead <= 8))
-    lab = run.train("moons", "attenuator", "insitu", seed=1, config=cfg, plots_wanted=False, calibration="lab")
-    assert lab["dies"]["insitu"].architecture.spec.crosstalk_calibration
+    lab = run.train("moons", "attenuator", "insitu", seed=1, config=cfg, calibration="lab")
+    assert lab.dies["insitu"].architecture.spec.crosstalk_calibration
     # an architecture without a lab calibration model is named with the fix
     with pytest.raises(SpecError, match=r"architecture = 'toy'.*lab_calibrated.*Fix: use calibration='readout'"):
-        run.lab_die(SimpleNamespace(name="toy"), lab["die"].impairments, 0)
+        run.lab_die(SimpleNamespace(name="toy"), lab.die.impairments, 0)
 
 
 def test_mesh_records_nan_dead_neurons():

@@ -81,10 +81,10 @@ def test_train_makes_one_library_for_all_dies(library):
     from pipeline.training import algorithms as alg
     from pipeline.training import run
 
-    res = run.train("moons", "attenuator", "offline,insitu", "realistic", seed=1, n_samples=20, plots_wanted=False,
+    res = run.train("moons", "attenuator", "offline,insitu", "realistic", seed=1, n_samples=20,
                     config=alg.TrainConfig(epochs=1), library=library)
-    assert all(d.library is library for d in res["dies"].values() if d is not None)
-    res = run.train("moons", "attenuator", "offline,insitu", "realistic", seed=1, n_samples=20, plots_wanted=False,
+    assert all(d.library is library for d in res.dies.values() if d is not None)
+    res = run.train("moons", "attenuator", "offline,insitu", "realistic", seed=1, n_samples=20,
                     config=alg.TrainConfig(epochs=1))
-    libs = {id(d.library) for d in res["dies"].values() if d is not None}
+    libs = {id(d.library) for d in res.dies.values() if d is not None}
     assert len(libs) == 1

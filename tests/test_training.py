@@ -3,6 +3,8 @@ the attenuator architecture (ideal reaches >= 90 % on moons over init seeds, ins
 ideal die tracks ideal — dead-neuron counts included — measurement counts grow).  The ideal
 reference itself (ideal-best, dead neurons, init, seeds): tests/test_ideal_reference.py."""
 
+from dataclasses import FrozenInstanceError
+
 import numpy as np
 import pytest
 
@@ -165,16 +167,28 @@ def test_shape_mismatch_names_the_fix(attenuator):
         alg.train_ideal(attenuator, iris, alg.TrainConfig(epochs=1))
 
 
-def test_run_writes_history_and_plots(tmp_path):
-    res = run.train("circles", "attenuator", "ideal,insitu", "realistic", seed=2,
-                    config=alg.TrainConfig(epochs=2), out=tmp_path)
-    h = history.read(res["paths"]["history"])
+def test_train_returns_a_typed_result_and_save_writes_the_files(tmp_path):
+    res = run.train("circles", "attenuator", "ideal,insitu", "realistic", seed=2, config=alg.TrainConfig(epochs=2))
+    assert isinstance(res, run.TrainResult) and not any(tmp_path.iterdir())  # training writes nothing
+    with pytest.raises(FrozenInstanceError):
+        res.history = None
+    with pytest.raises(TypeError):
+        res.runs["x"] = None  # read-only mapping
+    assert res.algorithms == ["ideal", "insitu"] and res.dies["ideal"] is None and res.die is res.dies["insitu"]
+    assert res.final["insitu"]["test_accuracy"] == float(res.history["test_accuracy"].sel(algorithm="insitu")[-1])
+    assert res.die_summary["p_pi_mw"] > 0
+    paths = res.save(tmp_path)
+    assert set(paths) == {"history", "curves", "decision_boundaries"}
+    h = history.read(paths["history"])
     assert h.sizes["algorithm"] == 2 and h.sizes["epoch"] == 3
     assert h.attrs["architecture"] == "attenuator" and h.attrs["seed"] == 2
+    assert h.attrs["config.epochs"] == 2 and h.attrs["impairments.optical_power"] == res.die.impairments.optical_power
     for key in ("curves", "decision_boundaries"):
-        assert (tmp_path / res["paths"][key].split("/")[-1]).stat().st_size > 10_000
-    s = run.summary(res)
+        assert (tmp_path / paths[key].split("/")[-1]).stat().st_size > 10_000
+    s = res.summary(paths)
+    assert s == run.summary(res, paths) and s["paths"] == paths
     assert s["algorithm"] == "insitu" and s["measurements"] == int(h["measurements"].sel(algorithm="insitu")[-1])
+    assert set(res.save(tmp_path / "no_plots", plots_wanted=False)) == {"history"}
 
 
 # -- the main claim over many dies, as computed verdicts (make test-slow) ----------------------------
@@ -188,8 +202,8 @@ def _study(dataset, calibration, dies=range(10)):
     acc = np.full((len(dies), len(names)), np.nan)
     for i, die in enumerate(dies):
         res = run.train(dataset, "attenuator", ",".join(names), "realistic", seed=die, init_seed=1000 + die,
-                        split_seed=die, calibration=calibration, plots_wanted=False)
-        acc[i] = [res["runs"][n].metrics["test_accuracy"][-1] for n in names]
+                        split_seed=die, calibration=calibration)
+        acc[i] = [res.runs[n].metrics["test_accuracy"][-1] for n in names]
     return xr.DataArray(acc, dims=("seed", "algorithm"), coords={"seed": list(dies), "algorithm": names})
 
 

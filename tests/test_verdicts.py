@@ -156,10 +156,10 @@ def test_broken_insitu_fails_the_verdict_on_real_dies():
     rows = []
     for s in seeds:
         cfg = alg.TrainConfig(epochs=40, seed=s)
-        res = train("moons", "attenuator", "ideal,insitu", "realistic", seed=s, config=cfg, plots_wanted=False,
+        res = train("moons", "attenuator", "ideal,insitu", "realistic", seed=s, config=cfg,
                     n_samples=150)
-        broken = alg.train_insitu(SignFlippedDie(res["die"]), res["data"], cfg)
-        rows.append([res["runs"]["ideal"].final["test_accuracy"], res["runs"]["insitu"].final["test_accuracy"],
+        broken = alg.train_insitu(SignFlippedDie(res.die), res.data, cfg)
+        rows.append([res.runs["ideal"].final["test_accuracy"], res.runs["insitu"].final["test_accuracy"],
                      broken.final["test_accuracy"]])
     acc = xr.DataArray(np.array(rows), dims=("seed", "algorithm"),
                        coords={"seed": seeds, "algorithm": ["ideal", "insitu", "insitu-flipped"]})
@@ -181,9 +181,9 @@ def test_skipped_calibration_is_not_equivalent_to_calibrated_offline():
     rows = []
     for s in seeds:
         res = train("moons", "attenuator", "ideal,offline,offline-calibrated", "realistic", seed=s,
-                    config=alg.TrainConfig(epochs=40), plots_wanted=False, n_samples=150, init_seed=1000 + s,
+                    config=alg.TrainConfig(epochs=40), n_samples=150, init_seed=1000 + s,
                     split_seed=s)
-        rows.append([res["runs"][n].final["test_accuracy"] for n in ("offline", "offline-calibrated")])
+        rows.append([res.runs[n].final["test_accuracy"] for n in ("offline", "offline-calibrated")])
     acc = xr.DataArray(np.array(rows), dims=("seed", "algorithm"),
                        coords={"seed": seeds, "algorithm": ["offline", "offline-calibrated"]})
     d = vd.paired_difference(acc, "offline", "offline-calibrated")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from pipeline import units_attrs
 from pipeline.chip.impairments import REALISTIC, ImpairmentSpec, impairments
 from pipeline.config import did_you_mean
 from pipeline.errors import SpecError
@@ -86,28 +87,30 @@ def run_cell(cell: TrainCell) -> xr.Dataset:
     keeps the TrainConfig defaults; ``init_seed`` None → ``seed``, ``split_seed`` /
     ``data_seed`` None → 0."""
     from pipeline.training import algorithms as alg
-    from pipeline.training.run import predictor, train
+    from pipeline.training.run import train
 
     given = {"epochs": cell.epochs, "learning_rate": cell.learning_rate, "batch_size": cell.batch_size}
     cfg = alg.TrainConfig(**{k: v for k, v in given.items() if v is not None})
     res = train(cell.dataset, cell.architecture, cell.algorithms, cell.impairments, seed=cell.seed, config=cfg,
-                plots_wanted=False, n_samples=cell.n_samples, init_seed=cell.init_seed,
+                n_samples=cell.n_samples, init_seed=cell.init_seed,
                 split_seed=0 if cell.split_seed is None else cell.split_seed,
                 data_seed=0 if cell.data_seed is None else cell.data_seed, calibration=cell.calibration)
-    hist = res["history"].drop_vars(["params", "param"], errors="ignore")
+    hist = res.history.drop_vars(["params", "param"], errors="ignore")
     ds = hist.copy()
     ds["final_test_accuracy"] = hist["test_accuracy"].isel(epoch=-1)
     ds["final_train_accuracy"] = hist["train_accuracy"].isel(epoch=-1)
-    data = res["data"]
+    data = res.data
     if data.n_features == 2:
         g = np.linspace(0.0, 1.0, BOUNDARY_POINTS)
         gx, gy = np.meshgrid(g, g, indexing="ij")
         pts = np.column_stack([gx.ravel(), gy.ravel()])
         names = [str(a) for a in hist.algorithm.values]
-        classes = np.array([data.predict(predictor(n, res["runs"][n].params, res["arch"], res["dies"][n])(pts))
-                            for n in names]).reshape(len(names), g.size, g.size)
+        classes = np.array([data.predict(res.predictor(n)(pts)) for n in names]).reshape(len(names), g.size, g.size)
         ds["boundary"] = (("algorithm", "x0", "x1"), classes.astype(np.int16),
                           {"description": "predicted class on the scaled input grid (after training)"})
         ds = ds.assign_coords(x0=g, x1=g)
-    ds.attrs = {k: v for k, v in hist.attrs.items() if k in ("dataset", "architecture", "impairments", "config")}
-    return ds
+    ds.attrs = {k: v for k, v in hist.attrs.items() if k in ("dataset", "architecture", "impairments", "config")
+                or k.startswith(("impairments.", "config."))}  # the specs as JSON and as structured attrs
+    for name, what in (("final_test_accuracy", "test"), ("final_train_accuracy", "training")):
+        ds[name].attrs = {"units": "1", "long_name": f"{what} accuracy after training"}
+    return units_attrs.annotate(ds)

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from pipeline import units_attrs
 from pipeline.errors import SpecError
 from workflows.cells import Scalar
 from workflows.config import (
@@ -127,18 +128,19 @@ def cells(doc: Config, dies: int | None = None) -> list[dict[str, Scalar]]:
     return out
 
 
-def combine(out_dir: str | Path, cell_list: list[dict[str, Any]]) -> xr.Dataset:
-    """The finished cells as one Dataset: dims = the parameters that vary (e.g. dataset,
-    calibration, seed, the swept knob), except the per-die seeds (:data:`PER_DIE`,
+def combine(out_dir: str | Path, cell_list: list[dict[str, Any]],
+            dims: Iterable[str] = ("dataset", "calibration", "seed")) -> xr.Dataset:
+    """The finished cells as one Dataset: dims = the declared ``dims`` (kept with a single
+    value too; the main job adds the swept knob) and the other parameters that vary, except the per-die seeds (:data:`PER_DIE`,
     coordinates along ``seed``) and ``algorithms`` (the lab and sweep cells train fewer; each
     cell's ``algorithm`` dim says which, the rest is NaN).  Algorithms in the config's order
     (the longest cell list first), datasets and calibrations in the cells' order."""
-    from pipeline.study import cell_key, cell_path, read_cell
+    from pipeline.study import cell_key, cell_path, read_cell, stacked_dims
 
     loaded = [read_cell(cell_path(out_dir, cell_key(c, CELL_FN))) for c in cell_list]
     skip = set(PER_DIE) | {"algorithms"}
     names = [n for n in cell_list[0] if n not in skip]  # the cells' parameter order (files store them sorted)
-    varying = [n for n in names if len({json.dumps(p.get(n)) for p, _ in loaded}) > 1]
+    varying = stacked_dims(names, [p for p, _ in loaded], dims)
     parts = []
     for p, ds in loaded:
         ds = ds.assign_coords({n: p[n] for n in names if n not in varying})
@@ -170,8 +172,51 @@ def die_summaries(doc: Config, seeds: list[int]) -> xr.Dataset:
     rows = [summarize_die(arch.sample_die(cfg.base, int(seed))) for seed in seeds]
     keys = [k for k, v in rows[0].items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("seed", "n_params")]
-    return xr.Dataset({k: ("seed", np.array([r[k] for r in rows], dtype=float)) for k in keys},
-                      coords={"seed": seeds})
+    return xr.Dataset({k: ("seed", np.array([r[k] for r in rows], dtype=float), dict(zip(("units", "long_name"),
+                                                                                      die_summary_attrs(k))))
+                       for k in keys}, coords={"seed": seeds})
+
+
+#: (units, long_name) of the die summary numbers (:func:`pipeline.chip.summary.summarize_die`)
+#: by name; :func:`die_summary_attrs` reads any other name's unit from its suffix.
+DIE_SUMMARY_ATTRS: dict[str, tuple[str, str]] = {
+    "kappa2_std": ("1", "std of the coupler power couplings"),
+    "kappa2_mean": ("1", "mean coupler power coupling"),
+    "crosstalk_nearest": ("1", "nearest-neighbour thermal crosstalk"),
+    "weight_error_rms": ("1", "rms realised - programmed weight"),
+    "relative_noise_floor": ("1", "node noise floor per full-scale current"),
+    "crossings_max": ("1", "most waveguide crossings on a path"),
+    "crossings_total": ("1", "waveguide crossings of the fan-out"),
+    "crossing_leak_max": ("1", "largest leaked-power fraction of a path"),
+    "calibration_gain_node_mean": ("1", "mean calibrated node gain"),
+    "calibration_measurements": ("1", "detector readings of the die's calibration"),
+    "arm_offset_rms": ("rad", "rms static MZI arm phase offset"),
+    "heater_efficiency_std": ("1", "std of the relative heater efficiency"),
+    "phase_calibration_offset_error_max": ("rad", "largest phase-calibration arm offset error"),
+    "phase_calibration_efficiency_error_max": ("1", "largest phase-calibration heater efficiency error"),
+    "crosstalk_calibration_error_max": ("1", "largest crosstalk-calibration error"),
+}
+_SUFFIX_UNITS = (("_db", "dB"), ("_mw", "mW"), ("_a_per_w", "A/W"), ("_um", "um"), ("_w", "W"), ("_s", "s"))
+
+
+def die_summary_attrs(name: str) -> tuple[str, str]:
+    """(units, long_name) of a die summary number: :data:`DIE_SUMMARY_ATTRS`, else its unit
+    from the name (``loss_forward_db_max`` → dB, ``p_pi_mw`` → mW, ...; SpecError if none)."""
+    if name in DIE_SUMMARY_ATTRS:
+        return DIE_SUMMARY_ATTRS[name]
+    base = next((name[:-len(st)] for st in ("_mean", "_max", "_min", "_std", "_rms") if name.endswith(st)), name)
+    unit = next((u for suffix, u in _SUFFIX_UNITS if base.endswith(suffix)), None)
+    if unit is not None:
+        return unit, name.replace("_", " ")
+    raise SpecError(f"die summary {name!r}: no unit known. Fix: add it to workflows.paper.DIE_SUMMARY_ATTRS.")
+
+
+def main_job_attrs() -> dict[str, tuple[str, str]]:
+    """(units, long_name) of the main job's coordinates beyond :data:`pipeline.units_attrs.ATTRS`:
+    the swept knobs (:class:`ImpairmentSpec` fields) and the ``die_*`` summaries."""
+    from pipeline.chip.impairments import ImpairmentSpec
+
+    return units_attrs.spec_table(ImpairmentSpec)
 
 
 def _base_accuracy(res: xr.Dataset, cfg: MainJobConfig) -> xr.DataArray:
@@ -264,9 +309,10 @@ def run_main(out: str | Path = "results/paper", *, config: str | Path = DEFAULT_
     with open_client(scheduler=scheduler, cluster=cluster, workers=workers, config=cluster_config) as client:
         report = run_study(cell_list, CELL_FN, out / "cells_study", client, progress=progress, announce=say,
                            combine=False)
-    res = combine(out / "cells_study", cell_list)
+    res = combine(out / "cells_study", cell_list, ("dataset", "calibration", "seed", cfg.sweep.knob))
     res = res.merge(dies_ds.rename({k: f"die_{k}" for k in dies_ds.data_vars}), combine_attrs="override")
     res.attrs.update(config=json.dumps(doc), claims=json.dumps(doc["claims"]))
+    res = units_attrs.annotate(res, main_job_attrs(), specs={"config": doc})
     from pipeline.study import write_results
 
     results_path = write_results(out, res)

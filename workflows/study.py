@@ -18,7 +18,10 @@ Config (see ``workflows/impairments.toml``)::
 
 Each cell (one die, one dataset, one point of the grid) trains every algorithm and is
 written to ``<out>/cells/<key>.nc`` as it finishes (resumable); the combined Dataset
-``<out>/results.nc`` has dims ``dataset × seed × <grid knobs> × algorithm × epoch``.
+``<out>/results.nc`` has dims ``dataset × seed × <grid knobs> × algorithm × epoch`` — each
+kept with a single value too (one dataset, one seed: dims of length 1, so
+``.mean("seed")`` works on any study) — and ``units``/``long_name`` on every coordinate and
+variable (the knobs' from their :class:`ImpairmentSpec` declarations).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from workflows.config import GRID_TRAINING_AXES, StudyConfig, load_study_config
 #: The impairment study `photoprop study` runs without --config (installed with the package).
 DEFAULT_CONFIG = Path(__file__).with_name("impairments.toml")
 
-__all__ = ["CELL_FN", "CELL_VERSION", "DEFAULT_CONFIG", "GRID_TRAINING_AXES", "cells", "load_config", "run"]
+__all__ = ["CELL_FN", "CELL_VERSION", "DEFAULT_CONFIG", "GRID_TRAINING_AXES", "attrs_table", "cells", "dims",
+           "load_config", "run"]
 
 CELL_FN = "workflows.cells:train_cell"
 #: Bump when train_cell's results change meaning (enters every cell key).
@@ -52,6 +56,19 @@ def cells(config: StudyConfig) -> list[dict[str, Scalar]]:
     return config.cells()
 
 
+def dims(config: StudyConfig) -> list[str]:
+    """The study's declared dims: ``dataset``, ``seed`` and the grid's axes (file order)."""
+    return ["dataset", "seed", *(k for k, _ in config.grid.axes)]
+
+
+def attrs_table() -> dict[str, tuple[str, str]]:
+    """(units, long_name) of the knobs a study may sweep (:class:`ImpairmentSpec` fields)."""
+    from pipeline.chip.impairments import ImpairmentSpec
+    from pipeline.units_attrs import spec_table
+
+    return spec_table(ImpairmentSpec)
+
+
 def run(config_path: str | Path, *, out: str | Path | None = None, scheduler: str | None = None,
         cluster: str | None = None, cluster_config: str | Path | None = None, workers: int | None = None,
         progress: bool = True) -> dict[str, Any]:
@@ -63,6 +80,7 @@ def run(config_path: str | Path, *, out: str | Path | None = None, scheduler: st
     out_dir = Path(out) if out is not None else Path("results") / (cfg.study.name or Path(config_path).stem)
     cell_list = cells(cfg)
     with open_client(scheduler=scheduler, cluster=cluster, workers=workers, config=cluster_config) as client:
-        report = run_study(cell_list, CELL_FN, out_dir, client, version=CELL_VERSION, progress=progress)
+        report = run_study(cell_list, CELL_FN, out_dir, client, version=CELL_VERSION, progress=progress,
+                           dims=dims(cfg), attrs_table=attrs_table())
     report["cells"] = len(cell_list)
     return report

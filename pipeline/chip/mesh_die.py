@@ -32,8 +32,10 @@ heater efficiencies and couplers, each heater row's crosstalk and each layer's t
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 from devices import photodetector_electrical as pde
+from pipeline import units_attrs
 from pipeline.chip import mesh_calibration as mc
 from pipeline.chip import neuron as nr
 from pipeline.chip.impairments import ImpairmentSpec
@@ -52,6 +54,13 @@ class MeshDie(MeshChip):
             self.calibration = mc.calibrate(self, s.calibration_samples)
             self.calibration_measurements = self.calibration.readings
             self.layer_gain = self.calibration.layer_gain
+
+    def to_dataset(self) -> xr.Dataset:
+        """The die as data (:meth:`MeshChip.to_dataset`) with units and long_name on every
+        variable and coordinate, the impairments and the architecture spec also as structured
+        ``impairments.*`` / ``spec.*`` attributes (:mod:`pipeline.units_attrs`)."""
+        return units_attrs.annotate(super().to_dataset(),
+                                    specs={"impairments": self.impairments, "spec": self.architecture.spec})
 
     # -- detection ------------------------------------------------------------------------
     def _adc(self, v: np.ndarray, full_scale: float, count: int) -> np.ndarray:

@@ -62,17 +62,17 @@ def train(
         cfg = alg.TrainConfig(**changes)
         use_cache(ctx, cache, must_exist=True)
         with epoch_progress(cfg.epochs, len(names)) as update:
-            result = run.train(dataset, architecture, names, impairments, seed=seed, config=cfg, out=out,
-                               plots_wanted=not no_plots, progress=update, init_seed=init_seed,
-                               split_seed=split_seed, calibration=calibration)
+            result = run.train(dataset, architecture, names, impairments, seed=seed, config=cfg, progress=update,
+                               init_seed=init_seed, split_seed=split_seed, calibration=calibration)
+        paths = result.save(out, plots_wanted=not no_plots)
     except PhotopropError as exc:
         fail(_name_option(exc))
-    doc = run.summary(result)
+    doc = result.summary(paths)
     doc["total_wall_s"] = time.perf_counter() - t0
     if json_out:
         emit_json(doc)
         return
-    cal = result["history"].attrs.get("calibration", "readout")
+    cal = result.history.attrs.get("calibration", "readout")
     table = Table(title=escape(f"{doc['dataset']} on {doc['architecture']} die {seed} ({doc['impairments']} "
                                f"impairments, {cal} calibration)"))
     table.add_column("algorithm", no_wrap=True)

@@ -18,12 +18,15 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from pipeline import units_attrs
+from pipeline.specs import Spec
 from pipeline.training.algorithms import METRICS, AlgorithmRun
 
-UNITS = {"train_loss": "1", "test_loss": "1", "train_accuracy": "1", "test_accuracy": "1",
-         "measurements": "detector readings", "eval_measurements": "detector readings", "wall_s": "s",
-         "dead_neurons": "neurons", "restart_seed": "1", "restart_train_loss": "1", "restart_train_accuracy": "1",
-         "restart_test_accuracy": "1", "selected_restart": "1", "calibration_measurements": "detector readings"}
+#: Units of every history variable (:data:`pipeline.units_attrs.ATTRS`; counts of detector
+#: readings and of neurons are dimensionless, "1").
+UNITS = {k: units_attrs.ATTRS[k][0] for k in (*METRICS, "restart_seed", "restart_train_loss",
+                                              "restart_train_accuracy", "restart_test_accuracy",
+                                              "selected_restart", "calibration_measurements")}
 DESCRIPTIONS = {
     "train_loss": "MSE loss on the training split (ideal model for 'ideal', die readings otherwise)",
     "test_loss": "MSE loss on the test split",
@@ -48,8 +51,12 @@ DESCRIPTIONS = {
 RESTART_KEYS = ("restart_seed", "restart_train_loss", "restart_train_accuracy", "restart_test_accuracy")
 
 
-def build(runs: list[AlgorithmRun], attrs: dict) -> xr.Dataset:
-    """The history of several algorithm runs (same architecture) as one Dataset."""
+def build(runs: list[AlgorithmRun], attrs: dict, *, param_units: tuple[str, str] = ("1", "trained parameter"),
+          structured: dict[str, Spec] | None = None) -> xr.Dataset:
+    """The history of several algorithm runs (same architecture) as one Dataset: units and
+    long_name on every variable and coordinate (:mod:`pipeline.units_attrs`; ``params`` in
+    ``param_units`` = (units, long_name)), and each spec of ``structured`` also flattened to
+    ``<name>.<field>`` attributes beside its JSON."""
     n_epochs = max(len(r.metrics["train_loss"]) for r in runs)
     n_params = runs[0].params.size
     data = {}
@@ -59,7 +66,8 @@ def build(runs: list[AlgorithmRun], attrs: dict) -> xr.Dataset:
             arr[i, :len(r.metrics[key])] = r.metrics[key]
         data[key] = (("algorithm", "epoch"), arr, {"units": UNITS[key], "description": DESCRIPTIONS[key]})
     data["params"] = (("algorithm", "param"), np.vstack([r.params for r in runs]),
-                      {"units": "weight units of the architecture", "description": "final parameters"})
+                      {"units": param_units[0], "long_name": f"final {param_units[1]}",
+                       "description": "final parameters"})
     n_restarts = max((len(r.extra.get("restart_train_loss", ())) for r in runs), default=0)
     if n_restarts:
         for key in RESTART_KEYS:
@@ -77,9 +85,12 @@ def build(runs: list[AlgorithmRun], attrs: dict) -> xr.Dataset:
                                          "description": DESCRIPTIONS["calibration_measurements"]})
     clean = {k: (json.dumps(v, sort_keys=True, default=str) if isinstance(v, (dict, list, tuple)) else v)
              for k, v in attrs.items() if v is not None}
-    return xr.Dataset(data, coords={"algorithm": [r.algorithm for r in runs], "epoch": np.arange(n_epochs),
-                                    "param": np.arange(n_params),
-                                    **({"restart": np.arange(n_restarts)} if n_restarts else {})}, attrs=clean)
+    for name, spec in (structured or {}).items():
+        clean.update(units_attrs.spec_attrs(name, spec))
+    ds = xr.Dataset(data, coords={"algorithm": [r.algorithm for r in runs], "epoch": np.arange(n_epochs),
+                                  "param": np.arange(n_params),
+                                  **({"restart": np.arange(n_restarts)} if n_restarts else {})}, attrs=clean)
+    return units_attrs.annotate(ds)
 
 
 def as_metric_array(history: xr.Dataset) -> xr.DataArray:

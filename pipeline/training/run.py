@@ -1,4 +1,5 @@
-"""One training run: dataset + architecture + die + algorithms → history (.nc) and plots.
+"""One training run: dataset + architecture + die + algorithms → a :class:`TrainResult`
+(history, final metrics, dies; :meth:`TrainResult.save` writes the .nc and plots).
 
 Architectures are looked up by name and imported lazily (``ARCHITECTURES``), so that a
 checkout without one still trains the others.
@@ -23,10 +24,15 @@ from typing import Callable
 import numpy as np
 
 from pipeline.chip.impairments import ImpairmentSpec, impairments as impairment_preset
+from pipeline import units_attrs
 from pipeline.errors import SpecError
 from pipeline.library import Library
 from pipeline.training import algorithms as alg
-from pipeline.training import datasets, history, plots
+from pipeline.training import datasets, history
+from pipeline.training.result import TrainResult, predictor
+
+__all__ = ["ARCHITECTURES", "CALIBRATIONS", "PARAM_UNITS", "TrainResult", "architecture", "compare", "lab_die",
+           "param_units", "parse_algorithms", "predictor", "summary", "train"]
 
 #: name → "module:Class" of the architectures (pipeline.chip.interface.Architecture).
 ARCHITECTURES: dict[str, str] = {
@@ -87,18 +93,17 @@ def lab_die(arch, spec: ImpairmentSpec, seed: int, library=None):
 
 def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms: str | list[str] = "insitu",
           impairments: str | ImpairmentSpec = "realistic", seed: int = 0, config: alg.TrainConfig | None = None,
-          out: str | Path | None = None, plots_wanted: bool = True, n_samples: int = 300, data_seed: int = 0,
-          progress: Callable[[int], None] | None = None, arch_options: dict | None = None,
-          init_seed: int | None = None, split_seed: int = 0, calibration: str = "readout",
-          library: Library | None = None) -> dict:
-    """Train on die ``seed`` of ``architecture_name`` and return a summary (seeds and
-    ``calibration``: module doc; ``init_seed`` None → ``seed``).  Every die's physics comes
-    from ``library`` (a :class:`~pipeline.library.Library`; None: the default ``Library()``,
-    made here once for all the dies — the edge of the library layer).
+          n_samples: int = 300, data_seed: int = 0, progress: Callable[[int], None] | None = None,
+          arch_options: dict | None = None, init_seed: int | None = None, split_seed: int = 0,
+          calibration: str = "readout", library: Library | None = None) -> TrainResult:
+    """Train on die ``seed`` of ``architecture_name`` (seeds and ``calibration``: module doc;
+    ``init_seed`` None → ``seed``).  Every die's physics comes from ``library`` (a
+    :class:`~pipeline.library.Library`; None: the default ``Library()``, made here once for
+    all the dies — the edge of the library layer).
 
-    Returns a dict: ``history`` (xr.Dataset), ``runs`` (AlgorithmRun by name), ``data``,
-    ``die`` (the first hardware algorithm's die), ``dies`` (die by algorithm name, None for the
-    ideal ones: each hardware algorithm its own instance of die ``seed``), ``arch`` and ``paths`` (files written under ``out``, when given)."""
+    Returns a :class:`~pipeline.training.result.TrainResult` (history, runs, data, dies,
+    architecture; final metrics and die summary); nothing is written — files and plots are
+    :meth:`TrainResult.save <pipeline.training.result.TrainResult.save>`."""
     names = parse_algorithms(algorithms) if isinstance(algorithms, str) else parse_algorithms(",".join(algorithms))
     if calibration not in CALIBRATIONS:
         raise SpecError(f"calibration = {calibration!r}: unknown. Fix: use one of {list(CALIBRATIONS)}.")
@@ -121,8 +126,6 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
         return lab_die(arch, spec, seed, library) if name == "offline-calibrated" or calibration == "lab" \
             else arch.sample_die(spec, seed, library=library)
     dies = {n: die_for(n) for n in names}
-    die = next((dies[n] for n in names if dies[n] is not None and n != "offline-calibrated"),
-               next((d for d in dies.values() if d is not None), None))
     runs: dict[str, alg.AlgorithmRun] = {}
     if any(n in names for n in ("ideal", "ideal-best", "offline", "offline-calibrated")):
         runs["ideal"] = alg.train_ideal(arch, data, cfg, progress if "ideal" in names else None)
@@ -145,53 +148,25 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
              "seed": seed, "init_seed": init_seed, "data_seed": data_seed, "split_seed": split_seed,
              "calibration": calibration, "config": cfg.model_dump(mode="json"),
              "scale_min": json.dumps(data.scale_min.tolist()), "scale_max": json.dumps(data.scale_max.tolist())}
-    hist = history.build(ordered, attrs)
-    paths: dict[str, str] = {}
-    if out is not None:
-        out = Path(out)
-        stem = f"{data.name.removesuffix('.csv')}_{arch.name}_s{seed}"
-        paths["history"] = str(history.write(hist, out / f"{stem}_history.nc"))
-        if plots_wanted:
-            paths["curves"] = str(plots.training_curves(hist, out / f"{stem}_curves.png",
-                                                        title=f"{data.name}, {arch.name}, die {seed}"))
-            if data.n_features == 2:
-                preds = {n: predictor(n, runs[n].params, arch, dies[n]) for n in names}
-                paths["decision_boundaries"] = str(plots.decision_boundaries(
-                    data, preds, out / f"{stem}_boundaries.png", title=f"{data.name}, {arch.name}, die {seed}"))
-    return {"history": hist, "runs": runs, "data": data, "die": die, "dies": dies, "arch": arch, "paths": paths}
+    hist = history.build(ordered, attrs, param_units=param_units(arch),
+                         structured={"impairments": spec, "config": cfg})
+    return TrainResult(history=hist, runs=runs, data=data, dies=dies, arch=arch)
 
 
-def predictor(name: str, params: np.ndarray, arch, die) -> Callable[[np.ndarray], np.ndarray]:
-    """Outputs of a trained model: the ideal model for ``ideal``/``ideal-best``, readings of
-    ``die`` (the algorithm's own die: ``train(...)["dies"][name]``) otherwise."""
-    if name in alg.IDEAL:
-        return lambda x: arch.ideal_forward(params, x)
-
-    def on_die(x):
-        die.program(params)
-        return die.infer(x)
-    return on_die
+#: Units and long name of each architecture's trained parameters (history ``params``).
+PARAM_UNITS: dict[str, tuple[str, str]] = {"attenuator": ("1", "MZI weight T_bar - T_cross (-1..1)"),
+                                           "mesh": ("rad", "MZI phase")}
 
 
-def summary(result: dict) -> dict:
-    """JSON-ready summary: per-algorithm final metrics; top-level fields of the last algorithm."""
-    hist = result["history"]
-    per = {}
-    for a in hist["algorithm"].values:
-        h = hist.sel(algorithm=a)
-        last = h.isel(epoch=-1)
-        per[str(a)] = {"test_accuracy": float(last["test_accuracy"]), "train_accuracy": float(last["train_accuracy"]),
-                       "test_loss": float(last["test_loss"]), "train_loss": float(last["train_loss"]),
-                       "epochs": int(h["epoch"].size - 1), "wall_s": float(last["wall_s"]),
-                       "measurements": int(last["measurements"]),
-                       "calibration_measurements": int(h["calibration_measurements"])
-                       if "calibration_measurements" in h else 0}
-        if "dead_neurons" in last and np.isfinite(float(last["dead_neurons"])):
-            per[str(a)]["dead_neurons"] = int(last["dead_neurons"])
-    main = per[str(hist["algorithm"].values[-1])]
-    return {**main, "algorithm": str(hist["algorithm"].values[-1]), "dataset": hist.attrs["dataset"],
-            "architecture": hist.attrs["architecture"], "impairments": hist.attrs["impairment_preset"],
-            "seed": int(hist.attrs["seed"]), "algorithms": per, "paths": result["paths"]}
+def param_units(arch) -> tuple[str, str]:
+    """(units, long_name) of ``arch``'s parameters (:data:`PARAM_UNITS`; else dimensionless)."""
+    return PARAM_UNITS.get(getattr(arch, "name", ""), ("1", "trained parameter"))
+
+
+def summary(result: TrainResult, paths: dict[str, str] | None = None) -> dict:
+    """JSON-ready summary (:meth:`TrainResult.summary`): per-algorithm final metrics,
+    top-level fields of the last algorithm, and ``paths`` (what :meth:`TrainResult.save` wrote)."""
+    return result.summary(paths)
 
 
 def compare(datasets_: list[str], seeds: list[int], algorithms: str | list[str] = "ideal,offline,insitu",
@@ -208,15 +183,16 @@ def compare(datasets_: list[str], seeds: list[int], algorithms: str | list[str] 
     out = {k: np.full((len(datasets_), len(seeds), len(names)), np.nan) for k in keys}
     for i, ds_name in enumerate(datasets_):
         for j, s in enumerate(seeds):
-            res = train(ds_name, architecture_name, names, impairments, seed=s, config=config, plots_wanted=False,
-                        library=library)
+            res = train(ds_name, architecture_name, names, impairments, seed=s, config=config, library=library)
             for k, name in enumerate(names):
                 for key in keys:
-                    out[key][i, j, k] = res["runs"][name].metrics[key][-1]
+                    out[key][i, j, k] = res.runs[name].metrics[key][-1]
             if progress is not None:
                 progress(1)
-    spec = impairment_preset(impairments)
-    return xr.Dataset({k: (("dataset", "seed", "algorithm"), v, {"units": history.UNITS[k]}) for k, v in out.items()},
-                      coords={"dataset": list(datasets_), "seed": list(seeds), "algorithm": names},
-                      attrs={"architecture": architecture_name, "impairments": spec.model_dump_json(),
-                             "config": (config or alg.TrainConfig()).model_dump_json()})
+    spec, cfg = impairment_preset(impairments), config or alg.TrainConfig()
+    ds = xr.Dataset({k: (("dataset", "seed", "algorithm"), v) for k, v in out.items()},
+                    coords={"dataset": list(datasets_), "seed": list(seeds), "algorithm": names},
+                    attrs={"architecture": architecture_name, "impairments": spec.model_dump_json(),
+                           "config": cfg.model_dump_json(), **units_attrs.spec_attrs("impairments", spec),
+                           **units_attrs.spec_attrs("config", cfg)})
+    return units_attrs.annotate(ds)
