@@ -131,6 +131,10 @@ def fit(cache: Any, name: str, sweep: Any = None, solver: Any = None, *, write: 
         data = {run: np.asarray(absorbed(e).values, dtype=float) for run, e in entries.items()}
         model = mod.fit(sweep, data, provenance={"solver_spec": solver.canonical_json(), "entries": {
             f"{r[0]} ge_length={r[1]:g}": e.key for r, e in entries.items()}})
+    elif name == "pn_phase_shifter":  # entry datasets (Δn_eff, α over V × λ) per (δN, δx_j)
+        model = mod.fit(sweep, {run: e.data for run, e in entries.items()}, provenance={
+            "solver_spec": solver.canonical_json(), "entries": {
+                f"{r[0]} dN={r[1]:+g} dxj={r[2]:+g}": e.key for r, e in entries.items()}})
     else:  # offset families (crossing, mmi)
         from devices.offset_model import offset_priors, priors_json
 
