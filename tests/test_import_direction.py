@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: tuple[tuple[str, int], ...] = (
     # 0: the base — specs, errors, materials, S-matrix container, circuit algebra
     ("pipeline.errors", 0), ("pipeline.specs", 0), ("pipeline.materials", 0), ("pipeline.smatrix", 0),
-    ("pipeline.touchstone", 0),
+    ("pipeline.touchstone", 0), ("pipeline.units_attrs", 0),
     # 1: solvers, the cache and circuit composition (peers: the cache stores what solvers make,
     #    solvers write through it, circuits compose cached S-matrices; versions asks the solver
     #    interpreter which packages made an entry)
