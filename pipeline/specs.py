@@ -193,6 +193,7 @@ SPEC_TYPES: dict[str, str] = {
     "OffsetSweepSpec": "devices.offset_model:OffsetSweepSpec",
     "CrossingSweepSpec": "devices.crossing_model:CrossingSweepSpec",
     "MMISweepSpec": "devices.mmi_model:MMISweepSpec",
+    "PNShifterSweepSpec": "devices.pn_phase_shifter_model:PNShifterSweepSpec",
     # solvers
     "MeepSpec": "pipeline.fdtd.specs:MeepSpec",
     "Meep2DSpec": "pipeline.fdtd.specs:Meep2DSpec",
