@@ -73,10 +73,9 @@ def measure(steps: int) -> dict[str, float]:
     from pipeline.training import run
     for cal in ("readout", "lab"):
         cfg = alg.TrainConfig(epochs=TRAIN_EPOCHS)
-        res = run.train("moons", "attenuator", "insitu", "realistic", seed=0, config=cfg, plots_wanted=False,
-                        calibration=cal)
-        r = res["runs"]["insitu"]
-        steps = TRAIN_EPOCHS * int(np.ceil(res["data"].x_train.shape[0] / cfg.batch_size))
+        res = run.train("moons", "attenuator", "insitu", "realistic", seed=0, config=cfg, calibration=cal)
+        r = res.runs["insitu"]
+        steps = TRAIN_EPOCHS * int(np.ceil(res.data.x_train.shape[0] / cfg.batch_size))
         out[f"train loop {cal}"] = float(np.asarray(r.metrics["wall_s"]).ravel()[-1]) / steps * 1e3
     return out
 
