@@ -3,8 +3,13 @@
 Each module defines a spec class (a frozen :class:`~pipeline.specs.DeviceSpec` with units on
 every field), ``layout(spec)`` (its FDTD geometry and ports as pure data, see
 :mod:`pipeline.fdtd.layout`), ``LOSSLESS`` (whether unitarity is expected) and
-``figures_of_merit(entry, **kw)``. Importing the package registers every spec class so
-that cache entries can be re-validated (``pipeline.specs.spec_from_json``).
+``figures_of_merit(entry, **kw)`` — pure: it reads only the entries it is handed; a family
+that needs other entries names them with ``companions(spec) -> {name: DeviceSpec}`` and gets
+them as ``figures_of_merit(entry, companions={name: entry})`` from
+:func:`pipeline.simulate.figures_of_merit`.  Runs and cache access belong to
+:mod:`pipeline.simulate` (still to move there: the own ``simulate`` of ring_modulator,
+ring_coupler and pn_phase_shifter).  Importing the package registers
+every spec class so that cache entries can be re-validated (``pipeline.specs.spec_from_json``).
 """
 
 from __future__ import annotations

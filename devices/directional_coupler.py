@@ -22,10 +22,12 @@ measured by FDTD from this entry and a companion entry whose straight section is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import model_validator
 
+from pipeline.errors import SpecError
 from pipeline.fdtd.layout import Layout, Mirror, Port, Rect, sbend_polygon
 from pipeline.specs import DeviceSpec, WavelengthBand, quantity
 
@@ -91,10 +93,17 @@ def layout(spec: DirectionalCouplerSpec) -> Layout:
                               Mirror("x", 0.0, (("o1", "o4"), ("o2", "o3")))))
 
 
-def figures_of_merit(entry: Any, *, simulate_companion: Any = None, **_: Any) -> dict[str, Any]:
+def companions(spec: DirectionalCouplerSpec) -> dict[str, DirectionalCouplerSpec]:
+    """The entries :func:`figures_of_merit` can use besides its own: ``longer``, the same
+    coupler with a straight section ``LC_DELTA`` µm longer (for ``coupling_length_um``)."""
+    return {"longer": DirectionalCouplerSpec(**{**spec.model_dump(), "coupling_length": spec.coupling_length + LC_DELTA})}
+
+
+def figures_of_merit(entry: Any, *, companions: Mapping[str, Any] | None = None, **_: Any) -> dict[str, Any]:
     """``power_coupling`` (cross, |S[o3,o1]|² at the centre λ), ``excess_loss_db``
-    (−10 log10(|S31|² + |S41|²) at the centre λ) and, when
-    ``simulate_companion(spec) -> entry`` is given, ``coupling_length_um`` from FDTD."""
+    (−10 log10(|S31|² + |S41|²) at the centre λ) and, when ``companions`` holds the
+    ``longer`` entry (:func:`companions`), ``coupling_length_um`` from FDTD.  Pure: reads
+    only the entries it is given."""
     import numpy as np
 
     from pipeline.fdtd.coupling import coupling_length
@@ -106,11 +115,14 @@ def figures_of_merit(entry: Any, *, simulate_companion: Any = None, **_: Any) ->
         "power_bar": float(np.abs(s.sel(port_out="o4", port_in="o1")) ** 2),
     }
     out["excess_loss_db"] = float(-10 * np.log10(out["power_coupling"] + out["power_bar"]))
-    if simulate_companion is not None:
+    other = (companions or {}).get("longer")
+    if other is not None:
         spec = entry.device_spec
-        longer = spec.model_copy(update={"coupling_length": spec.coupling_length + LC_DELTA})
-        other = simulate_companion(Spec(**longer.model_dump()))
-        lc = coupling_length(entry.smatrix, spec.coupling_length, other.smatrix, longer.coupling_length)
+        if other.device_spec.coupling_length - spec.coupling_length <= 0:
+            raise SpecError(f"companion 'longer' has coupling_length = {other.device_spec.coupling_length} um, not "
+                            f"more than this entry's {spec.coupling_length} um. Fix: pass the entry of "
+                            "companions(spec)['longer'].")
+        lc = coupling_length(entry.smatrix, spec.coupling_length, other.smatrix, other.device_spec.coupling_length)
         wl = np.asarray(entry.smatrix.wavelength.values)
         k = int(np.argmin(np.abs(wl - spec.band.center)))
         out["coupling_length_um"] = float(lc[k])

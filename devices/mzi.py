@@ -37,6 +37,7 @@ available, the largest |Δ|S|²| against the composed MZI.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import model_validator
@@ -156,11 +157,18 @@ def layout(spec: MZISpec, *, core: Any = None) -> Layout:
                   media=(("heated", heated_medium(core, spec.delta_n_core)),))
 
 
-def figures_of_merit(entry: Any, *, simulate_companion: Any = None, **_: Any) -> dict[str, Any]:
+def companions(spec: MZISpec) -> dict[str, Any]:
+    """The entries :func:`figures_of_merit` can use besides its own: ``coupler``, the entry of
+    the MZI's coupler (``spec.coupler_spec()``, same solver)."""
+    return {"coupler": spec.coupler_spec()}
+
+
+def figures_of_merit(entry: Any, *, companions: Mapping[str, Any] | None = None, **_: Any) -> dict[str, Any]:
     """``power_cross`` |S[o3,o1]|², ``power_bar`` |S[o4,o1]|², ``extinction_db``,
     ``excess_loss_db`` at the centre λ; ``phase_difference_rad`` predicted from the exact
-    slab modes of the media the run used; with ``simulate_companion`` (the coupler entry),
-    ``composed_max_abs_dpower`` = max over band and ports of |Δ|S|²| vs the composed MZI."""
+    slab modes of the media the run used; when ``companions`` holds the ``coupler`` entry
+    (:func:`companions`), ``composed_max_abs_dpower`` = max over band and ports of |Δ|S|²|
+    vs the composed MZI.  Pure: reads only the entries it is given."""
     import numpy as np
 
     from pipeline.circuit import mzi as cmzi
@@ -179,8 +187,8 @@ def figures_of_merit(entry: Any, *, simulate_companion: Any = None, **_: Any) ->
                                                         n_heated - n_core, spec.heated_length)[0]),
         "equivalent_delta_t_k": spec.equivalent_delta_t_k,
     }
-    if simulate_companion is not None:
-        coupler = simulate_companion(spec.coupler_spec())
+    coupler = (companions or {}).get("coupler")
+    if coupler is not None:
         composed = cmzi.compose_mzi_from_entries(spec, coupler)
         diff = np.abs(np.abs(entry.smatrix.values) ** 2 - np.abs(composed.values) ** 2)
         out["composed_max_abs_dpower"] = float(diff.max())

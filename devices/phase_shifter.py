@@ -26,6 +26,10 @@ Reference: standard TiN/metal heaters ~2 µm above a 500×220 nm strip need P_π
 (e.g. N. C. Harris et al., Opt. Express 22, 10487 (2014): P_π ≈ 24 mW); the check range
 is 15–40 mW.  Not modelled: T-dependence of k and dn/dT (2nd order), trenches, optical
 leakage to the substrate (2 µm BOX), heater series resistance and its electrical model.
+
+Pure: :func:`build` (heat problems, wavelengths, mode options) and :func:`extract` (the
+entry from the solver results); the solver calls and the cache are in
+:mod:`pipeline.simulate.heater_cosim` (reached through :func:`pipeline.simulate.simulate`).
 """
 
 from __future__ import annotations
@@ -120,53 +124,100 @@ def thermal_problem(spec: PhaseShifterSpec, solver: ThermoOpticSolverSpec, *, ce
                           max_cell=max_cell or solver.thermal_max_cell, growth=solver.thermal_growth)
 
 
-def _cross_section(spec: PhaseShifterSpec):
+def cross_section(spec: PhaseShifterSpec):
+    """The optical cross-section: the Si strip in SiO2 (:func:`pipeline.modes.strip`)."""
     from pipeline.modes import strip
 
     return strip(spec.core_width, spec.core_thickness)
 
 
-def _compute(spec: PhaseShifterSpec, solver: ThermoOpticSolverSpec) -> tuple[xr.Dataset, dict, dict]:
-    """Run the co-simulation; returns (dataset, provenance, checks)."""
-    from pipeline.modes import solve_modes
-    from pipeline.thermal import solve_steady_state
-    from pipeline.thermo_optic import resolve_heated, sample, thermo_optic_kernel
+# -- build → run → extract -----------------------------------------------------------------
+# ``build`` and ``extract`` are pure; the solver calls between them (heat solves, mode solves,
+# the heated re-solve) are made by :mod:`pipeline.simulate.heater_cosim`, which also writes
+# the entry through the cache.
+@dataclass(frozen=True)
+class CoSimPlan:
+    """What the co-simulation solves, from the spec and solver alone (pure data)."""
 
-    cs, T = _cross_section(spec), spec.ambient_temperature
+    cross_section: Any  # pipeline.modes cross-section (Si strip in SiO2)
+    wavelengths: np.ndarray  # µm
+    centre: int  # index of the band centre in ``wavelengths``
+    mode_options: dict[str, Any]  # keyword arguments of every mode solve (temperature_K: ambient)
+    isolated: Any  # ThermalProblem: one heater dissipating 1 W/m
+    row: tuple[Any, ...]  # ThermalProblems: the row at the spec pitch, heater j = 0..n powered
+    centres: tuple[float, ...]  # heater x positions of the row [µm]
+    distances: np.ndarray  # µm, where the isolated heater's crosstalk is sampled
+
+
+@dataclass(frozen=True)
+class CoSimRun:
+    """The solver results :func:`extract` turns into the entry (made by the runner)."""
+
+    heat: Any  # ThermalSolution of ``plan.isolated`` (ΔT per 1 W/m)
+    kernels: tuple[Any, ...]  # thermo-optic kernel of the TE0 mode per wavelength
+    ng_dispersive: tuple[float, ...]  # group index (material dispersion) per wavelength
+    powers: np.ndarray  # W, heater powers of the stored sweep (:func:`sweep_powers`)
+    resolved: dict[str, Any]  # pipeline.thermo_optic.resolve_heated at the centre, powers[1:]
+    neff_hot: float  # TE0 n_eff at ambient + 5 K (uniform), band centre
+    neff_cold: float  # ... at ambient − 5 K
+    row_heat: tuple[Any, ...]  # ThermalSolutions of ``plan.row``
+
+#: Uniform temperature step [K] of the independent dn_eff/dT check (± this, re-solved).
+UNIFORM_STEP_K = 5.0
+
+
+def build(spec: PhaseShifterSpec, solver: ThermoOpticSolverSpec) -> CoSimPlan:
+    """The heat problems, wavelengths and mode-solve options of the co-simulation."""
     lams = np.asarray(spec.band.wavelengths())
-    ic = int(np.argmin(np.abs(lams - spec.band.center)))
-    mode_kw = dict(num_modes=1, solver=solver.mode_solver, resolution=solver.mode_resolution,
-                   margin=(solver.mode_margin, solver.mode_margin), temperature_K=T)
-    sol = solve_steady_state(thermal_problem(spec, solver))  # ΔT per 1 W/m
-    kernels, ng_disp = [], []
-    for lam in lams:
-        kernels.append(thermo_optic_kernel(cs, solve_modes(cs.at(lam), lam, fields=True, **mode_kw), temperature_K=T))
-        ng_disp.append(float(solve_modes(cs, lam, **mode_kw).ng[0, 0]))
-    kc = kernels[ic]
-    dneff_dpl = np.array([float(k.dneff(sample(sol.interpolate, k.x, k.z)[0])) for k in kernels])  # per W/m
-    lam_m = lams * 1e-6
-    dphase_dpower = 2 * np.pi / lam_m * dneff_dpl  # rad/W
-    p_pi = np.pi / dphase_dpower
-    # independent paths at the centre wavelength
-    L_m = spec.heater_length * 1e-6
-    powers = p_pi[ic] * np.asarray(POWER_FRACTIONS)
-    res = resolve_heated(cs, lams[ic], sol.interpolate, scales=powers[1:] / L_m, resolution=solver.check_resolution,
-                         margin=solver.mode_margin, temperature_K=T)
-    phase_resolved = np.concatenate([[0.0], 2 * np.pi / lam_m[ic] * res["dneff"] * L_m])
-    hot = solve_modes(cs, lams[ic], group_index=False, **{**mode_kw, "temperature_K": T + 5.0})
-    cold = solve_modes(cs, lams[ic], group_index=False, **{**mode_kw, "temperature_K": T - 5.0})
-    dneff_dT_resolved = float(hot.neff[0, 0] - cold.neff[0, 0]) / 10.0
-    # crosstalk vs distance (isolated heater) and the row matrix at the spec pitch
+    mode_options = dict(num_modes=1, solver=solver.mode_solver, resolution=solver.mode_resolution,
+                        margin=(solver.mode_margin, solver.mode_margin), temperature_K=spec.ambient_temperature)
     dist = np.unique(np.round(np.concatenate([np.geomspace(1.0, 0.4 * solver.lateral_extent, 41),
                                               spec.pitch * np.arange(1, spec.neighbours + 1)]), 6))
-    xt_curve = kc.dneff(sample(sol.interpolate, kc.x, kc.z, dist)) / dneff_dpl[ic]
     n, N = spec.neighbours, 2 * spec.neighbours + 1
     centres = tuple(float((i - n) * spec.pitch) for i in range(N))
+    row = tuple(thermal_problem(spec, solver, centres=centres, powered=j, max_cell=max(solver.thermal_max_cell, 0.1))
+                for j in range(n + 1))
+    return CoSimPlan(cross_section(spec), lams, int(np.argmin(np.abs(lams - spec.band.center))), mode_options,
+                     thermal_problem(spec, solver), row, centres, dist)
+
+
+def first_order(plan: CoSimPlan, heat: Any, kernels: tuple[Any, ...]) -> dict[str, np.ndarray]:
+    """``dneff_dpl`` [m/W] (per power per length), ``dphase_dpower`` [rad/W] and ``p_pi`` [W] per
+    wavelength, from the isolated heater's ΔT and the kernels (first order)."""
+    from pipeline.thermo_optic import sample
+
+    dneff_dpl = np.array([float(k.dneff(sample(heat.interpolate, k.x, k.z)[0])) for k in kernels])
+    dphase_dpower = 2 * np.pi / (plan.wavelengths * 1e-6) * dneff_dpl
+    return {"dneff_dpl": dneff_dpl, "dphase_dpower": dphase_dpower, "p_pi": np.pi / dphase_dpower}
+
+
+def sweep_powers(plan: CoSimPlan, heat: Any, kernels: tuple[Any, ...]) -> np.ndarray:
+    """Heater powers [W] of the stored sweep: :data:`POWER_FRACTIONS` × P_π at the band centre."""
+    return first_order(plan, heat, kernels)["p_pi"][plan.centre] * np.asarray(POWER_FRACTIONS)
+
+
+def extract(spec: PhaseShifterSpec, solver: ThermoOpticSolverSpec, plan: CoSimPlan, run: CoSimRun
+            ) -> tuple[xr.Dataset, dict, dict]:
+    """The entry's (dataset, provenance, checks) from the solver results (pure)."""
+    from pipeline.thermo_optic import sample
+
+    cs, T, lams, ic = plan.cross_section, spec.ambient_temperature, plan.wavelengths, plan.centre
+    sol, kernels, dist, centres = run.heat, run.kernels, plan.distances, plan.centres
+    kc = kernels[ic]
+    fo = first_order(plan, sol, kernels)
+    dneff_dpl, dphase_dpower, p_pi = fo["dneff_dpl"], fo["dphase_dpower"], fo["p_pi"]
+    lam_m = lams * 1e-6
+    # independent paths at the centre wavelength
+    L_m = spec.heater_length * 1e-6
+    powers, res = run.powers, run.resolved
+    phase_resolved = np.concatenate([[0.0], 2 * np.pi / lam_m[ic] * res["dneff"] * L_m])
+    dneff_dT_resolved = float(run.neff_hot - run.neff_cold) / (2 * UNIFORM_STEP_K)
+    # crosstalk vs distance (isolated heater) and the row matrix at the spec pitch
+    xt_curve = kc.dneff(sample(sol.interpolate, kc.x, kc.z, dist)) / dneff_dpl[ic]
+    n, N = spec.neighbours, 2 * spec.neighbours + 1
     matrix = np.zeros((N, N))
     flux_row = []
-    for j in range(n + 1):
-        row_sol = solve_steady_state(thermal_problem(spec, solver, centres=centres, powered=j,
-                                                     max_cell=max(solver.thermal_max_cell, 0.1)))
+    for j, row_sol in enumerate(run.row_heat):
         flux_row.append(row_sol.flux_balance)
         dn = kc.dneff(sample(row_sol.interpolate, kc.x, kc.z, centres))
         matrix[:, j] = dn / dn[j]
@@ -187,7 +238,7 @@ def _compute(spec: PhaseShifterSpec, solver: ThermoOpticSolverSpec) -> tuple[xr.
     ds = xr.Dataset(
         {"S": S,
          "neff": ("wavelength", neff, {"units": "1"}),
-         "ng": ("wavelength", np.array(ng_disp), {"units": "1", "long_name": "group index (dispersive)"}),
+         "ng": ("wavelength", np.array(run.ng_dispersive), {"units": "1", "long_name": "group index (dispersive)"}),
          "ng_frozen": ("wavelength", np.array([k.ng for k in kernels]), {"units": "1"}),
          "dneff_dpower_per_length": ("wavelength", dneff_dpl, {"units": "m/W"}),
          "dphase_dpower": ("wavelength", dphase_dpower, {"units": "rad/W"}),
@@ -229,16 +280,6 @@ def _compute(spec: PhaseShifterSpec, solver: ThermoOpticSolverSpec) -> tuple[xr.
     prov = {"mode_solver": solver.mode_solver, "thermal_nodes": int(sol.x_um.size),
             "check_grid_points": list(res["grid_points"])}
     return ds, prov, checks
-
-
-def simulate(device_spec: PhaseShifterSpec, solver_spec: ThermoOpticSolverSpec | None = None, *, cache: Any,
-             overwrite: bool = False) -> tuple[Any, bool]:
-    """The co-simulation through ``cache`` (a DeviceCache): ``(CacheEntry, cached)``."""
-    solver_spec = solver_spec or ThermoOpticSolverSpec()
-    if not isinstance(solver_spec, ThermoOpticSolverSpec):
-        raise SpecError(f"solver spec {type(solver_spec).__name__}: the phase shifter needs a ThermoOpticSolverSpec.")
-    return cache.get_or_compute(device_spec, solver_spec, lambda: _compute(device_spec, solver_spec),
-                                overwrite=overwrite)
 
 
 def figures_of_merit(entry: Any, **_: Any) -> dict[str, float]:

@@ -20,6 +20,10 @@ the converged MPB/Tidy3D values of benchmarks/results (2.4458, 4.184 at 1.55 µm
 dn_eff/dT against the first-order perturbation formula dn_eff/dT = n_g ∫ n dn/dT |E|² /
 ∫ n² |E|² with the solved field (DESIGN.md); n_g against −λ² dβ/dλ of the model itself
 (consistency of the fitted n_eff and n_g, within the fit error).
+
+Pure: the sweep's points, cross-sections and mode options, and :func:`extract`; the mode
+solves and the cache are in :mod:`pipeline.simulate.mode_sweep` (reached through
+:func:`pipeline.simulate.simulate`).
 """
 
 from __future__ import annotations
@@ -68,16 +72,35 @@ class WaveguideModelSpec(DeviceSpec):
 Spec = WaveguideModelSpec
 
 
-def _solve(spec: WaveguideModelSpec, solver: ModeSolverSpec, dw: float, dt: float) -> dict[str, np.ndarray]:
-    from pipeline.modes import solve_modes, strip
+# -- build → run → extract -------------------------------------------------------------------
+# ``points``, ``cross_section``, ``mode_options`` and ``extract`` are pure; the mode solves between
+# them are made by :mod:`pipeline.simulate.mode_sweep`, which also writes the entry through the cache.
+def points(spec: WaveguideModelSpec) -> list[tuple[float, float]]:
+    """(δw, δt) [µm] of every solve: the fit grid, then the held-out points."""
+    return [(dw, dt) for dw in spec.width_offsets for dt in spec.thickness_offsets] + [tuple(p) for p in spec.held_out]
 
-    cs = strip(spec.width + dw, spec.thickness + dt, core=SILICON, cladding=SILICA)
-    lams = np.asarray(spec.band.wavelengths())
-    kw = dict(num_modes=1, solver=solver.backend, resolution=solver.resolution,
-              margin=(solver.margin, solver.margin), dlam=solver.dlam)
-    base = solve_modes(cs, lams, **kw)
-    hot = solve_modes(cs, lams, temperature_K=T_REF + spec.temperature_step, group_index=False, **kw)
-    cold = solve_modes(cs, lams, temperature_K=T_REF - spec.temperature_step, group_index=False, **kw)
+
+def cross_section(spec: WaveguideModelSpec, dw: float, dt: float) -> Any:
+    """The Si strip in SiO2 with offsets ``dw``, ``dt`` [µm] (:func:`pipeline.modes.strip`)."""
+    from pipeline.modes import strip
+
+    return strip(spec.width + dw, spec.thickness + dt, core=SILICON, cladding=SILICA)
+
+
+def mode_options(solver: ModeSolverSpec) -> dict[str, Any]:
+    """Keyword arguments of every mode solve of the sweep."""
+    return dict(num_modes=1, solver=solver.backend, resolution=solver.resolution,
+                margin=(solver.margin, solver.margin), dlam=solver.dlam)
+
+
+def temperatures(spec: WaveguideModelSpec) -> tuple[float, float]:
+    """(hot, cold) temperatures [K] of the dn_eff/dT re-solves."""
+    return T_REF + spec.temperature_step, T_REF - spec.temperature_step
+
+
+def point_quantities(spec: WaveguideModelSpec, base: Any, hot: Any, cold: Any) -> dict[str, np.ndarray]:
+    """n_eff, n_g, dn_eff/dT (central difference) and TE fraction per wavelength of one (δw, δt)
+    from its three mode solves (at T_REF, hot, cold)."""
     return {"neff": base.neff.values[:, 0], "ng": base.ng.values[:, 0],
             "dneff_dT": (hot.neff.values[:, 0] - cold.neff.values[:, 0]) / (2 * spec.temperature_step),
             "te_fraction": base.te_fraction.values[:, 0]}
@@ -90,13 +113,11 @@ def _design(dw: np.ndarray, dt: np.ndarray, lam: np.ndarray, spec_scale: tuple[f
     return np.stack([np.ones_like(u), u, v, w, u * u, v * v, w * w, u * v, u * w, v * w], axis=-1)
 
 
-def _compute(spec: WaveguideModelSpec, solver: ModeSolverSpec) -> tuple[xr.Dataset, dict, dict]:
-    from tqdm import tqdm
-
+def extract(spec: WaveguideModelSpec, solver: ModeSolverSpec, results: dict[tuple[float, float], dict]
+            ) -> tuple[xr.Dataset, dict, dict]:
+    """The entry's (dataset, provenance, checks) from :func:`point_quantities` per point (pure)."""
     lams = np.asarray(spec.band.wavelengths())
     grid = [(dw, dt) for dw in spec.width_offsets for dt in spec.thickness_offsets]
-    points = grid + [tuple(p) for p in spec.held_out]
-    results = {p: _solve(spec, solver, *p) for p in tqdm(points, desc="waveguide modes", leave=False)}
     nw, nt = len(spec.width_offsets), len(spec.thickness_offsets)
     data = {q: (("dw", "dt", "wavelength"),
                 np.array([results[g][q] for g in grid]).reshape(nw, nt, lams.size), {"units": u})
@@ -114,18 +135,7 @@ def _compute(spec: WaveguideModelSpec, solver: ModeSolverSpec) -> tuple[xr.Datas
     checks = {f"accuracy_{q}": v for q, v in acc.items()}
     checks["min_te_fraction"] = float(ds.te_fraction.min())
     checks["passed"] = bool(acc["neff"] < 2e-3 and acc["ng"] < 5e-3 and checks["min_te_fraction"] > 0.9)
-    return ds, {"backend": solver.backend, "n_solves": len(points) * lams.size * 5}, checks
-
-
-def simulate(device_spec: WaveguideModelSpec, solver_spec: ModeSolverSpec | None = None, *, cache: Any,
-             overwrite: bool = False) -> tuple[Any, bool]:
-    """The mode-solver sweep through ``cache`` (a DeviceCache): ``(CacheEntry, cached)``."""
-    solver_spec = solver_spec or ModeSolverSpec()
-    if not isinstance(solver_spec, ModeSolverSpec):
-        raise SpecError(f"solver spec {type(solver_spec).__name__}: waveguide_model needs a ModeSolverSpec "
-                        "(solver = 'mode_solver').")
-    return cache.get_or_compute(device_spec, solver_spec, lambda: _compute(device_spec, solver_spec),
-                                overwrite=overwrite)
+    return ds, {"backend": solver.backend, "n_solves": len(points(spec)) * lams.size * 5}, checks
 
 
 class WaveguideModel:

@@ -61,7 +61,7 @@ def test_bad_crossing_specs(kwargs):
 def crossing(tmp_path_factory):
     needs_solver("meep")
     from pipeline.cache import DeviceCache
-    from pipeline.fdtd.simulate import simulate
+    from pipeline.simulate import simulate
 
     lib = DeviceCache(tmp_path_factory.mktemp("crossing-lib"))
     entry, _ = simulate(CrossingSpec(band=BAND), Meep2DSpec(**FAST), cache=lib, timeout_s=300)
@@ -97,7 +97,7 @@ def test_converged_crossing_against_plain_baseline(tmp_path):
     of 500 nm strips (measured IL 1.19 dB, XT −13.5 dB at 30 px/µm)."""
     needs_solver("meep")
     from pipeline.cache import DeviceCache
-    from pipeline.fdtd.simulate import simulate
+    from pipeline.simulate import simulate
 
     import warnings
 

@@ -17,7 +17,8 @@ from devices.waveguide import WaveguideSpec  # noqa: E402
 from pipeline.cache import DeviceCache  # noqa: E402
 from pipeline.errors import PhotopropWarning, SolverError  # noqa: E402
 from pipeline.fdtd import Meep2DSpec, slab  # noqa: E402
-from pipeline.fdtd.simulate import simulate, summary  # noqa: E402
+from pipeline.fdtd.simulate import summary  # noqa: E402
+from pipeline.simulate import simulate  # noqa: E402
 
 pytestmark = pytest.mark.meep
 
@@ -151,7 +152,7 @@ def test_converged_straight_guide(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("gap", [0.20, 0.25, 0.30])
 def test_converged_coupling_length_within_5_percent_of_3d_supermodes(tmp_path, gap):
-    from devices.directional_coupler import figures_of_merit
+    from devices.directional_coupler import companions, figures_of_merit
     from pipeline.fdtd.material2d import strip_modes_3d
 
     m = strip_modes_3d((1.55,), 0.5, 0.22, gap, 96)
@@ -160,7 +161,8 @@ def test_converged_coupling_length_within_5_percent_of_3d_supermodes(tmp_path, g
     spec = Meep2DSpec(resolution=30, normalize_reflections=False)
     dev = DirectionalCouplerSpec(gap=gap, coupling_length=2.0, band=BAND)
     e, _ = simulate(dev, spec, cache=lib, timeout_s=1800)
-    fom = figures_of_merit(e, simulate_companion=lambda d: simulate(d, spec, cache=lib, timeout_s=1800)[0])
+    (longer,) = companions(dev).values()
+    fom = figures_of_merit(e, companions={"longer": simulate(longer, spec, cache=lib, timeout_s=1800)[0]})
     assert fom["coupling_length_um"] == pytest.approx(reference, rel=0.05)
 
 

@@ -44,10 +44,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
 EXACT = {"pipeline"}
 
 #: (importer, imported) pairs that break the direction today, with the reason.
-KNOWN: dict[tuple[str, str], str] = {
-    ("pipeline.fdtd.simulate", "devices"):
-        "the FDTD driver looks up a family's layout() by its spec; should be handed the layout by pipeline.simulate",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def layer(module: str) -> int | None:

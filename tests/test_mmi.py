@@ -50,7 +50,7 @@ def test_mmi_splits_in_quadrature(tmp_path):
     needs_solver("meep")
     from pipeline.cache import DeviceCache
     from pipeline.fdtd import Meep2DSpec
-    from pipeline.fdtd.simulate import simulate
+    from pipeline.simulate import simulate
 
     entry, _ = simulate(MMISpec(band=BAND), Meep2DSpec(**FAST), cache=DeviceCache(tmp_path), timeout_s=300)
     fom = figures_of_merit(entry)
@@ -72,7 +72,7 @@ def test_converged_mmi_balance_point_matches_self_imaging_length(tmp_path):
     needs_solver("meep")
     from pipeline.cache import DeviceCache
     from pipeline.fdtd import Meep2DSpec
-    from pipeline.fdtd.simulate import simulate
+    from pipeline.simulate import simulate
 
     entry, _ = simulate(MMISpec(), Meep2DSpec(resolution=30), cache=DeviceCache(tmp_path), timeout_s=1800)
     fom = figures_of_merit(entry)

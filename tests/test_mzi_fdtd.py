@@ -221,7 +221,7 @@ def test_figures_of_merit_of_an_mzi_entry(coupler, tmp_path):
                               "f0": 1.0}
     entry = CacheEntry(key="0" * 64, path=tmp_path / "x.h5", data=composed.to_dataset(name="S"), device_spec=spec,
                        solver_spec=Meep2DSpec(), provenance={"material_model": media})
-    fom = devices.get("mzi").figures_of_merit(entry, simulate_companion=lambda d: coupler)
+    fom = devices.get("mzi").figures_of_merit(entry, companions={"coupler": coupler})
     assert fom["composed_max_abs_dpower"] == pytest.approx(0.0, abs=1e-12)
     assert fom["phase_difference_rad"] == pytest.approx(math.pi / 2, abs=1e-3)
     k = int(np.argmin(np.abs(wl - 1.55)))
@@ -242,7 +242,7 @@ def test_whole_mzi_fdtd_agrees_with_the_composed_mzi(phase_pi, coupler, tmp_path
     exact-slab arms: every transmission |S|² within TOL over the band (see TOL for why
     0.03), and at phases 0 / π the switch extinction ≥ 20 dB at 1.55 µm in both."""
     needs_solver("meep")
-    from pipeline.fdtd.simulate import simulate
+    from pipeline.simulate import simulate
 
     before = _sha(coupler.path)
     wl = coupler.smatrix.wavelength.values
@@ -263,8 +263,9 @@ def test_whole_mzi_fdtd_agrees_with_the_composed_mzi(phase_pi, coupler, tmp_path
     np.testing.assert_allclose(f_heated - f_core, dn, atol=1e-9)
     worst = max(float(np.abs(_p(entry.smatrix, o, i) - _p(composed, o, i)).max()) for o, i in TRANSMISSIONS)
     assert worst <= TOL, f"max |d|S|^2| = {worst:.4f} at phase {phase_pi} pi"
-    fom = devices.get("mzi").figures_of_merit(
-        entry, simulate_companion=lambda d: DeviceCache(SHIPPED).get(d, Meep2DSpec()))
+    mzi = devices.get("mzi")
+    fom = mzi.figures_of_merit(entry, companions={"coupler": DeviceCache(SHIPPED).get(
+        mzi.companions(spec)["coupler"], Meep2DSpec())})
     assert fom["composed_max_abs_dpower"] >= worst and fom["coupler_key"] == coupler.key
     assert fom["phase_difference_rad"] == pytest.approx(phase_pi * math.pi, abs=2e-3)
     for s in (entry.smatrix, composed):

@@ -22,10 +22,10 @@ from devices.phase_shifter import (
     figures_of_merit,
     phase,
     phase_shifter,
-    simulate,
     thermal_problem,
 )
 from pipeline.cache import DeviceCache
+from pipeline.simulate import simulate
 from pipeline.errors import ExtrapolationError, SpecError
 from pipeline.modes import strip
 from pipeline.smatrix import summary_checks

@@ -83,7 +83,7 @@ def pd(tmp_path_factory):
     needs_solver("meep")
     from pipeline.cache import DeviceCache
     from pipeline.fdtd import Meep2DSpec
-    from pipeline.fdtd.simulate import simulate
+    from pipeline.simulate import simulate
 
     lib = DeviceCache(tmp_path_factory.mktemp("pd-lib"))
     entry, _ = simulate(PhotodetectorSpec(ge_length=4.0, band=BAND), Meep2DSpec(resolution=30), cache=lib,
@@ -116,7 +116,7 @@ def test_converged_responsivity_vs_ge_length(tmp_path):
     needs_solver("meep")
     from pipeline.cache import DeviceCache
     from pipeline.fdtd import Meep2DSpec
-    from pipeline.fdtd.simulate import simulate
+    from pipeline.simulate import simulate
 
     lib, spec = DeviceCache(tmp_path), Meep2DSpec(resolution=50)
     foms = [figures_of_merit(simulate(PhotodetectorSpec(ge_length=length), spec, cache=lib, timeout_s=1800)[0])

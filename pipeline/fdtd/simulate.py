@@ -147,20 +147,22 @@ def compute_smatrix(device: DeviceSpec, spec: MeepSpec, layout: Layout, *, timeo
     return data, provenance, result  # type: ignore[return-value]
 
 
-def simulate(device: DeviceSpec, spec: MeepSpec, *, cache: DeviceCache | None = None,
-             timeout_s: float = DEFAULT_TIMEOUT_S, overwrite: bool = False) -> tuple[CacheEntry, bool]:
-    """Simulate ``device`` with ``spec`` or read it from ``cache`` → ``(entry, cached)``.
+def simulate(device: DeviceSpec, spec: MeepSpec, *, layout: Layout | None = None, lossless: bool = False,
+             cache: DeviceCache | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+             overwrite: bool = False) -> tuple[CacheEntry, bool]:
+    """Simulate ``device`` (geometry ``layout``; ``lossless``: check unitarity) with ``spec`` or
+    read it from ``cache`` → ``(entry, cached)``.  The family's layout and LOSSLESS are handed
+    in by :func:`pipeline.simulate.simulate` (this engine never looks a device up).
 
     ``timeout_s`` [s] limits each solver process; it and ``overwrite`` are execution
     flags and never enter the cache key."""
-    import devices
-
-    module = devices.module_for(device)
-    layout = module.layout(device)
+    if layout is None:
+        raise SpecError(f"device {device.device!r}: the FDTD engine needs its layout. Fix: call "
+                        "pipeline.simulate.simulate(device, solver, ...) (it passes the family's layout()).")
     cache = cache if cache is not None else DeviceCache()
 
     def compute() -> tuple[xr.DataArray, dict[str, Any], dict[str, Any]]:
-        return compute_smatrix(device, spec, layout, timeout_s=timeout_s, lossless=module.LOSSLESS)
+        return compute_smatrix(device, spec, layout, timeout_s=timeout_s, lossless=lossless)
 
     return cache.get_or_compute(device, spec, compute, overwrite=overwrite)
 

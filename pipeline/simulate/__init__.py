@@ -1,7 +1,12 @@
 """One entry point for every device: (device spec, solver spec) → cached, checked entry.
 
-The device's module may define its own ``simulate`` (co-simulations such as the
-thermo-optic phase shifter); Meep solver specs go through the generic FDTD engine.
+The dispatcher is the only place that pairs a device family with the code that runs it:
+Meep solver specs go through the generic FDTD engine, handed the family's ``layout(spec)``
+and ``LOSSLESS`` (:mod:`pipeline.fdtd.simulate` never looks a device up); the co-simulations
+of :data:`COSIMULATIONS` are run here (build and extract are the device module's pure
+functions; the solver calls and the cache are in :mod:`pipeline.simulate.heater_cosim`,
+:mod:`pipeline.simulate.mode_sweep`).  Families not yet split that way keep their module's
+own ``simulate``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,16 @@ from pipeline.specs import DeviceSpec, SolverSpec, all_subclasses
 
 #: Solvers served by the generic FDTD engine (devices that declare a ``layout``).
 FDTD_SOLVERS = ("meep2d", "meep3d")
+#: Device families whose (non-FDTD) run is driven here: family → "module:function".
+COSIMULATIONS: dict[str, str] = {
+    "phase_shifter": "pipeline.simulate.heater_cosim:simulate",
+    "waveguide_model": "pipeline.simulate.mode_sweep:simulate",
+}
+
+
+def _runner(family: str) -> Any:
+    module, name = COSIMULATIONS[family].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def simulate(device: DeviceSpec, solver: SolverSpec, *, cache: DeviceCache | None = None,
@@ -30,43 +45,43 @@ def simulate(device: DeviceSpec, solver: SolverSpec, *, cache: DeviceCache | Non
         if not hasattr(module, "layout"):
             raise SpecError(f"device {device.device!r} is not an FDTD device; use solver "
                             f"{default_solver(device.device)!r}.")
-        fdtd = importlib.import_module("pipeline.fdtd.simulate")
-        return fdtd.simulate(device, solver, cache=cache, overwrite=overwrite, **execution)
+        from pipeline.fdtd import simulate as fdtd
+
+        return fdtd.simulate(device, solver, layout=module.layout(device), lossless=module.LOSSLESS,
+                             cache=cache, overwrite=overwrite, **execution)
+    if device.device in COSIMULATIONS:
+        return _runner(device.device)(device, solver, cache=cache, overwrite=overwrite)
     own = getattr(module, "simulate", None)
     if own is None:
         raise SpecError(f"device {device.device!r} cannot be simulated with solver {solver.solver!r}.")
     return own(device, solver, cache=cache, overwrite=overwrite)
 
 
-class _CompanionMissing(Exception):
-    """A companion entry is not cached and simulating it was not allowed."""
-
-
 def figures_of_merit(entry: CacheEntry, *, cache: DeviceCache | None = None, simulate_missing: bool = True,
                      **execution: Any) -> dict[str, Any]:
-    """The device family's figures of merit for a cached entry. Families that need a
-    companion simulation (the coupler's L_c from a second length) get it through the
-    same cache and solver; with ``simulate_missing=False`` only a cached companion is
-    used, and the figures that need it are left out."""
+    """The device family's figures of merit for a cached entry.  A family that needs
+    companion entries (the coupler's L_c from a second length, the MZI's coupler) names them
+    with ``companions(spec) -> {name: DeviceSpec}``; they are read from ``cache`` — or, with
+    ``simulate_missing`` (the default), simulated with the entry's solver — and handed to the
+    family's pure ``figures_of_merit(entry, companions={name: entry})``.  Figures whose
+    companion is missing are left out."""
     import devices
 
-    fom = getattr(devices.module_for(entry.device_spec), "figures_of_merit", None)
+    module = devices.module_for(entry.device_spec)
+    fom = getattr(module, "figures_of_merit", None)
     if fom is None:
         return {}
-    cache = cache if cache is not None else DeviceCache(entry.path.parents[1])
-
-    def companion(device: DeviceSpec) -> CacheEntry:
-        if not simulate_missing:
-            found = cache.get(device, entry.solver_spec)
-            if found is None:
-                raise _CompanionMissing(device)
-            return found
-        return simulate(device, entry.solver_spec, cache=cache, **execution)[0]
-
-    try:
-        return dict(fom(entry, simulate_companion=companion))
-    except _CompanionMissing:
+    wanted = getattr(module, "companions", None)
+    if wanted is None:
         return dict(fom(entry))
+    cache = cache if cache is not None else DeviceCache(entry.path.parents[1])
+    found = {}
+    for name, device in wanted(entry.device_spec).items():
+        other = (simulate(device, entry.solver_spec, cache=cache, **execution)[0] if simulate_missing
+                 else cache.get(device, entry.solver_spec))
+        if other is not None:
+            found[name] = other
+    return dict(fom(entry, companions=found))
 
 
 def solver_spec_class(name: str) -> type[SolverSpec]:
