@@ -187,6 +187,7 @@ SPEC_TYPES: dict[str, str] = {
     "PNPhaseShifterSpec": "devices.pn_phase_shifter:PNPhaseShifterSpec",
     "RingCouplerSpec": "devices.ring_coupler:RingCouplerSpec",
     "RingModulatorSpec": "devices.ring_modulator:RingModulatorSpec",
+    "ImportedLayoutSpec": "pipeline.interop.gdsfactory_spec:ImportedLayoutSpec",  # a GDS cell / gdsfactory component
     # compact-model sweeps
     "CouplerSweepSpec": "devices.coupler_model:CouplerSweepSpec",
     "PhotodetectorSweepSpec": "devices.photodetector_model:PhotodetectorSweepSpec",
@@ -208,6 +209,8 @@ SPEC_TYPES: dict[str, str] = {
     "CrossSection": "pipeline.modes.cross_section:CrossSection",
     "Rect": "pipeline.thermal.geometry:Rect",
     "ThermalProblem": "pipeline.thermal.geometry:ThermalProblem",
+    "ImportedPort": "pipeline.interop.gdsfactory_spec:ImportedPort",
+    "ImportedMirror": "pipeline.interop.gdsfactory_spec:ImportedMirror",
 }
 
 

@@ -60,7 +60,7 @@ def list_devices(as_json: bool = typer.Option(False, "--json", help="machine-rea
 @device_app.command("simulate")
 def simulate_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="device family, see `photoprop device list`"),
+    name: Optional[str] = typer.Argument(None, help="device family, see `photoprop device list` (or use --gds)"),
     set_: list[str] = typer.Option([], "--set", help="device spec field, key=value (repeatable)"),
     solver: Optional[str] = typer.Option(None, "--solver",
                                          help="meep2d | meep3d (FDTD devices) | thermo_optic (phase shifter); "
@@ -71,6 +71,13 @@ def simulate_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="recompute even if cached"),
     cache_dir: Optional[Path] = cache_option(envvar=False),
     as_json: bool = typer.Option(False, "--json", help="print the JSON summary"),
+    gds: Optional[Path] = typer.Option(None, "--gds", help="simulate a cell of this GDS file instead of a family "
+                                                           "(gdsfactory: extra interop)"),
+    cell: Optional[str] = typer.Option(None, "--cell", help="cell of the --gds file (default: its top cell)"),
+    core_layer: str = typer.Option("1/0", "--core-layer", help="--gds: LAYER/DATATYPE of the Si core"),
+    thickness: float = typer.Option(0.22, "--thickness", help="--gds: Si core thickness [um]"),
+    ignore_layer: list[str] = typer.Option([], "--ignore-layer",
+                                           help="--gds: LAYER/DATATYPE without optical meaning (repeatable)"),
 ) -> None:
     """Simulate NAME (or read it from the cache) and print S-parameters, checks and figures of merit."""
     import devices
@@ -80,19 +87,32 @@ def simulate_cmd(
                                    simulate, solver_spec_class)
 
     try:
-        device = devices.spec_class(name)(**_assignments(set_))
-        solver_name = solver or default_solver(name)
-        solver_cls = solver_spec_class(solver_name)
-        solver_kw = {**default_solver_settings(name, solver_name), **_assignments(solver_set)}
-        if resolution is not None:
-            field = "resolution" if "resolution" in solver_cls.model_fields else "mode_resolution"
-            solver_kw[field] = resolution
-        spec = solver_cls(**solver_kw)
-        cache = use_cache(ctx, cache_dir or ctx.obj)
-        execution = {"timeout_s": timeout_s} if spec.solver in FDTD_SOLVERS else {}
-        entry, cached = simulate(device, spec, cache=cache, overwrite=overwrite, **execution)
-        figures = figures_of_merit(entry, cache=cache, **execution)
-        doc = summary(entry, cached, figures)
+        if gds is not None or name is None:  # an imported layout (pipeline.interop.gdsfactory_cli)
+            from pipeline.errors import SpecError
+            from pipeline.interop.gdsfactory_cli import simulate_gds_doc
+
+            if gds is None or name is not None:
+                raise SpecError("give a device family NAME or --gds FILE [--cell NAME], not both or neither. "
+                                "Fix: e.g. `photoprop device simulate mmi` or `... simulate --gds chip.gds --cell mmi`.")
+            doc, figures, cached = simulate_gds_doc(
+                gds, cell, sets=_assignments(set_), solver=solver, resolution=resolution,
+                solver_sets=_assignments(solver_set), timeout_s=timeout_s, overwrite=overwrite,
+                cache=use_cache(ctx, cache_dir or ctx.obj), core_layer=core_layer, thickness=thickness,
+                ignore_layers=ignore_layer)
+        else:
+            device = devices.spec_class(name)(**_assignments(set_))
+            solver_name = solver or default_solver(name)
+            solver_cls = solver_spec_class(solver_name)
+            solver_kw = {**default_solver_settings(name, solver_name), **_assignments(solver_set)}
+            if resolution is not None:
+                field = "resolution" if "resolution" in solver_cls.model_fields else "mode_resolution"
+                solver_kw[field] = resolution
+            spec = solver_cls(**solver_kw)
+            cache = use_cache(ctx, cache_dir or ctx.obj)
+            execution = {"timeout_s": timeout_s} if spec.solver in FDTD_SOLVERS else {}
+            entry, cached = simulate(device, spec, cache=cache, overwrite=overwrite, **execution)
+            figures = figures_of_merit(entry, cache=cache, **execution)
+            doc = summary(entry, cached, figures)
     except PhotopropError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
