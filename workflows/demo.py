@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from pipeline import units_attrs
 from pipeline.cache import DeviceCache
 from pipeline.circuit import Netlist, compose
 from pipeline.smatrix import interp_wavelength
@@ -85,7 +86,7 @@ def mzi_switch(cache: DeviceCache, powers_w: np.ndarray, wavelengths: np.ndarray
     ds["transmission"].attrs.update(units="1", long_name="|S|^2 from in1")
     ds.attrs.update(coupler_key=entry.key, phase_shifter_key=ps_entry.key,
                     method="connection-matrix composition of cached device S-matrices")
-    return ds
+    return units_attrs.annotate(ds, {"output": ("1", "MZI output port")})
 
 
 def _plot(ds: xr.Dataset, path: Path) -> None:
