@@ -191,7 +191,8 @@ def test_migration_rekeys_entries_and_renames_compact_models(tmp_path):
     import h5py
 
     import devices.photodetector_model as pm
-    from pipeline.cache.migrate import _KeysOf, migrate_library
+    from pipeline.cache.migrate import _KeysOf
+    from pipeline.library.migrate import migrate_library
 
     shipped = DeviceCache()
     root = tmp_path / "old"

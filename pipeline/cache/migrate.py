@@ -4,21 +4,22 @@ Each entry is re-read (checksums verified), rewritten under its current key by t
 atomic writer (same data, provenance, checks and recorded versions; only ``key`` changes,
 checksums recomputed) and its old file removed. Compact models in ``compact_models/``
 are named by a hash over their runs' keys: each one's old name is recomputed with the old
-keys, its new name with the new ones (by the device module's own ``model_path``), and the
-file renamed, with the run keys stored in its ``entries`` attribute rewritten. Idempotent:
-a second run changes nothing.
+keys, its new name with the new ones, and the file renamed, with the run keys stored in
+its ``entries`` attribute rewritten. Idempotent: a second run changes nothing.
 
-    python -m pipeline.cache.migrate [ROOT]      (default: the shipped cache/)
+The names of compact-model files belong to the library layer: :func:`migrate_library` is
+handed them (``model_names``) by :mod:`pipeline.library.migrate`, which is also the command:
+
+    python -m pipeline.library.migrate [ROOT] [--dry-run]     (default: the shipped cache/)
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import shutil
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from pipeline.errors import CacheError, PhotopropError
 from pipeline.specs import spec_from_json
 
 
-class _KeysOf:
+class KeysOf:
     """Duck-typed stand-in for a DeviceCache whose ``key`` returns given keys (the old ones)."""
 
     def __init__(self, root: Path, keys: dict[tuple[str, str], str]) -> None:
@@ -41,16 +42,18 @@ class _KeysOf:
         return self._keys.get((device.canonical_json(), solver.canonical_json()), "absent")
 
 
-def _model_names(path: Path, old: _KeysOf, new: DeviceCache) -> tuple[Path, Path]:
-    """(old path, new path) of the compact model at ``path`` (from its stored sweep/solver)."""
+#: ``model_names(path, old, new) -> (old path, new path)`` of the compact model at ``path``
+#: under the old keys (``old``, a :class:`KeysOf`) and the current ones (``new``, the cache).
+ModelNames = Callable[[Path, "KeysOf", DeviceCache], tuple[Path, Path]]
+
+
+def stored_specs(path: Path) -> tuple[Any, Any]:
+    """(sweep spec, solver spec) recorded in the attributes of the compact-model file ``path``."""
     import h5py
 
-    prefix = path.name.rsplit("-", 1)[0]  # coupler_model, photodetector_model, crossing_model ...
-    module = importlib.import_module(f"devices.{prefix}")
     with h5py.File(path, "r") as f:
-        sweep, solver = (spec_from_json(str(f.attrs[k].decode() if isinstance(f.attrs[k], bytes) else f.attrs[k]))
-                         for k in ("sweep_spec", "solver_spec"))
-    return module.model_path(old, sweep, solver), module.model_path(new, sweep, solver)
+        return tuple(spec_from_json(str(f.attrs[k].decode() if isinstance(f.attrs[k], bytes) else f.attrs[k]))
+                     for k in ("sweep_spec", "solver_spec"))  # type: ignore[return-value]
 
 
 def _move_model(src: Path, dst: Path, renames: dict[str, str]) -> None:
@@ -76,9 +79,11 @@ def _move_model(src: Path, dst: Path, renames: dict[str, str]) -> None:
         src.unlink()
 
 
-def migrate_library(root: Path | str | None = None, *, dry_run: bool = False) -> dict[str, Any]:
-    """Re-key every entry and compact model under ``root``; returns ``{"root", "entries":
-    [{"old", "new", "device"}], "models": [{"old", "new"}], "unchanged", "errors"}``."""
+def migrate_library(root: Path | str | None = None, *, model_names: ModelNames, dry_run: bool = False
+                    ) -> dict[str, Any]:
+    """Re-key every entry and compact model under ``root`` (compact-model names from
+    ``model_names``); returns ``{"root", "entries": [{"old", "new", "device"}], "models":
+    [{"old", "new"}], "unchanged", "errors"}``."""
     cache = DeviceCache(root)
     report: dict[str, Any] = {"root": str(cache.root), "entries": [], "models": [], "unchanged": 0, "errors": []}
     todo = []
@@ -99,7 +104,7 @@ def migrate_library(root: Path | str | None = None, *, dry_run: bool = False) ->
     models = []
     for path in sorted((cache.root / "compact_models").glob("*.nc")):
         try:
-            old_path, new_path = _model_names(path, _KeysOf(cache.root, old_keys), cache)
+            old_path, new_path = model_names(path, KeysOf(cache.root, old_keys), cache)
         except (PhotopropError, ImportError, KeyError, OSError, ValueError) as exc:
             report["errors"].append(f"{path}: cannot recompute its name ({exc}); left as it is.")
             continue
@@ -125,21 +130,9 @@ def migrate_library(root: Path | str | None = None, *, dry_run: bool = False) ->
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipeline.cache.migrate [ROOT] [--dry-run]``."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    dry = "--dry-run" in args
-    args = [a for a in args if a != "--dry-run"]
-    report = migrate_library(args[0] if args else None, dry_run=dry)
-    verb = "would re-key" if dry else "re-keyed"
-    print(f"{report['root']}: {verb} {len(report['entries'])} entries and {len(report['models'])} compact "
-          f"models; {report['unchanged']} entries already current.")
-    for m in report["models"]:
-        print(f"  model {m['old']} -> {m['new']}")
-    for err in report["errors"]:
-        print(f"  ERROR {err}", file=sys.stderr)
-    return 1 if report["errors"] else 0
-
+#: Old name kept for callers of the private class.
+_KeysOf = KeysOf
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit("the migrate command is `python -m pipeline.library.migrate [ROOT] [--dry-run]` "
+                     "(compact-model names belong to the library layer).")
