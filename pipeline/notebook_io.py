@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from pipeline import units_attrs
 from pipeline.errors import CacheError, SpecError
 
 
@@ -21,7 +22,8 @@ def open_library(root: str | Path | None = None) -> xr.Dataset:
 
     Variables: ``device``, ``solver``, ``wall_time_s`` [s], ``created`` (UTC), ``size_bytes``,
     ``reciprocity_error``, ``max_singular_value``, ``checks_passed``, ``n_wavelengths``,
-    ``wavelength_min``/``wavelength_max`` [µm], ``device_spec``/``solver_spec`` (JSON).
+    ``wavelength_min``/``wavelength_max`` [µm], ``device_spec``/``solver_spec`` (JSON); units
+    and long_name on each (:data:`LIBRARY_ATTRS`).
     Every entry is read through its checksums; a corrupt entry raises
     :class:`~pipeline.errors.CacheError` naming it (``photoprop library verify --repair``
     fixes it).  Open one entry's data with ``pipeline.DeviceCache(root).find(key)``.
@@ -53,11 +55,19 @@ def open_library(root: str | Path | None = None) -> xr.Dataset:
     keys = [r.pop("key") for r in rows]
     data = {name: ("entry", np.array([r[name] for r in rows])) for name in rows[0]}
     ds = xr.Dataset(data, coords={"key": ("entry", np.array(keys))})
-    units = {"wall_time_s": "s", "size_bytes": "byte", "wavelength_min": "um", "wavelength_max": "um"}
-    for name, unit in units.items():
-        ds[name].attrs["units"] = unit
     ds.attrs.update(root=str(cache.root), n_entries=len(keys))
-    return ds
+    return units_attrs.annotate(ds, LIBRARY_ATTRS)
+
+
+#: (units, long_name) of the library index's variables (:func:`open_library`).
+LIBRARY_ATTRS: dict[str, tuple[str, str]] = {
+    "key": ("1", "entry cache key (sha256)"), "entry": ("1", "library entry"), "device": ("1", "device family"),
+    "solver": ("1", "solver"), "wall_time_s": ("s", "solver wall time"), "created": ("1", "creation date (UTC)"),
+    "size_bytes": ("byte", "entry file size"), "reciprocity_error": ("1", "max |S - S^T|"),
+    "max_singular_value": ("1", "largest singular value of S (passive: <= 1)"),
+    "checks_passed": ("1", "physics checks passed"), "n_wavelengths": ("1", "simulated wavelengths"),
+    "wavelength_min": ("um", "shortest simulated wavelength"), "wavelength_max": ("um", "longest simulated wavelength"),
+    "device_spec": ("1", "device spec (JSON)"), "solver_spec": ("1", "solver spec (JSON)")}
 
 
 def open_results(path: str | Path) -> xr.Dataset:

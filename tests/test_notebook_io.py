@@ -19,6 +19,9 @@ def test_open_library_indexes_every_shipped_entry():
     assert np.all(couplers.wavelength_min <= 1.55) and np.all(couplers.wavelength_max >= 1.55)
     assert bool(lib.checks_passed.all())
     assert lib.wall_time_s.attrs["units"] == "s"
+    from pipeline import units_attrs
+
+    assert units_attrs.missing(lib) == []
 
 
 def test_open_library_reports_a_corrupt_entry(tmp_path):
