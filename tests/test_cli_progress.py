@@ -24,14 +24,14 @@ def test_train_prints_epoch_lines_when_stderr_is_not_a_terminal(tmp_path):
 
 
 def test_train_keeps_the_bar_on_a_terminal(tmp_path, monkeypatch):
-    import pipeline.cli.progress as progress
+    import pipeline.progress as progress
 
     monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
     assert "[train]" not in _train(tmp_path).stderr
 
 
 def test_epoch_blocks_with_fractional_updates(capsys):
-    from pipeline.cli.progress import EpochLines
+    from pipeline.progress import EpochLines
 
     lines = EpochLines(epochs=10, algorithms=2, blocks=5)
     for _ in range(50):  # ideal-best: 1/restarts per restart epoch
@@ -55,3 +55,21 @@ def test_study_progress_lines(capsys):
     with _progress("quiet", 2, 0, enabled=False) as advance:
         advance({"seed": 0})
     assert capsys.readouterr().err == ""
+
+
+def test_one_terminal_switch_for_items_and_epochs(monkeypatch, capsys):
+    """pipeline.progress decides bar vs lines once (stderr_is_terminal) for item and epoch
+    progress; the CLI's names are the same objects."""
+    import pipeline.cli.progress as cli_progress
+    import pipeline.progress as progress
+
+    assert cli_progress.epoch_progress is progress.epoch_progress and cli_progress.EpochLines is progress.EpochLines
+    with progress.item_progress("t", "item", "done", 2, headline="2 items", bar_title="t") as advance:
+        advance("a")
+    assert capsys.readouterr().err.splitlines()[0] == "[t] 2 items"
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
+    with progress.item_progress("t", "item", "done", 2, headline="2 items", bar_title="t") as advance:
+        advance("a")
+    with progress.epoch_progress(1, 1) as update:
+        update(1)
+    assert "[t]" not in capsys.readouterr().err

@@ -31,9 +31,14 @@ def solve_point(spec: wm.WaveguideModelSpec, solver: ModeSolverSpec, dw: float, 
 
 def compute(spec: wm.WaveguideModelSpec, solver: ModeSolverSpec) -> tuple[xr.Dataset, dict, dict]:
     """Every point's solves → the entry's (dataset, provenance, checks)."""
-    from tqdm import tqdm
+    from pipeline.progress import item_progress
 
-    results = {p: solve_point(spec, solver, *p) for p in tqdm(wm.points(spec), desc="waveguide modes", leave=False)}
+    points, results = wm.points(spec), {}
+    with item_progress("waveguide_model", "point", "solved", len(points), headline=f"{len(points)} (dw, dt) points, "
+                       "3 mode solves each", bar_title="waveguide modes") as advance:
+        for p in points:
+            results[p] = solve_point(spec, solver, *p)
+            advance(f"dw={p[0]:+g} dt={p[1]:+g} um")
     return wm.extract(spec, solver, results)
 
 
