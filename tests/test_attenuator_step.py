@@ -17,6 +17,8 @@ CASES = {
     "xtalk-phase-noise": (dict(n_in=4, n_hidden=5, n_out=3, crosstalk_calibration=True),
                           dict(phase_noise=0.01, dac_bits=8, adc_bits=10)),
     "ideal": (dict(), "ideal"),
+    "ring": (dict(neuron={"kind": "ring"}), "realistic"),
+    "ring-relu-ideal": (dict(neuron={"kind": "ring", "ring": {"bias_voltage": -1.0, "drive_swing": 1.0}}), "ideal"),
 }
 
 

@@ -84,12 +84,42 @@ class AttenuatorCalibration(AttenuatorReadout):
     def _calibrate_at_sampling(self) -> None:
         """The calibrations the spec asks for, in order: phase, crosstalk, gain."""
         s = self.architecture.spec
+        if s.neuron.kind == "ring" and s.neuron.ring.lock:
+            self.lock_rings()
         if s.phase_calibration:
             self.calibrate_phases()
         if s.crosstalk_calibration:
             self.calibrate_crosstalk()
         if s.gain_calibration:
             self.calibrate()
+
+    # -- ring neurons: resonance locking ----------------------------------------------------------
+    def lock_rings(self) -> None:
+        """Lock every ring neuron's heater to its operating point (:meth:`ring_lock.RingNeuronArray.lock`,
+        drive at zero) from readings of its own detector — the f ring's monitor (hidden) or
+        output readout, the derivative pair's diodes read singly — with the die's detector noise,
+        RIN and ADC (full scale the ring's off-resonance level, 1/T_ref of the supply), own noise
+        stream, counted in ``calibration_measurements``."""
+        a, imp = self.architecture, self.impairments
+        n, nh, tap = a.spec.calibration_samples, a.n_hidden, a.spec.layout.monitor_tap
+        r, p0, ring = self.det.responsivity, imp.optical_power, a.spec.neuron.ring
+        t_ref = self.neuron.op.t_ref
+
+        def read(t: np.ndarray, k: int, m: int) -> np.ndarray:
+            j, which = divmod(k, 3)
+            scale = tap if (which == 0 and j < nh) else 1.0
+            gain = self.gain_readout[j] if which == 0 else self.gain_derivative[j, which - 1]
+            mean = r * p0 * scale * self._eta_read[j] * gain * np.repeat(np.asarray(t, float), m)
+            sup = np.repeat(self._laser(len(t), True), m)
+            x = self._read(mean * sup, mean * sup, 1, True, r * p0 * scale / t_ref)
+            return x.reshape(len(t), m).mean(1) / (r * p0 * scale)
+
+        rng, self._rng = self._rng, np.random.default_rng([self.seed, 12])
+        try:
+            reads = self.neuron.lock(read, n, ring.lock_passes, ring.lock_fine_points)
+        finally:
+            self._rng = rng
+        self.calibration_measurements += reads
 
     # -- phase offsets and heater efficiencies ---------------------------------------------------
     def calibrate_phases(self) -> None:

@@ -90,6 +90,7 @@ class AttenuatorChip:
         self._place_devices()
         modulator_coupler_loss_db = self._sample_couplers(fab)
         self._init_heaters()
+        self._init_neurons()
         self._init_losses(modulator_coupler_loss_db)
         self._init_detector_gains(fab)
         self._init_controller()
@@ -166,6 +167,21 @@ class AttenuatorChip:
         self.heater_efficiency = 1 + imp.heater_efficiency_sigma * err.standard_normal(nw)
         self.drift = PhaseDrift(imp, nw, np.random.default_rng([seed, 6]))
 
+    def _init_neurons(self) -> None:
+        """The neurons (:class:`neuron.NeuronModel`): the three MZMs of each neuron from their
+        couplers and bias errors (``kind = "mzm"``), or the library's rings at the fabrication
+        field of each neuron's position, unlocked until the calibration locks them
+        (``kind = "ring"``, :mod:`pipeline.chip.ring_lock`)."""
+        a = self.architecture
+        ns = a.spec.neuron
+        if ns.kind == "mzm":
+            self.neuron = nr.MZMNeuron(self.mod_a, self.mod_b, self.mod_bias, self.fs)
+            return
+        from pipeline.chip import ring_lock
+
+        self.neuron = ring_lock.build(self.library, ns.ring, self.impairments, self.wavelength, self.fs,
+                                      a.n_hidden, a.n_out, self.mod_dw[:, 0], self.mod_dt[:, 0], self.seed)
+
     def _init_losses(self, modulator_coupler_loss_db: np.ndarray) -> None:
         """Loss budget [dB] of every forward path (source → MZI → detector, crossings
         included), backward path and neuron readout; their power transmissions."""
@@ -176,6 +192,8 @@ class AttenuatorChip:
         heater_il = self.library.model("phase_shifter").insertion_loss_db * il
         mzi_db = prop * lay.mzi_length + il * self.coupler_loss_db.sum(1) + heater_il
         self.modulator_loss_db = prop * a.spec.neuron.modulator_length + il * modulator_coupler_loss_db.sum(1)
+        if a.spec.neuron.kind == "ring":  # the ring's bus and coupler losses are in its transmission
+            self.modulator_loss_db = np.zeros_like(self.modulator_loss_db)
         det = prop * lay.detector_routing_length
         src1 = prop * lay.input_routing_length + splitter_stages(nh) * mmi
         fwd = np.empty(nw)

@@ -144,12 +144,12 @@ class AttenuatorReadout(AttenuatorChip):
             return {"z1": z1}
         # hidden modulators on fresh supply light: monitor tap, derivative pair, next layer
         sup = p0 * self._laser(nb, noisy, noise, "laser2")
-        f, dp, dm = nr.modulator_transmissions(z1, self.mod_a[:nh], self.mod_b[:nh], self.mod_bias[:nh], self.fs)
+        f, dp, dm = self.neuron.transmissions(z1, slice(0, nh))
         er, gd = self._eta_read[:nh], self.gain_derivative[:nh]
         imon = r * sup * tap * f * er * self.gain_readout[:nh]
         h = self._read(imon, imon, 1, noisy, r * p0 * tap, noise, "h") / (r * p0 * tap) * self.cal_readout[:nh]
         idp, idm = r * sup * dp * er * gd[:, 0], r * sup * dm * er * gd[:, 1]
-        dh = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy, r * p0, noise, "dh") / (r * p0), self.fs)
+        dh = self.neuron.derivative_scale * (self._read(idp - idm, idp + idm, 2, noisy, r * p0, noise, "dh") / (r * p0))
         dh = dh * self.cal_derivative[:nh]
         # layer 2
         a1 = np.concatenate([f, np.ones((nb, 1))], 1) * (sup * (1 - tap))
@@ -159,12 +159,12 @@ class AttenuatorReadout(AttenuatorChip):
         fs2 = r * p0 * (1 - tap) / no
         z2 = (self._read((ip2 - im2).sum(-1), (ip2 + im2).sum(-1), 2 * (nh + 1), noisy, (nh + 1) * fs2, noise, "z2")
               / fs2 * self.cal_node[nh:])
-        fo, dpo, dmo = nr.modulator_transmissions(z2, self.mod_a[nh:], self.mod_b[nh:], self.mod_bias[nh:], self.fs)
+        fo, dpo, dmo = self.neuron.transmissions(z2, slice(nh, None))
         eo, go = self._eta_read[nh:], self.gain_derivative[nh:]
         iy = r * sup * fo * eo * self.gain_readout[nh:]
         y = self._read(iy, iy, 1, noisy, r * p0, noise, "y") / (r * p0) * self.cal_readout[nh:]
         idp, idm = r * sup * dpo * eo * go[:, 0], r * sup * dmo * eo * go[:, 1]
-        dy = nr.onchip_derivative(self._read(idp - idm, idp + idm, 2, noisy, r * p0, noise, "dy") / (r * p0), self.fs)
+        dy = self.neuron.derivative_scale * (self._read(idp - idm, idp + idm, 2, noisy, r * p0, noise, "dy") / (r * p0))
         dy = dy * self.cal_derivative[nh:]
         return {"z1": z1, "h": h, "dh": dh, "z2": z2, "y": y, "dy": dy}
 

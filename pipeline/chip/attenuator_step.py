@@ -218,28 +218,30 @@ def _forward(die, p: StepPlan, phases: np.ndarray, a0: np.ndarray, nz: dict) -> 
     z1 = _read(die, p.reads["z1"], (ip - im).sum(-1), (ip + im).sum(-1), nz.get("z1")) / (r * p0 / nh)
     z1 = z1 * die.cal_node[:nh]
     sup = p0 * (1 + die._rin_sigma * nz["laser2"] if rin else one)
-    m = _modulators(z1, die.mod_a[:nh], die.mod_b[:nh], die.mod_bias[:nh], die.fs)
+    m = (_modulators(z1, die.mod_a[:nh], die.mod_b[:nh], die.mod_bias[:nh], die.fs) if die.neuron.kind == "mzm"
+         else die.neuron.stacked(z1, slice(0, nh)))
     er, gd, rsup = die._eta_read[:nh], die.gain_derivative[:nh], r * sup
     imon = rsup * tap * m[..., 0] * er * die.gain_readout[:nh]
     idp, idm = rsup * m[..., 1] * er * gd[:, 0], rsup * m[..., 2] * er * gd[:, 1]
     out = _read(die, p.reads["hdh"], np.concatenate([imon, idp - idm], 1), np.concatenate([imon, idp + idm], 1),
                 nz.get("hdh"))
     h = out[:, :nh] / (r * p0 * tap) * die.cal_readout[:nh]
-    dh = 0.5 * np.pi / die.fs * (out[:, nh:] / (r * p0)) * die.cal_derivative[:nh]
+    dh = die.neuron.derivative_scale * (out[:, nh:] / (r * p0)) * die.cal_derivative[:nh]
     a1 = np.concatenate([m[..., 0], one], 1) * (sup * (1 - tap))
     rpw2 = r * (_launched(die, a1, die._leak2, no, p.fsegments) / no * die._eta_fwd[n1:].reshape(no, nh + 1))
     ip2 = rpw2 * tp[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 0].reshape(no, nh + 1)
     im2 = rpw2 * tm[:, n1:].reshape(nb, no, nh + 1) * gf[n1:, 1].reshape(no, nh + 1)
     fs2 = r * p0 * (1 - tap) / no
     z2 = _read(die, p.reads["z2"], (ip2 - im2).sum(-1), (ip2 + im2).sum(-1), nz.get("z2")) / fs2 * die.cal_node[nh:]
-    mo = _modulators(z2, die.mod_a[nh:], die.mod_b[nh:], die.mod_bias[nh:], die.fs)
+    mo = (_modulators(z2, die.mod_a[nh:], die.mod_b[nh:], die.mod_bias[nh:], die.fs) if die.neuron.kind == "mzm"
+          else die.neuron.stacked(z2, slice(nh, None)))
     eo, go = die._eta_read[nh:], die.gain_derivative[nh:]
     iy = rsup * mo[..., 0] * eo * die.gain_readout[nh:]
     idp, idm = rsup * mo[..., 1] * eo * go[:, 0], rsup * mo[..., 2] * eo * go[:, 1]
     out = _read(die, p.reads["ydy"], np.concatenate([iy, idp - idm], 1), np.concatenate([iy, idp + idm], 1),
                 nz.get("ydy"))
     y = out[:, :no] / (r * p0) * die.cal_readout[nh:]
-    dy = 0.5 * np.pi / die.fs * (out[:, no:] / (r * p0)) * die.cal_derivative[nh:]
+    dy = die.neuron.derivative_scale * (out[:, no:] / (r * p0)) * die.cal_derivative[nh:]
     return {"z1": z1, "h": h, "dh": dh, "z2": z2, "y": y, "dy": dy}
 
 

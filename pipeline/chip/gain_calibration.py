@@ -87,7 +87,7 @@ def calibrate_gains(die) -> None:
         return die.target_powers(np.r_[np.full(n1, w1), np.full(nw - n1, w2)])[None]
 
     def two_point(z: np.ndarray, reading: np.ndarray) -> np.ndarray:  # nominal swing / read swing
-        act, rd = nr.activation(z, fs).mean(1), reading.mean(1)
+        act, rd = die.neuron.activation(z).mean(1), reading.mean(1)
         return (act[0] - act[1]) / (rd[0] - rd[1])
 
     def mid_drive(k: int, params: Callable[[np.ndarray], np.ndarray], node: str, pair: str) -> np.ndarray:
@@ -97,7 +97,7 @@ def calibrate_gains(die) -> None:
             out = fwd(die.heater_powers(params(m))[None], lit)
             below = out[node][0].mean(0) < 0.5 * fs
             lo, hi = np.where(below, m, lo), np.where(below, hi, m)
-        return nr.activation_derivative(out[node][0], fs).mean(0) / out[pair][0].mean(0)
+        return die.neuron.activation_derivative(out[node][0]).mean(0) / out[pair][0].mean(0)
 
     for g in (die.cal_node, die.cal_readout, die.cal_derivative, die.cal_backward, die.cal_source):
         g[:] = 1.0

@@ -47,6 +47,8 @@ and nonlinearity beyond the rail, modulator chirp.
 
 from __future__ import annotations
 
+from typing import Literal, Protocol
+
 import numpy as np
 
 from devices import photodetector_electrical as pde
@@ -54,11 +56,19 @@ try:  # the clip ufunc itself (np.clip's wrappers cost more than the clip on sma
     from numpy._core.umath import clip as _clip
 except ImportError:  # numpy < 2
     from numpy.core.umath import clip as _clip
+from pipeline.chip.ring_neuron import RingNeuronSpec
 from pipeline.specs import Spec, quantity
 
 
 class NeuronSpec(Spec):
-    """The activation modulator and its driver (module doc: sources)."""
+    """The activation modulator and its driver (module doc: sources).  ``kind = "ring"``: the
+    simulated microring neuron of :mod:`pipeline.chip.ring_neuron` at the operating point
+    ``ring`` (the MZM fields then set nothing but ``full_scale``)."""
+
+    kind: Literal["mzm", "ring"] = quantity("mzm", "1", "mzm: the Mach-Zehnder modulator neuron (literature "
+                                            "V_pi L); ring: the library's microring modulator (ring_neuron)")
+    ring: RingNeuronSpec = quantity(RingNeuronSpec(), "-", "operating point and locking of the ring neuron "
+                                    "(kind = ring)")
 
     vpi_length: float = quantity(2.0, "V cm", "modulation efficiency V_pi*L of the depletion MZM arm",
                                  gt=0.1, le=20.0)
@@ -74,6 +84,49 @@ class NeuronSpec(Spec):
     def driver_gain(self, full_scale_current: float) -> float:
         """Calibrated driver transimpedance [V/A] for a full-scale node current [A]."""
         return self.v_pi / full_scale_current
+
+
+class NeuronModel(Protocol):
+    """A die's neurons as the readout uses them (:class:`MZMNeuron`,
+    :class:`pipeline.chip.ring_lock.RingNeuronArray`): ``transmissions(z, rows)`` → (f, d₊, d₋)
+    normalised to the supply P0 for drives z (..., neurons of ``rows``); ``stacked`` the same
+    on a last axis of 3; the on-chip derivative is ``derivative_scale`` · (d₊ − d₋); the
+    nominal ``activation`` / ``activation_derivative`` are what the controller expects."""
+
+    kind: str
+    derivative_scale: float
+
+    def transmissions(self, z: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    def stacked(self, z: np.ndarray, rows: slice) -> np.ndarray: ...
+    def activation(self, z: np.ndarray) -> np.ndarray: ...
+    def activation_derivative(self, z: np.ndarray) -> np.ndarray: ...
+
+
+class MZMNeuron:
+    """The three-MZM neuron of the module doc as a :class:`NeuronModel` (a, b (neuron,),
+    bias (neuron, 3))."""
+
+    kind = "mzm"
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, bias: np.ndarray, full_scale: float) -> None:
+        self.a, self.b, self.bias, self.fs = a, b, bias, full_scale
+        self.derivative_scale = 0.5 * np.pi / full_scale
+
+    def transmissions(self, z: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return modulator_transmissions(z, self.a[rows], self.b[rows], self.bias[rows], self.fs)
+
+    def stacked(self, z: np.ndarray, rows: slice) -> np.ndarray:
+        theta = np.pi * _clip(z / self.fs, 0.0, 1.0)
+        return self.a[rows, None] - self.b[rows, None] * np.cos(theta[..., None] + _SHIFTS + self.bias[rows])
+
+    def activation(self, z: np.ndarray) -> np.ndarray:
+        return activation(z, self.fs)
+
+    def activation_derivative(self, z: np.ndarray) -> np.ndarray:
+        return activation_derivative(z, self.fs)
+
+
+_SHIFTS = np.array([0.0, 0.5 * np.pi, -0.5 * np.pi])  # f, d₊, d₋ modulators (modulator_transmissions)
 
 
 # -- MZI power transfer (weight MZIs and modulators) ----------------------------------------
