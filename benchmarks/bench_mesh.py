@@ -16,6 +16,12 @@ cancels. Operations, each from new phases (a weight update):
 Targets (issue 16, for N = 64; shown at every N, never loosened): forward <= 3x,
 gradients <= 6x, hughes <= 12x.
 
+32 wavelengths (issue 16, item 2): the same operations on a mesh with a wavelength axis
+(W = 32 slices, each with its own couplers and arms; shared phases with a dispersion
+scale per wavelength; per-wavelength batches X_w (N, 1024)), against the 32-wavelength
+limit — the 32 products U_w @ X_w (one stacked matmul) timed in the same rounds.  Targets
+(N = 64): forward <= 2x, gradients <= 6x; hughes (broadband taps) listed without a target.
+
     .venv-core/bin/python benchmarks/bench_mesh.py     # writes benchmarks/results/mesh.txt
 """
 
@@ -37,6 +43,10 @@ from pipeline.circuit.mesh_gradients import column_sweep_gradients, hughes_gradi
 BATCH = 1024
 SIZES = (8, 16, 32, 64, 128)
 TARGETS = {"forward": 3.0, "gradients": 6.0, "hughes": 12.0}
+WDM = 32
+WDM_SIZES = (16, 32, 64)
+WDM_TARGETS = {"forward": 2.0, "gradients": 6.0, "hughes": None}
+WDM_ROUNDS = {16: 30, 32: 20, 64: 12}
 ROUNDS = {8: 100, 16: 100, 32: 60, 64: 60, 128: 20}
 
 
@@ -94,6 +104,70 @@ def _case(n: int, rng: np.random.Generator, rounds: int):
            "gradients": gradients, "hughes": hughes}
     g = adjoint(u_ref @ x)
     return ops, (lambda: column_sweep_gradients(hw, th, ph, None, x, g))
+
+
+def _wdm_case(n: int, rng: np.random.Generator, rounds: int):
+    """The operations at WDM wavelengths (module doc), new phases at every call."""
+    lay = mesh_layout(n)
+    k, w = lay.n_mzi, WDM
+    cpl = lambda a: np.stack([np.stack([np.cos(a), 1j * np.sin(a)], -1),  # noqa: E731
+                              np.stack([1j * np.sin(a), np.cos(a)], -1)], -2)
+    arms = lambda: 0.995 * np.exp(1j * rng.uniform(-0.1, 0.1, (w, k, 2)))  # noqa: E731
+    hw = MeshHardware(lay, cpl(rng.uniform(0.74, 0.83, (w, k))), cpl(rng.uniform(0.74, 0.83, (w, k))), arms(),
+                      arms(), np.ones((w, n), complex), np.full((w, n), 0.98 + 0j),
+                      np.full((w, lay.n_columns), 0.999, complex), wavelengths=np.linspace(1.535, 1.565, w),
+                      phase_scale=np.linspace(1.01, 0.99, w))
+    th, ph = rng.uniform(0, 2 * np.pi, k), rng.uniform(0, 2 * np.pi, k)
+    fresh = iter([(th + rng.normal(0, 0.01, k), ph + rng.normal(0, 0.01, k)) for _ in range(8 * (rounds + 2))])
+    x = (rng.normal(size=(w, n, BATCH)) + 1j * rng.normal(size=(w, n, BATCH))) / 4
+    t = rng.uniform(0, 0.2, (w, n, BATCH))
+    u_ref = hw.matrix(th, ph)
+
+    def adjoint(y):
+        a = y.real * y.real
+        a += y.imag * y.imag
+        a -= t
+        a *= 2 / BATCH
+        return a * y
+
+    def forward():
+        return np.matmul(hw.matrix(*next(fresh)), x)
+
+    def gradients():
+        a, b = next(fresh)
+        return mesh_gradients(hw, a, b, None, x, adjoint(np.matmul(hw.matrix(a, b), x)))
+
+    def hughes():
+        a, b = next(fresh)
+        g = adjoint(np.matmul(hw.matrix(a, b), x))
+        return hughes_gradients(hw, a, b, x, g, pass_phases=[next(fresh) for _ in range(3)])
+
+    return {"ref": lambda: np.matmul(u_ref, x), "single": lambda: u_ref[0] @ x[0],
+            "build": lambda: hw.matrix(*next(fresh)), "forward": forward, "gradients": gradients, "hughes": hughes}
+
+
+def _wdm_table(sizes, label: str) -> list[str]:
+    rng = np.random.default_rng(1)
+    rows, verdict = [], {}
+    for n in sizes:
+        med, ratio, spread, quiet = _measure(_wdm_case(n, rng, WDM_ROUNDS.get(n, 5)), WDM_ROUNDS.get(n, 5))
+        cells = []
+        for name in ("forward", "gradients", "hughes"):
+            tgt = WDM_TARGETS[name]
+            ok = tgt is None or ratio[name] <= tgt
+            if n == 64 and tgt is not None:
+                verdict[name] = ok
+            cells.append(f"{med[name]:>9.1f} {ratio[name]:>6.2f}x (quiet {quiet[name]:.2f}x) "
+                         + (f"<={tgt:<3g} {'met' if ok else 'NOT met':<7}" if tgt else f"{'-':<12}"))
+        rows.append(f"{n:>4} {med['ref']:>9.1f} {32 * med['single']:>9.1f} {spread:>5.0%} {med['build']:>8.1f} "
+                    f"{ratio['build']:>5.2f}x  " + "  ".join(cells))
+    head = (f"{'N':>4} {'limit':>9} {'32xU@X':>9} {'IQR':>5} {'build U':>8} {'ratio':>6}  {'forward':>9} "
+            f"{'ratio':>7} {'':<14} {'target':<12}  {'gradients':>9} {'ratio':>7} {'':<14} {'target':<12}  "
+            f"{'hughes':>9} {'ratio':>7}")
+    return [f"-- {label}, {WDM} wavelengths (limit = the {WDM} products U_w @ X_w, one stacked matmul, ms; "
+            f"32xU@X = 32 x one product's median) --", head, *rows,
+            ("verdict at N = 64: " + ", ".join(f"{k} <= {WDM_TARGETS[k]:g}x {'met' if v else 'NOT met'}"
+                                               for k, v in verdict.items())) if verdict else "", ""]
 
 
 def _measure(ops: dict, rounds: int) -> tuple[dict, dict, float]:
@@ -169,7 +243,7 @@ def _table(sizes, label: str) -> tuple[list[str], dict]:
     return lines, verdict
 
 
-def main(sizes=SIZES) -> str:
+def main(sizes=SIZES, wdm_sizes=WDM_SIZES) -> str:
     with threadpool_limits(1):
         blas = _blas()
         load0 = os.getloadavg()
@@ -178,6 +252,8 @@ def main(sizes=SIZES) -> str:
             if flag is not None:
                 _set_path(flag)
             blocks += _table(sizes, label)[0]
+            if wdm_sizes:
+                blocks += _wdm_table(wdm_sizes, label)
         _set_path(None)
         load1 = os.getloadavg()
     lines = [__doc__.split("\n\n")[0].replace("\n", " "), "",
@@ -197,8 +273,9 @@ def _timed(f) -> float:
 
 
 if __name__ == "__main__":
-    sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
-    text = main(sizes)
+    args = [a for a in sys.argv[1:] if a != "--no-wdm"]
+    sizes = tuple(int(a) for a in args) or SIZES
+    text = main(sizes, () if "--no-wdm" in sys.argv else tuple(n for n in WDM_SIZES if n in sizes))
     print(text)
     if sizes == SIZES:
         out = Path(__file__).resolve().parent / "results" / "mesh.txt"

@@ -112,17 +112,18 @@ def wavelength_plan(pl: Plan, w: int) -> Plan:
     return wp
 
 
-def build(hw, theta: np.ndarray, phi: np.ndarray) -> "mesh_kernels.Build | None":
+def build(hw, theta: np.ndarray, phi: np.ndarray, t: np.ndarray | None = None) -> "mesh_kernels.Build | None":
     """Fused-column build of all wavelengths (W·m blocks; cached as single builds are) with
     its left products per wavelength: ``left[j]`` (W, N, N), ``product`` (W, N, N) the
-    column products; None for a layout that is not a brick wall."""
+    column products; None for a layout that is not a brick wall.  ``t``: the MZI matrices
+    (W, K, 2, 2) at these phases if already computed."""
     pl = mesh_kernels.plan(hw.layout)
     if pl is None:
         return None
     th, ph = phases(hw, theta), phases(hw, phi)
     w, k = th.shape
     b = mesh_kernels.cached_build(hw, wavelength_plan(pl, w), th, ph,
-                                  lambda: transfer(hw, th, ph)[0].reshape(w * k, 2, 2))
+                                  lambda: (transfer(hw, th, ph)[0] if t is None else t).reshape(w * k, 2, 2))
     if b._left is None:  # per wavelength (Build.left would chain blocks across wavelengths)
         m, n = pl.m, pl.n
         blocks = b.blocks.reshape(w, m, n, n)

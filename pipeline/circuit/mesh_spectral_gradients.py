@@ -86,12 +86,13 @@ def mesh_gradients(hw, theta: np.ndarray, phi: np.ndarray, output_phases: np.nda
     x, g = _stack(hw, x, "x"), _stack(hw, g, "g")
     if g.shape != x.shape:
         raise SpecError(f"adjoint fields g have shape {g.shape}, must match x {x.shape}.")
-    b = ms.build(hw, th, ph) if w > 1 else None
-    if b is None:  # one wavelength (the single-wavelength path, bit-identical) or not a brick wall
+    pl = mesh_kernels.plan(hw.layout)
+    if w == 1 or pl is None:  # one wavelength (the single-wavelength path, bit-identical) or not a brick wall
         res = [mg.mesh_gradients(ms.slice_hardware(hw, v), th[v], ph[v], psi[v], x[v], g[v]) for v in range(w)]
         d_theta, d_phi, d_psi = (np.stack([getattr(r, f) for r in res]) for f in ("theta", "phi", "output_phases"))
     else:
-        _, dth, dph = ms.transfer(hw, th, ph, True)
+        t, dth, dph = ms.transfer(hw, th, ph, True)
+        b = ms.build(hw, th, ph, t)
         screen = hw.output * np.exp(1j * psi)
         k_in = (np.prod(hw.columns, -1)[:, None] * hw.input)[:, :, None] * correlations(x, g)
         gt = _gate_gradients(b, k_in, screen).reshape(w, k, 2, 2)
