@@ -186,6 +186,26 @@ def test_sparse_grid_combines_with_nan(tmp_path, client):
                                   coupler_spread(seed=1, width_sigma=0.005, n_couplers=4).kappa2)
 
 
+def test_declared_dims_are_kept_with_one_value(tmp_path, client):
+    """A one-seed study keeps its ``seed`` dim (length 1): ``.mean("seed")`` works on it; the
+    same cells combined without declared dims drop it (what the README's mean would trip on)."""
+    cells = [{"seed": 0, "width_sigma": w, "n_couplers": 4} for w in (0.0, 0.005)]
+    rep = run_study(cells, FN, tmp_path, client, progress=False, dims=("seed", "width_sigma"),
+                    attrs_table={"width_sigma": ("um", "within-die width sigma"),
+                                 "n_couplers": ("1", "couplers in the row"), "kappa2_std": ("1", "kappa2 spread")})
+    res = open_results(tmp_path)
+    assert res.sizes["seed"] == 1 and res.kappa2.dims[:2] == ("seed", "width_sigma")
+    mean = res.kappa2.mean("seed")
+    np.testing.assert_array_equal(mean.values, res.kappa2.isel(seed=0).values)
+    assert json.loads(res.attrs["study_dims"]) == ["seed", "width_sigma"] and rep["results"]
+    assert res.width_sigma.attrs == {"units": "um", "long_name": "within-die width sigma"}
+    assert res.seed.attrs["long_name"] == "die seed"
+    dropped = combine_cells(tmp_path, cells, FN)
+    assert "seed" not in dropped.dims
+    with pytest.raises(ValueError, match="seed"):
+        dropped.kappa2.mean("seed")
+    with pytest.raises(SpecError, match=r"dims \['die'\] are not cell parameters"):
+        combine_cells(tmp_path, cells, FN, dims=("die",))
 
 
 def test_progress_in_a_batch_log_is_one_line_per_cell(tmp_path, client, capsys):
