@@ -118,6 +118,7 @@ def test_sphinx_roles_become_code():
     assert roles.plain_roles(":class:`~pipeline.cache.DeviceCache` and :mod:`pipeline.chip`") == \
         "`DeviceCache` and `pipeline.chip`"
     assert roles.plain_roles(":meth:`the model <Library.model>`") == "`the model`"
+    assert roles.plain_roles("Ports::\n\n    o1  o2\n") == "Ports:\n\n    o1  o2\n"  # RST literal block
 
 
 def test_missing_readme_section_fails_the_build():

@@ -1,6 +1,8 @@
 """Griffe extension: the code's docstrings use Sphinx roles (``:class:`~pipeline.cache.DeviceCache```);
 rendered as Markdown they would show the role name. Each role becomes inline code of its
-target (``~`` keeps the last component, ``title <target>`` keeps the title)."""
+target (``~`` keeps the last component, ``title <target>`` keeps the title), and an RST
+literal-block marker (a line ending in ``::``) becomes one colon: the indented block after
+it is already a Markdown code block."""
 
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ def _plain(m: re.Match) -> str:
 
 
 def plain_roles(text: str) -> str:
-    """``text`` with every Sphinx role replaced by inline code (module doc)."""
-    return ROLE.sub(_plain, text)
+    """``text`` with every Sphinx role replaced by inline code, ``::`` markers by ``:`` (module doc)."""
+    text = ROLE.sub(_plain, text)
+    text = re.sub(r"^[ \t]*::[ \t]*$\n?", "", text, flags=re.M)
+    return re.sub(r"(\S)::[ \t]*$", r"\1:", text, flags=re.M)
 
 
 class SphinxRolesAsCode(griffe.Extension):
