@@ -60,6 +60,16 @@ Realistic defaults and their sources:
   *differential* dn_eff/dT (devices.waveguide_model at each arm's width/thickness; ≈ 1e-3
   rad/K for a 1 nm arm difference: balanced arms reject a uniform temperature).  The
   library's couplers and heaters have no temperature dependence, so it acts nowhere else.
+* ``wdm_channels`` 1 (one wavelength), ``wdm_spacing`` 0.8 nm: WDM channels sharing every
+  mesh, centred on 1550 nm + ``wavelength_offset`` on a grid of that spacing (0.8 nm = the
+  100 GHz grid of ITU-T G.694.1 at 1550 nm); the samples of a batch are spread over them
+  round-robin (sample b on channel b mod W: W× the throughput of one mesh).  Each channel
+  sees its own couplers, heater phases (thermo-optic dispersion) and arm offsets from the
+  compact models (:mod:`pipeline.chip.mesh_chip`), so one set of phases must serve all of
+  them.  Chosen over a source linewidth: a laser line (MHz, ~1e-5 nm) is far narrower than
+  anything the mesh resolves, and a broadband source cannot feed the coherent receivers
+  that the in-situ procedure needs.  The channels must stay inside the compact models' band
+  (±50 nm around 1550 nm).
 * ``crossing_crosstalk_scale`` acts only where a layout has crossings (the attenuator's
   ``fanout_routing = "optical"``; the default metal fan-out and Clements meshes have none).
 """
@@ -70,6 +80,7 @@ from typing import Literal
 
 import numpy as np
 
+from pipeline.chip.random_field import correlated_pair
 from pipeline.errors import SpecError
 from pipeline.specs import Spec, quantity
 
@@ -124,6 +135,17 @@ class ImpairmentSpec(Spec):
     # operating point
     wavelength_offset: float = quantity(0.0, "nm", "laser wavelength offset from 1550 nm", ge=-20, le=20)
     temperature_offset: float = quantity(0.0, "K", "chip temperature offset from the calibration", ge=-20, le=20)
+    wdm_channels: int = quantity(1, "1", "WDM channels sharing every mesh (batch samples spread round-robin)",
+                                 ge=1, le=64)
+    wdm_spacing: float = quantity(0.8, "nm", "WDM channel spacing (ITU 100 GHz grid: 0.8 nm)", gt=0, le=20)
+
+    def model_post_init(self, _: object) -> None:
+        half = 0.5 * (self.wdm_channels - 1) * self.wdm_spacing
+        if abs(self.wavelength_offset) + half > 50.0:
+            raise SpecError(f"wdm_channels = {self.wdm_channels} at wdm_spacing = {self.wdm_spacing} nm around "
+                            f"wavelength_offset = {self.wavelength_offset} nm reach {abs(self.wavelength_offset) + half:.1f}"
+                            " nm from 1550 nm: outside the compact models' band (+-50 nm). Fix: fewer channels or a "
+                            "smaller spacing.")
 
     @property
     def is_ideal(self) -> bool:
@@ -162,14 +184,7 @@ def sample_fabrication(spec: ImpairmentSpec, positions_um: np.ndarray, rng: np.r
     """Width and thickness offsets [µm] at device ``positions_um`` (n, 2): a die-wide mean
     plus within-die Gaussian offsets, exponentially correlated over ``correlation_length``;
     clipped to the compact models' validated range."""
-    pos = np.atleast_2d(np.asarray(positions_um, dtype=float))
-    n = pos.shape[0]
-    if spec.correlation_length > 0 and n > 1:
-        d = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
-        chol = np.linalg.cholesky(np.exp(-d / spec.correlation_length) + 1e-12 * np.eye(n))
-        z_w, z_t = chol @ rng.standard_normal(n), chol @ rng.standard_normal(n)
-    else:
-        z_w, z_t = rng.standard_normal(n), rng.standard_normal(n)
+    z_w, z_t = correlated_pair(positions_um, spec.correlation_length, rng)  # pipeline.chip.random_field
     dw = spec.die_width_offset * rng.standard_normal() + spec.width_sigma * z_w
     dt = spec.die_thickness_offset * rng.standard_normal() + spec.thickness_sigma * z_t
     return (np.clip(dw, -WIDTH_RANGE_UM, WIDTH_RANGE_UM), np.clip(dt, -THICKNESS_RANGE_UM, THICKNESS_RANGE_UM))
