@@ -83,16 +83,18 @@ def core_at(x: float, y: float, polys: Sequence[Poly]) -> bool:
     return any(_inside(x, y, p) for p in polys)
 
 
-def check_ports(polys: Sequence[Poly], ports: Sequence[ImportedPort], bbox: tuple[int, int, int, int]) -> None:
-    """Each port on its outward edge of ``bbox``, ending a core guide of its width there."""
+def check_ports(polys: Sequence[Poly], ports: Sequence[ImportedPort], bbox: tuple[int, int, int, int],
+                grid: float = 1e-3) -> None:
+    """Each port on its outward edge of ``bbox``, ending a core guide of its width there
+    (``grid`` [µm]: for the messages)."""
     xmin, xmax, ymin, ymax = bbox
     edge = {"-x": ("x", xmin), "+x": ("x", xmax), "-y": ("y", ymin), "+y": ("y", ymax)}
     for p in ports:
         axis, value = edge[p.direction]
         at = getattr(p, axis)
         if at != value:
-            raise SpecError(f"port {p.name!r} faces {p.direction} at {axis} = {at} grid units, but the core's "
-                            f"outer edge on that side is at {axis} = {value}: the engine extends each port's guide "
+            raise SpecError(f"port {p.name!r} faces {p.direction} at {axis} = {at * grid:g} um, but the core's "
+                            f"outer edge on that side is at {axis} = {value * grid:g} um: the engine extends each port's guide "
                             "straight out through the PML, which would cut through the device. Fix: put the ports "
                             "at the ends of the outermost guides (e.g. extend them with straights).")
         nx, ny = _DIRECTIONS[p.direction]
@@ -103,7 +105,7 @@ def check_ports(polys: Sequence[Poly], ports: Sequence[ImportedPort], bbox: tupl
         for label, (s, want) in probes.items():
             px, py = p.x - 1.5 * nx + s * tx, p.y - 1.5 * ny + s * ty  # 1.5 grid inside the plane
             if core_at(px, py, polys) != want:
-                raise SpecError(f"port {p.name!r} (width {p.width} grid units) does not match the core at its "
+                raise SpecError(f"port {p.name!r} (width {p.width * grid:g} um) does not match the core at its "
                                 f"plane: the probe {label} of the port is {'outside' if want else 'inside'} the "
                                 "core. Fix: give the port the guide's width and put it on the guide's end face.")
 
@@ -128,7 +130,8 @@ def _mirror_ports(ports: Sequence[ImportedPort], axis: str, twice: int) -> tuple
 def find_mirrors(polys: Sequence[Poly], ports: Sequence[ImportedPort],
                  bbox: tuple[int, int, int, int]) -> tuple[ImportedMirror, ...]:
     """Mirrors through the bbox centre (x = const, y = const) that map the polygon set and the
-    ports (position, direction, width, mode) exactly onto themselves."""
+    ports (position, direction, width, mode) exactly onto themselves and exchange at least
+    one pair of ports."""
     xmin, xmax, ymin, ymax = bbox
     found = []
     reference = canonical_polygons(polys)
@@ -140,7 +143,7 @@ def find_mirrors(polys: Sequence[Poly], ports: Sequence[ImportedPort],
         if image != reference:
             continue
         mapping = _mirror_ports(ports, axis, twice)
-        if mapping is not None:
+        if mapping:  # a mirror that exchanges no ports saves no run
             found.append(ImportedMirror(axis=axis, value=twice // 2 if twice % 2 == 0 else twice / 2,
                                         mapping=mapping))
     return tuple(found)

@@ -72,6 +72,9 @@ def to_gdsfactory(spec: DeviceSpec | Layout, *, layer: tuple[int, int] = (1, 0),
         region.insert(gf.kdb.Polygon(pts))
     c.shapes(c.kcl.layer(*layer)).insert(region.merged())
     for p in lay.ports:
+        if round(p.width / dbu) % 2:
+            raise SpecError(f"to_gdsfactory: port {p.name!r} width = {p.width} um is an odd number of {dbu} um "
+                            "database units; gdsfactory ports need an even one. Fix: a width on a 2 nm grid.")
         c.add_port(name=p.name, center=(round(p.x / dbu) * dbu, round(p.y / dbu) * dbu), width=round(p.width / dbu) * dbu,
                    orientation=_ANGLE[p.direction], layer=layer, port_type="optical")
     return c

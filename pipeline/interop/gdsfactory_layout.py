@@ -159,7 +159,7 @@ def spec_from_gdsfactory(component: Any, *, layer_stack: Any = None, band: Wavel
     polys = canon.canonical_polygons(raw)
     ports = _ports(component, grid, dict(port_modes or {}))
     bbox = canon.bbox_of(polys)
-    canon.check_ports(polys, ports, bbox)
+    canon.check_ports(polys, ports, bbox, grid)
     dx, dy = -math.floor((bbox[0] + bbox[1]) / 2), -math.floor((bbox[2] + bbox[3]) / 2)
     polys, ports = canon.translate(polys, ports, dx, dy)
     bbox = canon.bbox_of(polys)

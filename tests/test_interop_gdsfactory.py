@@ -1,0 +1,230 @@
+"""gdsfactory in and out (pipeline.interop.gdsfactory_*), with the real gdsfactory.
+
+* out → in: every built-in top-view family drawn as a gdsfactory component, written to GDS,
+  read back: the same core region within the 1 nm grid (|XOR| ≤ perimeter × √2/2 nm: each
+  vertex moves at most half a database unit per axis), the same ports and mirrors;
+* keys: a deterministic function of the geometry (same cell → same key; moved or
+  re-fragmented drawing → same key; changed gap → different key);
+* bad input: unknown layers, slab layers, non-Manhattan ports, ports inside the device,
+  port widths that do not match the guide, monitor windows cutting another guide;
+* FDTD: gdsfactory's own mmi2x2 through photoprop agrees with the built-in ``mmi`` family of
+  the same geometry (default test, two runs at low resolution); coupler and crossing, the
+  wrong-geometry control and the CLI run are ``slow``.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+gf = pytest.importorskip("gdsfactory")
+shapely = pytest.importorskip("shapely")
+
+from typer.testing import CliRunner  # noqa: E402
+
+import devices  # noqa: E402
+from pipeline.cache import DeviceCache  # noqa: E402
+from pipeline.cache.key import cache_key  # noqa: E402
+from pipeline.errors import SpecError  # noqa: E402
+from pipeline.fdtd.layout import Layout  # noqa: E402
+from pipeline.fdtd.specs import Meep2DSpec  # noqa: E402
+from pipeline.interop.gdsfactory_export import shape_vertices, to_gdsfactory  # noqa: E402
+from pipeline.interop.gdsfactory_layout import (GDSLayerStack, component_from_gds,  # noqa: E402
+                                                spec_from_gdsfactory)
+from pipeline.interop.gdsfactory_simulate import check_monitors, simulate_layout  # noqa: E402
+from pipeline.specs import WavelengthBand, spec_from_json  # noqa: E402
+
+gf.gpdk.PDK.activate()
+
+FAMILIES = ("waveguide", "directional_coupler", "mmi", "crossing", "ring_coupler")
+GRID = 1e-3  # µm, gdsfactory's database unit
+ONE_WL = WavelengthBand(start=1.55, stop=1.55, points=1)
+#: Low-resolution settings of the FDTD comparisons (both sides identical): the EIM material
+#: model needs no MPB calibration, no reflection-floor run, decay to 1e-4; a 0.5 µm margin
+#: keeps the 1.25 µm-spaced MMI ports' monitor windows off the neighbouring guide.
+FAST = dict(resolution=16, material_model="eim", normalize_reflections=False, margin=0.5, decay_by=1e-4)
+
+
+def _region(layout: Layout, dx: float = 0.0, dy: float = 0.0):
+    """Union of a layout's shapes as a shapely geometry [µm], shifted by (dx, dy)."""
+    from shapely.geometry import Polygon as P
+    from shapely.ops import unary_union
+
+    return unary_union([P([(x + dx, y + dy) for x, y in shape_vertices(s)]) for s in layout.shapes])
+
+
+def _same_geometry(original: Layout, imported: Layout) -> tuple[float, float]:
+    """(|XOR| area [µm²], allowed = perimeter × √2/2 grid) after undoing the import's re-centring."""
+    ox = 0.5 * (original.bbox[0] + original.bbox[1]) - 0.5 * (imported.bbox[0] + imported.bbox[1])
+    oy = 0.5 * (original.bbox[2] + original.bbox[3]) - 0.5 * (imported.bbox[2] + imported.bbox[3])
+    a, b = _region(original), _region(imported, ox, oy)
+    return a.symmetric_difference(b).area, a.length * GRID * math.sqrt(2) / 2
+
+
+def _roundtrip(spec, tmp_path) -> Layout:
+    comp = to_gdsfactory(spec)
+    path = tmp_path / f"{spec.device}.gds"
+    comp.write_gds(path)
+    return spec_from_gdsfactory(component_from_gds(path, comp.name)).to_layout()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_builtin_family_through_gds_and_back_is_the_same_layout(family, tmp_path):
+    spec = devices.spec_class(family)()
+    original = devices.get(family).layout(spec)
+    back = _roundtrip(spec, tmp_path)
+    xor, allowed = _same_geometry(original, back)
+    assert xor <= allowed, f"{family}: |XOR| = {xor:.3g} um^2 > {allowed:.3g}"
+    shift = (0.5 * (original.bbox[0] + original.bbox[1]) - 0.5 * (back.bbox[0] + back.bbox[1]),
+             0.5 * (original.bbox[2] + original.bbox[3]) - 0.5 * (back.bbox[2] + back.bbox[3]))
+    for p, q in zip(original.ports, back.ports, strict=True):
+        assert (p.name, p.direction, p.mode) == (q.name, q.direction, q.mode)
+        assert abs(p.x - q.x - shift[0]) <= GRID and abs(p.y - q.y - shift[1]) <= GRID
+        assert abs(p.width - q.width) <= GRID
+    declared = {(m.axis, tuple(sorted(tuple(sorted(pair)) for pair in m.mapping))) for m in original.symmetries}
+    found = {(m.axis, m.mapping) for m in back.symmetries}
+    assert found == declared  # the importer finds exactly the mirrors the family declares
+    assert back.thickness == original.thickness and back.core_width == original.core_width
+
+
+def test_a_broken_exporter_fails_the_round_trip_check(tmp_path):
+    """The XOR criterion can fail: a 6 nm wider waveguide is caught."""
+    spec = devices.spec_class("waveguide")()
+    good = devices.get("waveguide").layout(spec)
+    wider = devices.get("waveguide").layout(spec.model_copy(update={"width": spec.width + 0.006}))
+    xor, allowed = _same_geometry(good, spec_from_gdsfactory(to_gdsfactory(wider)).to_layout())
+    assert xor > allowed
+
+
+def test_key_is_a_function_of_the_geometry_only():
+    def coupler(gap: float = 0.2):
+        return gf.components.coupler(gap=gap, length=4.0, dy=2.0, dx=6.0)
+
+    solver = Meep2DSpec()
+    a, b = spec_from_gdsfactory(coupler()), spec_from_gdsfactory(coupler())
+    assert a == b and cache_key(a, solver) == cache_key(b, solver)
+    moved = gf.Component("moved_coupler")
+    moved.add_ref(coupler()).move((13.217, -4.5))
+    moved.add_ports(moved.insts[0].ports)
+    assert cache_key(spec_from_gdsfactory(moved), solver) == cache_key(a, solver)  # position on the die: no physics
+    wider_gap = spec_from_gdsfactory(coupler(gap=0.25))
+    assert cache_key(wider_gap, solver) != cache_key(a, solver)
+    assert spec_from_json(a.canonical_json()) == a  # an entry's spec reads back without gdsfactory
+
+
+def test_fragmented_drawing_gives_the_same_key():
+    one = gf.Component("straight_one")
+    one.add_polygon([(0, -0.25), (4, -0.25), (4, 0.25), (0, 0.25)], layer=(1, 0))
+    two = gf.Component("straight_two")
+    two.add_polygon([(0, -0.25), (1.5, -0.25), (1.5, 0.25), (0, 0.25)], layer=(1, 0))
+    two.add_polygon([(1.5, 0.25), (1.5, -0.25), (4, -0.25), (4, 0.25)], layer=(1, 0))  # clockwise
+    for c in (one, two):
+        c.add_port("o1", center=(0, 0), width=0.5, orientation=180, layer=(1, 0))
+        c.add_port("o2", center=(4, 0), width=0.5, orientation=0, layer=(1, 0))
+    assert spec_from_gdsfactory(one) == spec_from_gdsfactory(two)
+
+
+def test_reading_an_imported_spec_needs_no_gdsfactory():
+    code = ("import sys, pipeline.specs as s\n"
+            "spec = s.spec_class('ImportedLayoutSpec')\n"
+            "assert 'gdsfactory' not in sys.modules and 'klayout' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unknown_and_slab_layers_are_refused():
+    from gdsfactory.components.waveguides.crossing_waveguide import crossing_arm
+
+    crossing = gf.components.crossing(arm=crossing_arm(w=1.2, L=3.4))  # draws a SLAB150 ellipse (2/0)
+    with pytest.raises(SpecError, match=r"2/0 \(SLAB150\).*ignore_layers"):
+        spec_from_gdsfactory(crossing)
+    with pytest.raises(SpecError, match="slab150.*partial-etch"):
+        spec_from_gdsfactory(crossing, layer_stack=gf.get_active_pdk().layer_stack)
+    spec = spec_from_gdsfactory(crossing, layer_stack=GDSLayerStack(ignore_layers=((2, 0),)))
+    assert len(spec.ports) == 4 and {m.axis for m in spec.mirrors} == {"x", "y"}
+    with pytest.raises(SpecError, match="core_layer = \\(3, 0\\)"):
+        spec_from_gdsfactory(crossing, layer_stack=GDSLayerStack(core_layer=(3, 0), ignore_layers=((1, 0), (2, 0))))
+
+
+def test_the_generic_pdk_layer_stack_reads_a_strip_device():
+    stack = gf.get_active_pdk().layer_stack
+    mmi = gf.components.mmi2x2()
+    assert spec_from_gdsfactory(mmi, layer_stack=stack) == spec_from_gdsfactory(mmi)  # core = WG there
+
+
+def test_bad_ports_are_refused():
+    s = gf.Component("tilted")
+    s.add_ref(gf.components.straight(length=5)).rotate(30)
+    s.add_ports(s.insts[0].ports)
+    with pytest.raises(SpecError, match="orientation = 210.0 deg.*0, 90, 180 or 270"):
+        spec_from_gdsfactory(s)
+    inner = gf.Component("inner_port")
+    inner.add_polygon([(0, -0.25), (6, -0.25), (6, 0.25), (0, 0.25)], layer=(1, 0))
+    inner.add_port("o1", center=(0, 0), width=0.5, orientation=180, layer=(1, 0))
+    inner.add_port("o2", center=(4, 0), width=0.5, orientation=0, layer=(1, 0))
+    with pytest.raises(SpecError, match="port 'o2' faces \\+x at x = 4 um.*outer edge .* x = 6 um"):
+        spec_from_gdsfactory(inner)
+    narrow = gf.Component("narrow_port")
+    narrow.add_polygon([(0, -0.25), (6, -0.25), (6, 0.25), (0, 0.25)], layer=(1, 0))
+    narrow.add_port("o1", center=(0, 0), width=0.4, orientation=180, layer=(1, 0))
+    narrow.add_port("o2", center=(6, 0), width=0.5, orientation=0, layer=(1, 0))
+    with pytest.raises(SpecError, match="port 'o1' \\(width 0.4 um\\) does not match the core"):
+        spec_from_gdsfactory(narrow)
+
+
+def test_monitor_windows_that_cut_a_neighbour_guide_are_refused():
+    close = spec_from_gdsfactory(gf.components.coupler_straight(length=5, gap=0.2)).to_layout()
+    with pytest.raises(SpecError, match="mode monitor window .* crosses port"):
+        check_monitors(close, Meep2DSpec())
+    check_monitors(spec_from_gdsfactory(gf.components.coupler(gap=0.2, length=4, dy=2, dx=6)).to_layout(),
+                   Meep2DSpec())
+
+
+def test_cli_refuses_bad_gds_calls(tmp_path):
+    from pipeline.cli.main import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["device", "simulate", "--gds", str(tmp_path / "none.gds"), "--cache", str(tmp_path)])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    res = runner.invoke(app, ["device", "simulate", "mmi", "--gds", "x.gds", "--cache", str(tmp_path)])
+    assert res.exit_code == 2 and "not both" in res.output
+    path = tmp_path / "mmi.gds"
+    gf.components.mmi2x2().write_gds(path)
+    res = runner.invoke(app, ["device", "simulate", "--gds", str(path), "--set", "gap=0.3", "--cache", str(tmp_path)])
+    assert res.exit_code == 2 and "band" in res.output
+
+
+def _smatrix(entry) -> np.ndarray:
+    return np.asarray(entry.smatrix.transpose("wavelength", "port_out", "port_in").values)
+
+
+#: |S_imported − S_built-in| bound at 16 px/µm when both draw the same region: the 2D grid's
+#: sensitivity to how the same core is described to Meep (one merged polygon vs the family's
+#: overlapping blocks and prisms whose taper ends 1 nm differently) — measured separately at
+#: 0.008–0.016 at 20 px/µm for this MMI and shrinking with resolution (report of issue 17).
+SAME_GEOMETRY_TOL = 0.03
+
+
+def test_gdsfactory_mmi_agrees_with_the_builtin_family(tmp_path):
+    cache, solver = DeviceCache(tmp_path), Meep2DSpec(**FAST)
+    gf_mmi = gf.components.mmi2x2(width=0.5, width_taper=1.0, length_taper=3.0, length_mmi=6.0, width_mmi=2.5,
+                                  gap_mmi=0.25)
+    builtin = devices.spec_class("mmi")(mmi_length=6.0, mmi_width=2.5, taper_width=1.0, taper_length=3.0,
+                                        port_offset=0.625, port_separation=1.25, band=ONE_WL)
+    from pipeline.simulate import simulate
+
+    ref, _ = simulate(builtin, solver, cache=cache, timeout_s=600)
+    spec = spec_from_gdsfactory(gf_mmi, band=ONE_WL, backward_mode_solve=devices.get("mmi").layout(builtin)
+                                .backward_mode_solve)
+    got, cached = simulate_layout(spec, solver, cache=cache, timeout_s=600)
+    assert not cached and got.path.parent.name == "gds_layout" and got.checks["passed"]
+    again, cached = simulate_layout(spec_from_gdsfactory(gf_mmi, band=ONE_WL, backward_mode_solve=spec
+                                                         .backward_mode_solve), solver, cache=cache)
+    assert cached and again.key == got.key
+    diff = float(np.abs(_smatrix(got) - _smatrix(ref)).max())
+    assert diff < SAME_GEOMETRY_TOL, diff
+    p = np.abs(_smatrix(got)[0]) ** 2
+    assert p[2, 0] > 0.2 and p[3, 0] > 0.2  # the comparison is of a device that actually transmits
