@@ -117,14 +117,15 @@ def run_cell(cell_fn: str, params: Mapping[str, Scalar]) -> xr.Dataset:
 
 def write_cell(out_dir: str | Path, key: str, params: Mapping[str, Scalar], cell_fn: str, version: str,
                ds: xr.Dataset) -> Path:
-    """Atomically publish a cell file: temporary file in the same folder, fsync, rename."""
+    """Atomically publish a cell file (``ds`` with its attributes and the cell's): temporary
+    file in the same folder, fsync, rename."""
     from pipeline.cache.entry_file import write_entry_file
 
     final = cell_path(out_dir, key)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(final)  # .<key>.nc.tmp-<host>-<pid>-<random>
     try:
-        write_entry_file(tmp, ds, {"photoprop_study_schema": STUDY_SCHEMA, "key": key, "cell_fn": cell_fn,
+        write_entry_file(tmp, ds, {**ds.attrs, "photoprop_study_schema": STUDY_SCHEMA, "key": key, "cell_fn": cell_fn,
                                    "version": str(version), "params": json.dumps(dict(params), sort_keys=True)})
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
@@ -266,6 +267,14 @@ def stacked_dims(names: Iterable[str], loaded_params: list[Mapping[str, Scalar]]
     return keep + [n for n in names if n not in keep and len({json.dumps(p.get(n)) for p in loaded_params}) > 1]
 
 
+def _common_attrs(parts: list[xr.Dataset]) -> dict[str, Any]:
+    """The attributes every part has with the same value (e.g. a spec field not swept)."""
+    def same(a: Any, b: Any) -> bool:
+        return np.array_equal(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else a == b
+    first = parts[0].attrs
+    return {k: v for k, v in first.items() if all(k in p.attrs and same(p.attrs[k], v) for p in parts[1:])}
+
+
 def combine_cells(out_dir: str | Path, cells: Iterable[Mapping[str, Scalar]] | None = None,
                   cell_fn: str | None = None, version: str = "1", *, dims: Iterable[str] = (),
                   attrs_table: Mapping[str, units_attrs.Attr] | None = None) -> xr.Dataset:
@@ -295,7 +304,7 @@ def combine_cells(out_dir: str | Path, cells: Iterable[Mapping[str, Scalar]] | N
                         "parameters of the cells as dims.")
     varying = stacked_dims(names, [p for p, _ in loaded], dims)
     parts = [_expand(p, ds, varying) for p, ds in loaded]
-    attrs = {k: v for k, v in loaded[0][1].attrs.items() if k not in ("version",)}
+    attrs = {k: v for k, v in _common_attrs([ds for _, ds in loaded]).items() if k not in ("version",)}
     full = len(loaded) == int(np.prod([len({json.dumps(p[n]) for p, _ in loaded}) for n in varying]))
     if full:  # a complete grid: concatenate the tiles
         combined = xr.combine_by_coords(parts, combine_attrs="drop_conflicts", join="outer")

@@ -113,6 +113,11 @@ def test_main_job_small(tmp_path):
     assert np.isnan(acc.sel(dataset="circles", optical_power=1e-7).values).all()  # not part of the sweep
     for key in ("die_loss_forward_db_mean", "die_p_pi_mw", "die_crosstalk_nearest"):
         assert ds[key].dims == ("seed",)
+    from pipeline import units_attrs
+
+    assert units_attrs.missing(ds) == []  # units and long_name on every coordinate and variable
+    assert ds.die_p_pi_mw.attrs["units"] == "mW" and ds.optical_power.attrs["units"] == "W"
+    assert ds.attrs["config.study.epochs"] == 4 and ds.attrs["config.sweep.values"].tolist() == [1e-7, 1e-4]
 
     rows = {(r["dataset"], r["calibration"]): r for r in summary["claims"]}
     assert list(rows) == [(d, c) for d in ("moons", "circles") for c in ("readout", "lab")]

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from pipeline import units_attrs
+from pipeline.chip.impairments import impairments
 from pipeline.cli.main import app
 from pipeline.errors import SpecError
 from workflows import study
@@ -120,8 +122,12 @@ def test_study_runs_resumes_and_feeds_the_notebook(tmp_path):
 
     res = pipeline.open_results(out)
     acc = res["final_test_accuracy"]
-    assert set(acc.dims) >= {"seed", "thermal_crosstalk_scale", "optical_power", "algorithm"}
+    assert set(acc.dims) >= {"dataset", "seed", "thermal_crosstalk_scale", "optical_power", "algorithm"}
+    assert res.sizes["dataset"] == 1  # one dataset: still a dim
     assert np.isfinite(acc.values).all() and ((acc >= 0) & (acc <= 1)).all()
+    assert units_attrs.missing(res) == []  # every coordinate and variable: units and long_name
+    assert res.optical_power.attrs["units"] == "W" and res.attrs["config.epochs"] == 3
+    assert res.attrs["impairments.width_sigma"] == impairments("realistic").width_sigma  # constant knobs
     # resume: delete one cell file; only that cell is recomputed, results identical
     cells = sorted((out / "cells").glob("*.nc"))
     cells[0].unlink()
@@ -144,3 +150,20 @@ def test_study_runs_resumes_and_feeds_the_notebook(tmp_path):
     assert (out / "notebook_accuracy.png").stat().st_size > 1000
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "insitu minus offline" in printed
+
+
+def test_one_seed_study_keeps_its_seed_dim(tmp_path):
+    """The README's ``.mean("seed")`` on a study of one die, one dataset and one grid value."""
+    import pipeline
+
+    text = (SMALL.replace("seeds = [0, 1]", "seeds = [3]").replace('"ideal,offline,insitu"', '"ideal"')
+            .replace("epochs = 3", "epochs = 1").replace("n_samples = 120", "n_samples = 30")
+            .replace("thermal_crosstalk_scale = [0.0, 2.0]\noptical_power = [1e-6, 1e-4]", "optical_power = [1e-4]"))
+    cfg = _write(tmp_path, text)
+    assert study.dims(study.load_config(cfg)) == ["dataset", "seed", "optical_power"]
+    study.run(cfg, out=tmp_path / "one", workers=1, progress=False)
+    res = pipeline.open_results(tmp_path / "one")
+    acc = res.final_test_accuracy
+    assert dict(acc.sizes) == {"dataset": 1, "seed": 1, "optical_power": 1, "algorithm": 1}
+    assert float(acc.sel(optical_power=1e-4).mean("seed").squeeze()) == float(acc.squeeze())
+    assert units_attrs.missing(res) == []

@@ -311,7 +311,8 @@ def run_main(out: str | Path = "results/paper", *, config: str | Path = DEFAULT_
                            combine=False)
     res = combine(out / "cells_study", cell_list, ("dataset", "calibration", "seed", cfg.sweep.knob))
     res = res.merge(dies_ds.rename({k: f"die_{k}" for k in dies_ds.data_vars}), combine_attrs="override")
-    res.attrs.update(config=json.dumps(doc), claims=json.dumps(doc["claims"]))
+    res.attrs = {k: v for k, v in res.attrs.items() if not k.startswith("config.")}  # the cells' TrainConfig
+    res.attrs.update(config=json.dumps(doc), claims=json.dumps(doc["claims"]))  # "config": the main job's file
     res = units_attrs.annotate(res, main_job_attrs(), specs={"config": doc})
     from pipeline.study import write_results
 
