@@ -149,3 +149,162 @@ def test_bad_wavelength_shapes_are_refused():
         MeshHardware(lay, hw.coupler1, hw.coupler2, hw.internal, hw.external, hw.output, hw.input, hw.columns[0])
     with pytest.raises(SpecError, match="W=2"):
         mesh_gradients(hw, np.zeros(6), np.zeros(6), None, np.zeros((3, 4, 2)), np.zeros((3, 4, 2)))
+
+
+# -- the phase-dispersion formula against the compact models evaluated directly -------------
+
+LAMBDAS = np.array([1.53, 1.54, 1.545, 1.555, 1.56, 1.57])  # ±20 nm around 1550 nm [µm]
+
+
+def _second_order(lam, lam0, nu):
+    """Size of the terms the first-order formula neglects: (Δλ/λ0)² · 2 max(|ν|, 1)."""
+    return 2 * max(abs(nu), 1.0) * ((lam - lam0) / lam0) ** 2
+
+
+@pytest.fixture(scope="module")
+def library():
+    from pipeline.library import Library
+    return Library()
+
+
+def test_propagation_phase_dispersion_matches_the_waveguide_models_own_neff(library):
+    """φ(λ) = 2π L n_eff(λ)/λ from the waveguide model directly vs φ(λ0)·(λ0/λ)·[1 − (n_g/n_eff − 1)Δλ/λ0]."""
+    from devices import waveguide_model as wm
+    m, lam0, length = library.model("waveguide"), 1.55, 150.0
+    n0, ng = float(wm.neff(wavelength=lam0, model=m)), float(wm.group_index(wavelength=lam0, model=m))
+    direct = 2 * np.pi * length * wm.neff(wavelength=LAMBDAS, model=m) / LAMBDAS
+    phi0 = 2 * np.pi * length * n0 / lam0
+    err = np.abs(phi0 * ms.phase_dispersion(LAMBDAS, lam0, ng / n0) / direct - 1)
+    assert np.all(err < _second_order(LAMBDAS, lam0, ng / n0))
+    # broken: scaling by λ0/λ alone (phase index, no group index) misses by first-order terms
+    naive = np.abs(phi0 * ms.phase_dispersion(LAMBDAS, lam0, 1.0) / direct - 1)
+    assert np.all(naive > 10 * _second_order(LAMBDAS, lam0, ng / n0))
+
+
+def test_heater_and_arm_difference_dispersion_match_their_compact_models(library):
+    from devices import phase_shifter, waveguide_model as wm
+    lam0 = 1.55
+    f = lambda v: phase_shifter.phase(wavelength=v, power_w=1.0, model=library.model("phase_shifter"))  # noqa: E731
+    nu_t = -lam0 * (f(lam0 + 1e-3) - f(lam0 - 1e-3)) / 2e-3 / f(lam0)
+    err = np.abs(ms.phase_dispersion(LAMBDAS, lam0, nu_t) / (f(LAMBDAS) / f(lam0)) - 1)
+    assert np.all(err < _second_order(LAMBDAS, lam0, nu_t))
+    assert np.all(np.abs(f(LAMBDAS) / f(lam0) - 1) > 10 * _second_order(LAMBDAS, lam0, nu_t))  # no dispersion: wrong
+    m, dw = library.model("waveguide"), 0.002  # two arms 4 nm apart in width
+    dn = lambda v, q: q(wavelength=v, dw=dw, model=m) - q(wavelength=v, dw=-dw, model=m)  # noqa: E731
+    nu_w = dn(lam0, wm.group_index) / dn(lam0, wm.neff)
+    direct = dn(LAMBDAS, wm.neff) / LAMBDAS / (dn(lam0, wm.neff) / lam0)
+    assert np.all(np.abs(ms.phase_dispersion(LAMBDAS, lam0, nu_w) / direct - 1) < _second_order(LAMBDAS, lam0, nu_w))
+
+
+# -- WDM dies ------------------------------------------------------------------------------------
+
+def _quiet(**changes):
+    from pipeline.chip.impairments import REALISTIC
+    return REALISTIC.scaled(detector_noise=False, laser_rin=None, adc_bits=0, dac_bits=0, phase_noise=0.0,
+                            phase_drift=0.0, **changes)
+
+
+def test_each_wdm_channel_equals_a_single_wavelength_die_at_its_wavelength(library):
+    """A 3-channel die (5 nm grid) vs three one-wavelength dies of the same seed at the channel
+    wavelengths (those evaluate every model at their wavelength directly; the WDM die scales
+    its heaters by the first-order dispersion formula: agreement to its second-order error)."""
+    from pipeline.chip.mesh_network import MeshArchitecture
+    arch = MeshArchitecture(2, 2)
+    rng = np.random.default_rng(0)
+    p, x = arch.init_params(rng), rng.uniform(0, 1, (9, 2))
+    wdm = arch.sample_die(_quiet(wdm_channels=3, wdm_spacing=5.0), 4, library=library)
+    wdm.program(p)
+    y = wdm.infer(x)
+    diff = []
+    for c, off in enumerate((-5.0, 0.0, 5.0)):
+        one = arch.sample_die(_quiet(wavelength_offset=off), 4, library=library)
+        one.program(p)
+        assert np.allclose(wdm.channel_kappa2[c], one.kappa2, rtol=0, atol=1e-15)
+        assert np.allclose(wdm.channel_offset[c], one.offset, rtol=0, atol=1e-12)
+        diff.append(np.abs(y[c::3] - one.infer(x)[c::3]).max())
+    assert max(diff) < 1e-3 and diff[0] > 0  # edge channels: the formula, not the model, sets the heaters
+    wdm.heater_scale = np.ones(3)  # broken: no heater dispersion
+    one = arch.sample_die(_quiet(wavelength_offset=-5.0), 4, library=library)
+    one.program(p)
+    assert np.abs(wdm.infer(x)[0::3] - one.infer(x)[0::3]).max() > 1e-3
+
+
+def test_insitu_gradient_on_a_lossless_wdm_die_is_the_sum_over_realised_phases(library):
+    """Ideal die, 3 channels 8 nm apart: the broadband taps measure Σ_w ∂L/∂θ_w — the
+    derivative for a shift of every channel's realised phase together (finite differences
+    over the realised offsets) — not the programmed-phase gradient Σ_w c_w ∂L/∂θ_w (finite
+    differences over the parameters), which it equals only once c_w = 1."""
+    from pipeline.chip.impairments import IDEAL
+    from pipeline.chip.mesh_network import MeshNetwork, MeshNetworkSpec
+    arch = MeshNetwork(MeshNetworkSpec(n_modes=4, n_layers=2))
+    rng = np.random.default_rng(1)
+    p, x, t = arch.init_params(rng), rng.uniform(0, 1, (12, 2)), rng.uniform(0, 0.5, (12, 2))
+    die = arch.sample_die(IDEAL.scaled(wdm_channels=3, wdm_spacing=8.0), 0, library=library)
+    k = arch.k
+
+    def fd_params():
+        out = []
+        for i in range(p.size):
+            e = np.zeros(p.size)
+            e[i] = 1e-6
+            out.append((die.true_loss(p + e, x, t) - die.true_loss(p - e, x, t)) / 2e-6)
+        return np.array(out)
+
+    def fd_realised():
+        out, base = [], die.channel_offset.copy()
+        for i in range(p.size):
+            idx = (slice(None), i // (2 * k), (i // k) % 2, i % k)
+            vals = []
+            for h in (1e-6, -1e-6):
+                die.channel_offset = base.copy()
+                die.channel_offset[idx] += h
+                vals.append(die.true_loss(p, x, t))
+            out.append((vals[0] - vals[1]) / 2e-6)
+        die.channel_offset = base
+        return np.array(out)
+
+    die.program(p)
+    _, measured = die.insitu_gradient(x, t)
+    size = np.abs(measured).max()
+    assert np.abs(measured - fd_realised()).max() < 1e-6 * size
+    assert np.abs(measured - fd_params()).max() > 1e-4 * size  # the heaters' dispersion: a real bias
+    die.heater_scale = np.ones(3)
+    _, measured = die.insitu_gradient(x, t)
+    assert np.abs(measured - fd_params()).max() < 1e-6 * size
+
+
+def test_one_channel_die_is_the_single_wavelength_die():
+    from pipeline.chip.impairments import REALISTIC
+    from pipeline.chip.mesh_network import MeshArchitecture
+    arch = MeshArchitecture(2, 2)
+    rng = np.random.default_rng(2)
+    p, x, t = arch.init_params(rng), rng.uniform(0, 1, (8, 2)), rng.uniform(0, 0.5, (8, 2))
+    a = arch.sample_die(REALISTIC, 5)
+    b = arch.sample_die(REALISTIC.scaled(wdm_spacing=3.0), 5)  # spacing is irrelevant at one channel
+    for d in (a, b):
+        d.program(p)
+    assert not hasattr(b, "channel_hardware")
+    assert np.array_equal(a.infer(x), b.infer(x))
+    assert np.array_equal(a.insitu_gradient(x, t)[1], b.insitu_gradient(x, t)[1])
+
+
+def test_wdm_span_outside_the_models_band_is_refused():
+    from pipeline.chip.impairments import impairments
+    with pytest.raises(SpecError, match="wdm_channels"):
+        impairments("realistic", wdm_channels=8, wdm_spacing=15.0)
+
+
+def test_wider_channel_spacing_trains_worse():
+    """In situ on ideal WDM dies (4 channels sharing one mesh, moons): 20 nm spacing
+    (couplers 0.41…0.56, heaters ±1 %) leaves a higher training loss than 1 nm."""
+    from pipeline.chip.impairments import IDEAL
+    from pipeline.chip.mesh_network import MeshArchitecture
+    from pipeline.training import algorithms as alg, datasets
+    arch = MeshArchitecture(2, 1)
+    cfg = alg.TrainConfig(seed=0, epochs=12, learning_rate=arch.default_learning_rate)
+    data = datasets.load("moons", n_samples=200, low=cfg.target_low, high=cfg.target_high)
+    loss = {}
+    for spacing in (1.0, 20.0):
+        die = arch.sample_die(IDEAL.scaled(wdm_channels=4, wdm_spacing=spacing), 0)
+        loss[spacing] = alg.train_insitu(die, data, cfg).metrics["train_loss"][-1]
+    assert loss[20.0] > loss[1.0]

@@ -85,15 +85,19 @@ FIT_STARTS = 8  # best grid starts refined (the 7-parameter fit has local minima
 HEADROOM = 1.25  # heater DAC full scale 2.5 P_π: every phase in [0, 2π) reachable at P_π +25 %
 
 
-def phase_errors(die: object, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(offsets [rad], efficiencies [1], initial drift [rad]), each (layer, θ|φ, K) (module doc)."""
+def phase_errors(die: object, seed: int, wavelength_um: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(offsets [rad], efficiencies [1], initial drift [rad]), each (layer, θ|φ, K) (module doc);
+    the arm offsets at ``wavelength_um`` (default the die's: a WDM channel's offsets are the
+    same arms evaluated through the waveguide model at that channel)."""
     imp, s = die.impairments, die.architecture.spec
+    lam = die.wavelength if wavelength_um is None else wavelength_um
     dw, dt = die.dw.mean(-1), die.dt.mean(-1)  # (layer, K): the MZI's local offsets
     rng = np.random.default_rng([seed, 2])
     theta0 = arm_phase_offsets(imp, dw, dt, length_um=s.arm_length, separation_um=s.arm_separation,
-                               wavelength_um=die.wavelength, rng=rng, library=die.library)
+                               wavelength_um=lam, rng=rng, library=die.library)
     phi0 = arm_phase_offsets(imp, dw, dt, length_um=s.column_length, separation_um=s.mode_pitch,
-                             wavelength_um=die.wavelength, rng=rng, library=die.library)
+                             wavelength_um=lam, rng=rng, library=die.library)
     eff = 1 + imp.heater_efficiency_sigma * np.random.default_rng([seed, 3]).standard_normal(theta0.shape + (2,))
     drift = imp.phase_drift * np.sqrt(imp.calibration_age) * np.random.default_rng([seed, 4]).standard_normal(
         eff.shape)

@@ -17,6 +17,19 @@ optical pass.  Detectors (output, taps, activation, coherent receivers) from
 activation modulators (main and derivative) with static bias errors.  Taps: weak monitors
 reading ``tap_fraction`` of the light (not removed from the waveguide, as with Pai's imaging
 of grating-scattered light).
+
+WDM (``wdm_channels`` W > 1, :mod:`pipeline.chip.impairments`): channel wavelengths
+λ_w = λ_die + (w − (W−1)/2)·``wdm_spacing``; every layer also gets a
+:class:`MeshHardware` with a wavelength axis (``channel_hardware``): couplers from the
+coupler model at λ_w (same sampled offsets), the same heater arms and column losses; the
+realised phase of MZI k at λ_w (:meth:`MeshChip.realised_phases` with ``channels``) is
+c_w · (heater phase at λ_die) + φ₀,k(λ_w) + drift + noise, with the heaters' thermo-optic
+dispersion c_w = (λ_die/λ_w)·[1 − (ν_T − 1)(λ_w − λ_die)/λ_die], ν_T = −λ (d/dλ dφ/dP)/(dφ/dP)
+from the phase-shifter model (:func:`pipeline.circuit.mesh_spectral.phase_dispersion`), and
+the arm offsets φ₀(λ_w) of the same arms evaluated through the waveguide model at λ_w
+(:func:`mesh_calibration.phase_errors`; an ``arm_phase_sigma`` override is taken as
+wavelength-independent).  Drift and phase noise are common to the channels.  W = 1: none of
+this is built (the single-wavelength die, unchanged).
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from pipeline.chip.drift import PhaseDrift
 from pipeline.chip.impairments import ImpairmentSpec, sample_fabrication
 from pipeline.library.figures import DESIGN_WAVELENGTH_UM
 from pipeline.circuit.mesh import MeshHardware, column_groups, coupler_matrix
+from pipeline.circuit.mesh_spectral import phase_dispersion
 
 
 class MeshChip:
@@ -44,12 +58,17 @@ class MeshChip:
         fab = np.random.default_rng(seed)  # fabrication: couplers, modulator bias, detector gains
         self._rng = np.random.default_rng([seed, 1])  # reading and phase noise
         self.wavelength = DESIGN_WAVELENGTH_UM + impairments.wavelength_offset * 1e-3
+        w = impairments.wdm_channels
+        self.n_channels = w
+        self.channel_wavelengths = self.wavelength + (np.arange(w) - (w - 1) / 2) * impairments.wdm_spacing * 1e-3
         self._sample_couplers(fab)
         self._init_heaters()
         self._build_meshes()
         self._init_modulators_and_detectors(fab)
         self.powers = np.zeros((architecture.spec.n_layers, 2, architecture.k))
         self.offset, self.efficiency, drift = mc.phase_errors(self, seed)
+        if self.n_channels > 1:
+            self._init_channels(seed)
         self._drift = PhaseDrift(impairments, drift.shape, np.random.default_rng([seed, 6]), initial=drift)
         self.calibration: mc.MeshCalibration | None = None  # the lab calibration (mesh_die runs it)
         self.calibration_measurements = 0
@@ -104,6 +123,33 @@ class MeshChip:
         self.hardware = [MeshHardware(lay, cpl[i, :, 0], cpl[i, :, 1], th_arm, th_arm.copy(), ones, ones, cols)
                          for i in range(s.n_layers)]
 
+    def _init_channels(self, seed: int) -> None:
+        """WDM channels (module doc): couplers and arm offsets at every channel wavelength,
+        the heaters' dispersion factor c_w and each layer's mesh with a wavelength axis."""
+        imp, s, lay = self.impairments, self.architecture.spec, self.architecture.layout
+        lam, lam0 = self.channel_wavelengths, self.wavelength
+        cm, heater = self.library.model("coupler"), self.library.model("phase_shifter")
+        k0 = coupler_model.power_coupling(wavelength=DESIGN_WAVELENGTH_UM, model=cm)
+        shape = (-1,) + (1,) * self.dw.ndim
+        self.channel_kappa2 = np.clip(0.5 + coupler_model.power_coupling(
+            wavelength=lam.reshape(shape), dw=self.dw, dt=self.dt, model=cm) - k0, 0.0, 1.0)
+        loss_db = imp.insertion_loss_scale * coupler_model.excess_loss_db(
+            wavelength=lam.reshape(shape), dw=self.dw, dt=self.dt, model=cm) if imp.insertion_loss_scale \
+            else np.zeros_like(self.channel_kappa2)
+        h = 1e-3  # µm: central difference of the model's dφ/dP(λ)
+        f = [float(phase_shifter.phase(wavelength=v, power_w=1.0, model=heater)) for v in (lam0 - h, lam0, lam0 + h)]
+        self.heater_index_ratio = -lam0 * (f[2] - f[0]) / (2 * h) / f[1]  # ν_T
+        self.heater_scale = phase_dispersion(lam, lam0, self.heater_index_ratio)
+        self.channel_offset = np.stack([mc.phase_errors(self, seed, float(v))[0] for v in lam])  # (W, layer, 2, K)
+        cpl = coupler_matrix(self.channel_kappa2, 10 ** (-loss_db / 20))  # (W, layer, K, 2, 2, 2)
+        w, k = lam.size, self.architecture.k
+        arm = np.broadcast_to(self.hardware[0].internal, (w, k, 2)).copy()
+        cols = np.broadcast_to(self.hardware[0].columns, (w, lay.n_columns)).copy()
+        ones = np.ones((w, lay.n), complex)
+        self.channel_hardware = [MeshHardware(lay, cpl[:, i, :, 0], cpl[:, i, :, 1], arm, arm.copy(), ones, ones,
+                                              cols, wavelengths=lam, phase_scale=self.heater_scale)
+                                 for i in range(s.n_layers)]
+
     def _init_modulators_and_detectors(self, fab: np.random.Generator) -> None:
         """Activation modulators' (main, derivative) bias errors; every detector's gain error;
         the detectors' electrical model with the library Ge detector's responsivity."""
@@ -133,16 +179,23 @@ class MeshChip:
             p = mc.program_powers(cal, self.architecture.layout, phases, self.dphase_dpower_nominal)
         return heater_drive.dac(p, 2 * mc.HEADROOM * self.p_pi, self.impairments.dac_bits)
 
-    def realised_phases(self, powers: np.ndarray, noise: bool, averaged: int = 1) -> np.ndarray:
+    def realised_phases(self, powers: np.ndarray, noise: bool, averaged: int = 1,
+                        channels: bool = False) -> np.ndarray:
         """Phases [rad] (…, layer, θ|φ, K) for heater powers: efficiency, crosstalk, offsets,
         drift (advanced to the readings taken so far), and with ``noise`` one phase-noise draw
-        (σ/√averaged: a reading averaged over that many samples)."""
+        (σ/√averaged: a reading averaged over that many samples).  ``channels`` on a WDM die:
+        (W, layer, θ|φ, K) at every channel (module doc; powers (layer, θ|φ, K))."""
         imp = self.impairments
         ph = powers * self.efficiency * self.dphase_dpower
         out = np.empty_like(ph)
         for ks, xt in zip(self._rows, self._xt):
             out[..., ks] = np.einsum("ij,...j->...i", xt, ph[..., ks])
         self._drift.update(self.measurements)
+        if channels and self.n_channels > 1:
+            out = self.heater_scale[:, None, None, None] * out[None] + self.channel_offset + self.drift
+            if noise and imp.phase_noise:  # one draw per heater, common to the channels
+                out = out + imp.phase_noise / np.sqrt(averaged) * self._rng.standard_normal(out.shape[1:])
+            return out
         out = out + self.offset + self.drift
         if noise and imp.phase_noise:
             out = out + imp.phase_noise / np.sqrt(averaged) * self._rng.standard_normal(out.shape)
@@ -157,8 +210,15 @@ class MeshChip:
         self.powers = self.heater_powers(params)
 
     def _matrices(self, phases: np.ndarray) -> list[np.ndarray]:
-        """Each layer's N×N transfer at realised ``phases`` (layer, θ|φ, K)."""
+        """Each layer's N×N transfer at realised ``phases`` (layer, θ|φ, K); (W, N, N) at
+        channel phases (W, layer, θ|φ, K) of a WDM die."""
+        if phases.ndim == 4:
+            return [hw.matrix(phases[:, i, 0], phases[:, i, 1]) for i, hw in enumerate(self.channel_hardware)]
         return [hw.matrix(phases[i, 0], phases[i, 1]) for i, hw in enumerate(self.hardware)]
+
+    def channel_masks(self, batch: int) -> np.ndarray:
+        """(W, batch) 0/1: sample b travels on channel b mod W (module doc of impairments)."""
+        return (np.arange(batch)[None, :] % self.n_channels == np.arange(self.n_channels)[:, None]).astype(float)
 
     # -- the chip as data ---------------------------------------------------------------------
     def to_dataset(self) -> xr.Dataset:

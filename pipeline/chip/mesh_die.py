@@ -27,6 +27,14 @@ by the nominal γ.
 ``lab_calibrated()`` (:mod:`pipeline.chip.mesh_network`): dies measure every MZI's offsets,
 heater efficiencies and couplers, each heater row's crosstalk and each layer's transmission
 (:func:`mesh_calibration.calibrate`) and program through them.
+
+WDM dies (``wdm_channels`` W > 1): sample b of a batch travels on channel b mod W through
+every layer (its activation detector and modulator are the channel's); each layer is one
+stacked mesh (:attr:`MeshChip.channel_hardware`) at the channels' realised phases.  The
+Hughes procedure runs on all channels at once (each channel's adjoint and X_adj through a
+demultiplexer) and the broadband taps read the channels' power sum
+(:mod:`pipeline.circuit.mesh_spectral_gradients`), so the measured gradient is the sum over
+the realised phases of each channel.  The lab calibration runs at λ_die.
 """
 
 from __future__ import annotations
@@ -108,12 +116,18 @@ class MeshDie(MeshChip):
         return self._adc(field.real, fs, 1) + 1j * self._adc(field.imag, fs, 1)
 
     # -- forward pass ----------------------------------------------------------------------
+    def _phases(self, powers: np.ndarray, noise: bool) -> np.ndarray:
+        """Realised phases of one optical pass: per channel on a WDM die."""
+        return self.realised_phases(powers, noise, channels=self.n_channels > 1)
+
     def _run(self, phases: np.ndarray, x: np.ndarray, noisy: bool):
         arch, s = self.architecture, self.architecture.spec
         a, fields = arch.encode(x), []
         mats = self._matrices(phases)
+        if phases.ndim == 4:  # WDM: sample b through channel b mod W
+            pick = (np.arange(a.shape[1]) % self.n_channels, slice(None), np.arange(a.shape[1]))
         for i, u in enumerate(mats):
-            z = u @ a
+            z = u @ a if u.ndim == 2 else np.matmul(u, a)[pick].T
             fields.append((a, z))
             if i < len(mats) - 1:
                 p = np.abs(z) ** 2
@@ -126,12 +140,12 @@ class MeshDie(MeshChip):
         return y, fields, mats
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        y, _, _ = self._run(self.realised_phases(self.powers, True), x, True)
+        y, _, _ = self._run(self._phases(self.powers, True), x, True)
         self.measurements += y.size
         return self.read_direct(y, self.gain["output"][None, :]) * self.layer_gain[-1]
 
     def true_loss(self, params: np.ndarray, x: np.ndarray, t: np.ndarray) -> float:
-        y, _, _ = self._run(self.realised_phases(self.heater_powers(params), False), x, False)
+        y, _, _ = self._run(self._phases(self.heater_powers(params), False), x, False)
         y = y * self.layer_gain[-1]
         return float(0.5 * np.mean(np.sum((y - self.architecture.check_t(t, y.shape)) ** 2, 1)))
 
@@ -173,7 +187,7 @@ class MeshDie(MeshChip):
         adjoint ``dl_dy(y)`` ((B, n_out), from its output readings y) sent back layer by layer.
         Returns (y, Σ_b dl_dyᵀ ∂y/∂phases)."""
         arch, s = self.architecture, self.architecture.spec
-        phases = self.realised_phases(self.powers, True)  # the forward pass (all layers, their taps)
+        phases = self._phases(self.powers, True)  # the forward pass (all layers, their taps)
         y_true, fields, mats = self._run(phases, x, True)
         y = self.read_direct(y_true, self.gain["output"][None, :]) * self.layer_gain[-1]
         adj = dl_dy(y)
@@ -193,13 +207,22 @@ class MeshDie(MeshChip):
             def read(p: np.ndarray, count: int, gain: np.ndarray = gain) -> np.ndarray:
                 return self.read_direct(p, gain[None], s.tap_fraction, count, full_scale=4 * self.full_scale)
 
-            passes = [self.realised_phases(self.powers, True)[i] for _ in range(3)]  # adjoint, TR, sum
-            m = hughes_gradients(self.hardware[i], phases[i, 0], phases[i, 1], a, g, read=read,
-                                 read_adjoint=self._coherent, pass_phases=[(q[0], q[1]) for q in passes])
+            if self.n_channels > 1:  # every channel's fields on its own wavelength (zero elsewhere)
+                mask = self.channel_masks(b)[:, None, :]
+                passes = [self._phases(self.powers, True)[:, i] for _ in range(3)]  # adjoint, TR, sum
+                m = hughes_gradients(self.channel_hardware[i], phases[:, i, 0], phases[:, i, 1], mask * a,
+                                     mask * g, read=read, read_adjoint=self._coherent,
+                                     pass_phases=[(q[:, 0], q[:, 1]) for q in passes])
+                adjoint_inputs = (mask * m.adjoint_inputs).sum(0)
+            else:
+                passes = [self.realised_phases(self.powers, True)[i] for _ in range(3)]  # adjoint, TR, sum
+                m = hughes_gradients(self.hardware[i], phases[i, 0], phases[i, 1], a, g, read=read,
+                                     read_adjoint=self._coherent, pass_phases=[(q[0], q[1]) for q in passes])
+                adjoint_inputs = m.adjoint_inputs
             self.measurements += m.readings_taken + 2 * a.size
             grads[i] = np.concatenate([m.theta, m.phi])
             if i:
-                dl_dp = 2 * m.adjoint_inputs.real * derivs[i - 1]
+                dl_dp = 2 * adjoint_inputs.real * derivs[i - 1]
         return y, np.concatenate(grads)
 
     def _derivative(self, gap: int, p_read: np.ndarray) -> np.ndarray:
