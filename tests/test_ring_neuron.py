@@ -211,3 +211,24 @@ def test_mzm_neuron_model_is_the_modulator_functions():
     assert all(np.array_equal(g, r) for g, r in zip(got, ref))
     np.testing.assert_allclose(m.stacked(z, slice(2, 5)), np.stack(ref, -1), rtol=0, atol=1e-15)
     assert m.derivative_scale * 0.3 == nr.onchip_derivative(0.3)
+
+
+def test_chip_show_reports_the_ring_neuron(tmp_path):
+    import json
+
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    from pipeline.cli.main import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["chip", "show", "--neuron", "ring", "--out", str(tmp_path / "die.nc"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["ring_detuning_pm"] == 0.0 and doc["ring_drive_swing_V"] == 2.0
+    assert doc["ring_resonance_spread_pm"] > 100 and doc["ring_lock_residual_max_pm"] < 0.5
+    assert doc["ring_lock_readings"] > 0 and "modulator_extinction_db_min" not in doc
+    ds = xr.open_dataset(tmp_path / "die.nc", engine="h5netcdf")
+    assert ds.attrs["neuron_kind"] == "ring" and ds.ring_lock_residual.attrs["units"] == "pm"
+    bad = runner.invoke(app, ["chip", "show", "--neuron", "disk"])
+    assert bad.exit_code != 0 and "--neuron" in bad.output

@@ -9,7 +9,10 @@ attenuator, fanned out by a 1×N splitter tree (2×2 MMIs of the device library)
 weight is an MZI (coupler – heater – coupler, :mod:`devices.coupler_model`,
 :mod:`devices.phase_shifter`) whose bar/cross outputs sit on a balanced photodiode pair,
 w = T_bar − T_cross; a neuron's pairs share one node, so currents sum.  The node drives
-the neuron's modulators on a fresh supply light P_s = P0.  A 5 % tap on each hidden
+the neuron's modulators on a fresh supply light P_s = P0 (``NeuronSpec.kind``: three MZMs,
+:mod:`pipeline.chip.neuron`, or three microrings locked to their operating point,
+:mod:`pipeline.chip.ring_neuron`; the ring's supply is P0 / T_ref so it transmits P0 at
+full drive, and its bus and coupler losses are in its transmission, not in the loss budget).  A 5 % tap on each hidden
 neuron's output (``monitor_tap``) feeds a monitor photodiode; the output layer's bias
 channel passes an identical tap so its weight is in the same units.  Every reading is
 divided by its nominal lossless full scale (R·P/N) and multiplied by its node's calibrated

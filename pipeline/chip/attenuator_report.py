@@ -91,6 +91,20 @@ def die_dataset(die) -> xr.Dataset:
                     crossing_insertion_loss_db=die.crossing_figures.insertion_loss_db,
                     crossing_crosstalk_db=die.crossing_figures.crosstalk_db,
                     crossing_leak_fraction=die.crossing_leak, crossing_entry=die.crossing_figures.key)
+    ds.attrs["neuron_kind"] = die.neuron.kind
+    if die.neuron.kind == "ring":
+        rg = die.neuron
+        ds = ds.assign({
+            "ring_heater_power": u((("neuron", "modulator"), rg.power.reshape(-1, 3)), "W", "ring heater (locked)"),
+            "ring_temperature": u((("neuron", "modulator"), rg.temperatures()), "K",
+                                  "ring-averaged temperature rise (heaters + crosstalk + ambient)"),
+            "ring_fabricated_offset": u((("neuron", "modulator"), rg.fabricated_offset_pm()), "pm",
+                                        "resonance shift by the width/thickness field"),
+            "ring_lock_residual": u((("neuron", "modulator"), rg.residual_pm()), "pm",
+                                    "detuning error after the lock (target - actual)")})
+        ds.attrs.update(ring_entry=rg.resp.key, ring_t_ref=rg.op.t_ref, ring_hwhm_pm=rg.op.hwhm_pm,
+                        ring_fsr_pm=rg.resp.fsr_pm, ring_pm_per_K=rg.resp.pm_per_K,
+                        ring_kelvin_per_watt=rg.k_nominal, ring_lock_measurements=rg.lock_measurements)
     if die.detector_figures is not None:
         d = die.detector_figures
         ds.attrs.update(detector_ge_length_um=d.ge_length_um, detector_absorbed_fraction=d.absorbed_fraction,
@@ -128,6 +142,9 @@ def die_summary(die) -> dict[str, float]:
             "responsivity_a_per_w": float(die.det.responsivity),
             "calibration_gain_node_mean": float(ds.calibration_gain_node.mean()),
             "calibration_measurements": float(die.calibration_measurements)}
+    if die.neuron.kind == "ring":  # the MZM's couplers do not exist on a ring die
+        out.pop("modulator_extinction_db_min")
+        out.update(die.neuron.summary())
     out["arm_offset_rms"] = float(np.sqrt(np.mean(die.arm_offset ** 2)))
     out["heater_efficiency_std"] = float(np.std(die.heater_efficiency))
     if die.offset_measured is not None:  # only when calibrated (JSON has no NaN)

@@ -67,7 +67,7 @@ class AttenuatorSpec(Spec):
     n_in: int = quantity(2, "1", "input features", ge=1, le=64)
     n_hidden: int = quantity(8, "1", "hidden opto-electronic neurons", ge=1, le=64)
     n_out: int = quantity(1, "1", "output neurons (1 for binary tasks, = classes otherwise)", ge=1, le=64)
-    neuron: nr.NeuronSpec = quantity(nr.NeuronSpec(), "-", "activation modulator and driver")
+    neuron: nr.NeuronSpec = quantity(nr.NeuronSpec(), "-", "activation modulator and driver (kind mzm | ring)")
     layout: AttenuatorLayout = quantity(AttenuatorLayout(), "-", "chip geometry")
     detector: pde.PhotodetectorElectricalSpec = quantity(pde.PhotodetectorElectricalSpec(), "-",
                                                          "Ge photodiodes' electrical model; its responsivity is "

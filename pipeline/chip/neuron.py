@@ -43,6 +43,16 @@ bandwidth; the 1 kΩ stage reaches ≈ 160 MHz.  Design choice; amplifier voltag
 post-amplifier's noise are not modelled (referred to the input they are below R_f's).
 Not modelled: the MZM's free-carrier loss (a constant factor on P_s), driver bandwidth
 and nonlinearity beyond the rail, modulator chirp.
+
+Neuron kinds (``NeuronSpec.kind``).  The die reads its neurons through one interface
+(:class:`NeuronModel`: the three transmissions, the pair's conversion ``derivative_scale``,
+the nominal activation the calibrations expect): ``"mzm"`` is the modulator above
+(:class:`MZMNeuron`, the default; bit for bit the former die), ``"ring"`` the library's
+microring modulator at a chosen operating point, its derivative from two detuned rings and
+its resonance locked by its heater (:mod:`pipeline.chip.ring_neuron`,
+:mod:`pipeline.chip.ring_lock`).  The backward sources keep the full scale π/(2 fs) for
+both (the ring's default peak slope is 1.7/fs).  The architecture's ideal digital model
+(:mod:`pipeline.chip.attenuator`) is the sin² above for both kinds.
 """
 
 from __future__ import annotations

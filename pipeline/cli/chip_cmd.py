@@ -37,6 +37,19 @@ ROWS = {
     "phase_calibration_efficiency_error_max": ("phase calibration, max |ε̂ − ε|", ".2e"),
     "crosstalk_calibration_error_max": ("crosstalk calibration, max |Ĉ − C|", ".2e"),
     "modulator_extinction_db_min": ("activation modulator extinction, worst [dB]", ".1f"),
+    "ring_detuning_pm": ("ring neuron: laser − resonance at bias [pm]", "+.1f"),
+    "ring_bias_V": ("ring neuron: bias [V]", "+.2f"),
+    "ring_drive_swing_V": ("ring neuron: drive swing (reverse) [V]", ".2f"),
+    "ring_derivative_detuning_pm": ("ring neuron: derivative rings at ∓ [pm]", ".1f"),
+    "ring_resonance_spread_pm": ("ring resonances by fabrication, spread (1σ) [pm]", ".0f"),
+    "ring_resonance_range_pm": ("ring resonances by fabrication, range [pm]", ".0f"),
+    "ring_lock_residual_rms_pm": ("ring lock residual, rms [pm]", ".3f"),
+    "ring_lock_residual_max_pm": ("ring lock residual, worst [pm]", ".3f"),
+    "ring_locking_power_mW": ("ring locking power, all rings [mW]", ".1f"),
+    "ring_locking_power_max_mW": ("ring locking power, worst ring [mW]", ".2f"),
+    "ring_lock_readings": ("ring lock readings", ".0f"),
+    "ring_activation_error": ("ring activation error after lock, max", ".2e"),
+    "ring_derivative_error": ("ring on-chip derivative error, max / max f'", ".3f"),
     "relative_noise_floor": ("detector noise floor / full-scale signal", ".2e"),
     "p_pi_mw": ("heater P_π [mW]", ".2f"),
 }
@@ -53,6 +66,8 @@ def show(
     calibration: str = typer.Option("readout", "--calibration",
                                     help="readout (node gains only) | lab (per-MZI phase offsets and P_pi, "
                                          "thermal crosstalk, node gains)."),
+    neuron: Optional[str] = typer.Option(None, "--neuron", help="attenuator neuron: mzm | ring (default: the "
+                                         "architecture's)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the die's Dataset (netCDF)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     cache: Optional[Path] = cache_option(envvar=False),
@@ -68,7 +83,10 @@ def show(
         if calibration not in ("readout", "lab"):
             raise SpecError(f"--calibration = {calibration!r}: unknown. Fix: use readout or lab.")
         use_cache(ctx, cache or ctx.obj, must_exist=True)
-        arch = make_architecture(architecture, n_in, n_out)
+        if neuron is not None and (architecture != "attenuator" or neuron not in ("mzm", "ring")):
+            raise SpecError(f"--neuron = {neuron!r} with --architecture {architecture}: the neuron kind is an "
+                            "attenuator option, mzm or ring. Fix: --architecture attenuator --neuron ring.")
+        arch = make_architecture(architecture, n_in, n_out, **({"neuron": {"kind": neuron}} if neuron else {}))
         if calibration == "lab":
             if not hasattr(arch, "lab_calibrated"):
                 raise SpecError(f"--calibration lab: architecture {architecture!r} has no lab calibration. "
