@@ -1,0 +1,1 @@
+"""Worked examples that use photoprop from other tools (importable; each has a ``main()``)."""
