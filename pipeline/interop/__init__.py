@@ -5,6 +5,10 @@
 * :mod:`pipeline.interop.skrf_networks` — S-matrices, compact models and cached entries as
   scikit-rf ``Network`` objects and netlists as ``skrf.Circuit`` (scikit-rf is a core
   dependency).
+* :mod:`pipeline.interop.jax_die` — a die as a JAX ``custom_vjp`` function ``f(params, x)``:
+  forward ``die.infer``, backward the die's in-situ ``die.vjp`` (extra ``interop``: ``jax``).
+* :mod:`pipeline.interop.torch_die` — the same as a torch ``autograd.Function`` and
+  ``nn.Module`` (extra ``torch``).
 
 Each adapter imports its third-party library lazily (inside the functions), so importing
 this package costs nothing.
