@@ -123,12 +123,15 @@ def _wdm_case(n: int, rng: np.random.Generator, rounds: int):
     t = rng.uniform(0, 0.2, (w, n, BATCH))
     u_ref = hw.matrix(th, ph)
 
-    def adjoint(y):
-        a = y.real * y.real
-        a += y.imag * y.imag
-        a -= t
-        a *= 2 / BATCH
-        return a * y
+    def adjoint(y):  # the single-wavelength rows' adjoint, per wavelength slice (cache-sized pieces)
+        out = np.empty_like(y)
+        for v in range(w):
+            a = y[v].real * y[v].real
+            a += y[v].imag * y[v].imag
+            a -= t[v]
+            a *= 2 / BATCH
+            np.multiply(a, y[v], out=out[v])
+        return out
 
     def forward():
         return np.matmul(hw.matrix(*next(fresh)), x)

@@ -105,8 +105,24 @@ def mesh_gradients(hw, theta: np.ndarray, phi: np.ndarray, output_phases: np.nda
     return mg.MeshGradient(*out)
 
 
+_WEIGHTS: dict[int, tuple] = {}
+
+
 def _tap_weights(hw) -> tuple[np.ndarray, ...]:
-    """mesh_gradients._tap_weights per wavelength, each (W, K)."""
+    """mesh_gradients._tap_weights per wavelength, each (W, K) (cached per hardware object,
+    recomputed if its arrays changed)."""
+    arrays = (hw.internal, hw.external, hw.coupler1, hw.columns)
+    hit = _WEIGHTS.get(id(hw))
+    if hit is not None and hit[0] is hw and all(np.array_equal(a, c) for a, c in zip(arrays, hit[1])):
+        return hit[2]
+    if len(_WEIGHTS) > 16:
+        _WEIGHTS.clear()
+    weights = _compute_weights(hw)
+    _WEIGHTS[id(hw)] = (hw, tuple(np.array(a) for a in arrays), weights)
+    return weights
+
+
+def _compute_weights(hw) -> tuple[np.ndarray, ...]:
     cf = np.concatenate([np.ones((hw.n_wavelengths, 1)), np.cumprod(np.abs(hw.columns) ** 2, -1)[:, :-1]],
                         -1)[:, hw.layout.column]
     u0, v, w = hw.internal[..., 0], hw.external[..., 0], hw.external[..., 1]
