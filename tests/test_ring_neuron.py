@@ -232,3 +232,12 @@ def test_chip_show_reports_the_ring_neuron(tmp_path):
     assert ds.attrs["neuron_kind"] == "ring" and ds.ring_lock_residual.attrs["units"] == "pm"
     bad = runner.invoke(app, ["chip", "show", "--neuron", "disk"])
     assert bad.exit_code != 0 and "--neuron" in bad.output
+
+
+def test_nominal_activation_by_kind(ring_die, library):
+    z = np.linspace(-0.2, 1.2, 15)
+    np.testing.assert_array_equal(nr.nominal(nr.NeuronSpec()).activation(z), nr.activation(z))
+    ring = nr.nominal(nr.NeuronSpec(kind="ring"), library, ring_die.wavelength)
+    np.testing.assert_allclose(ring.activation(z), ring_die.neuron.activation(z), rtol=1e-12)
+    with pytest.raises(SpecError, match="library"):
+        nr.nominal(nr.NeuronSpec(kind="ring"))

@@ -139,6 +139,33 @@ class MZMNeuron:
 _SHIFTS = np.array([0.0, 0.5 * np.pi, -0.5 * np.pi])  # f, d₊, d₋ modulators (modulator_transmissions)
 
 
+class _MZMNominal:
+    def __init__(self, full_scale: float) -> None:
+        self.fs = full_scale
+
+    def activation(self, z: np.ndarray) -> np.ndarray:
+        return activation(z, self.fs)
+
+    def activation_derivative(self, z: np.ndarray) -> np.ndarray:
+        return activation_derivative(z, self.fs)
+
+
+def nominal(spec: NeuronSpec, library=None, wavelength: float = 1.55):
+    """The nominal activation of ``spec`` (``activation(z)``, ``activation_derivative(z)``):
+    sin² for ``kind = "mzm"`` (no library needed), the ring's at its operating point from
+    ``library`` at ``wavelength`` [µm] for ``"ring"`` (:class:`ring_neuron.RingOperatingPoint`)
+    — what an ideal digital model of that neuron uses."""
+    if spec.kind == "mzm":
+        return _MZMNominal(spec.full_scale)
+    if library is None:
+        from pipeline.errors import SpecError
+
+        raise SpecError("neuron kind = 'ring' needs the device library for its activation. Fix: pass library=.")
+    from pipeline.chip import ring_neuron as rn
+
+    return rn.RingOperatingPoint(spec.ring, rn.response(library, wavelength), spec.full_scale)
+
+
 # -- MZI power transfer (weight MZIs and modulators) ----------------------------------------
 def mzi_coefficients(kappa1_sq: np.ndarray, kappa2_sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(a, b) of the bar transmission T_bar(θ) = a − b cos θ of an MZI made of two lossless
