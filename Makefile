@@ -15,7 +15,7 @@ SSTAMP := $(SVENV)/.photoprop-installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PYTHONWARNINGS := ignore:The value of the smallest subnormal:UserWarning
 
-.PHONY: setup demo test test-slow test-cluster bench clean-venv
+.PHONY: setup demo test test-slow test-cluster bench docs clean-venv
 
 setup: $(STAMP)
 
@@ -66,6 +66,10 @@ test-cluster: $(STAMP)
 
 bench: $(STAMP)
 	for b in cache_load mesh gradient_noise workflows; do $(PY) benchmarks/bench_$$b.py || exit 1; done
+
+# The documentation site (mkdocs.yml, docs/) into build/site/; warnings are errors.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 clean-venv:
 	rm -rf $(VENV) $(SVENV)
