@@ -195,6 +195,20 @@ DIE_SUMMARY_ATTRS: dict[str, tuple[str, str]] = {
     "phase_calibration_offset_error_max": ("rad", "largest phase-calibration arm offset error"),
     "phase_calibration_efficiency_error_max": ("1", "largest phase-calibration heater efficiency error"),
     "crosstalk_calibration_error_max": ("1", "largest crosstalk-calibration error"),
+    "loss_forward_db_mean": ("dB", "mean loss from source to forward detector"),
+    "loss_forward_db_max": ("dB", "largest loss from source to forward detector"),
+    "modulator_extinction_db_min": ("dB", "smallest activation-modulator extinction ratio"),
+    "p_pi_mw": ("mW", "heater power for a pi phase shift"),
+    "crossing_loss_db_max": ("dB", "largest crossing loss on a path"),
+    "crossing_loss_db_mean": ("dB", "mean crossing loss on a path"),
+    "responsivity_a_per_w": ("A/W", "detector responsivity"),
+    "width_offset_mean_um": ("um", "die-wide mean Si width offset"),
+    "thickness_offset_mean_um": ("um", "die-wide mean Si thickness offset"),
+    "coupler_loss_db_mean": ("dB", "mean coupler excess loss"),
+    "dw_std_um": ("um", "std of the Si width offsets"),
+    "dt_std_um": ("um", "std of the Si thickness offsets"),
+    "heater_loss_db": ("dB", "heater section loss"),
+    "column_loss_db": ("dB", "mesh column loss"),
 }
 _SUFFIX_UNITS = (("_db", "dB"), ("_mw", "mW"), ("_a_per_w", "A/W"), ("_um", "um"), ("_w", "W"), ("_s", "s"))
 
@@ -205,9 +219,9 @@ def die_summary_attrs(name: str) -> tuple[str, str]:
     if name in DIE_SUMMARY_ATTRS:
         return DIE_SUMMARY_ATTRS[name]
     base = next((name[:-len(st)] for st in ("_mean", "_max", "_min", "_std", "_rms") if name.endswith(st)), name)
-    unit = next((u for suffix, u in _SUFFIX_UNITS if base.endswith(suffix)), None)
+    suffix, unit = next(((sfx, u) for sfx, u in _SUFFIX_UNITS if base.endswith(sfx)), (None, None))
     if unit is not None:
-        return unit, name.replace("_", " ")
+        return unit, name.replace(suffix, "", 1).replace("_", " ")
     raise SpecError(f"die summary {name!r}: no unit known. Fix: add it to workflows.paper.DIE_SUMMARY_ATTRS.")
 
 
