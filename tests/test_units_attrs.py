@@ -73,6 +73,13 @@ def test_die_datasets_are_annotated_and_their_specs_round_trip(arch_name, tmp_pa
     die = architecture(arch_name, 2, 1).sample_die(spec, 3)
     ds = die.to_dataset()
     assert ua.missing(ds) == [], arch_name
+    from pipeline.chip.summary import summarize_die
+    from workflows.paper import die_summary_attrs
+
+    for key, value in summarize_die(die).items():  # the main job's die_* variables
+        if isinstance(value, float):
+            units, long_name = die_summary_attrs(key)
+            assert _parsable(units) and long_name, key
     ds.to_netcdf(tmp_path / "die.nc", engine="h5netcdf")
     with xr.open_dataset(tmp_path / "die.nc", engine="h5netcdf") as back:
         assert ua.missing(back) == []
@@ -80,6 +87,14 @@ def test_die_datasets_are_annotated_and_their_specs_round_trip(arch_name, tmp_pa
                                                                          np.floating)
         assert ua.spec_from_attrs(back.attrs, "impairments", ImpairmentSpec) == spec
         assert ua.spec_from_attrs(back.attrs, "spec", type(die.architecture.spec)) == die.architecture.spec
+
+
+def test_unknown_die_summary_number_is_refused():
+    from workflows.paper import die_summary_attrs
+
+    assert die_summary_attrs("heater_gap_um_max") == ("um", "heater gap max")
+    with pytest.raises(SpecError, match=r"die summary 'mystery'.*DIE_SUMMARY_ATTRS"):
+        die_summary_attrs("mystery")
 
 
 def test_spec_attrs_round_trip_none_bools_lists_and_nesting():
