@@ -173,9 +173,28 @@ def _photodetector(m: Any) -> Callable[..., dict]:
     return photodetector_model
 
 
+def _pn_phase_shifter(m: Any) -> Callable[..., dict]:
+    from devices.pn_phase_shifter_model import pn_phase_shifter
+
+    def pn_phase_shifter_model(*, wl: Any = WL_DEFAULT, voltage: float = 0.0, doping_offset: float = 0.0,
+                               junction_offset: float = 0.0, length: float = 1000.0,
+                               propagation_loss: float = 2.0) -> dict:
+        """photoprop carrier-depletion phase shifter (ports o1, o2): ``wl`` [µm], ``voltage``
+        [V] (≤ 0), relative dose offset ``doping_offset``, ``junction_offset`` [µm], ``length``
+        [µm], undoped ``propagation_loss`` [dB/cm]."""
+        kw = dict(voltage=_scalar("voltage", voltage, "V"), doping_offset=_scalar("doping_offset", doping_offset, "1"),
+                  junction_offset=_scalar("junction_offset", junction_offset, "µm"),
+                  length=_scalar("length", length, "µm"),
+                  propagation_loss=_scalar("propagation_loss", propagation_loss, "dB/cm"))
+        return _on_grid(wl, lambda g: pn_phase_shifter(wavelength=g, model=m, **kw))
+
+    return pn_phase_shifter_model
+
+
 _BUILDERS: dict[str, Callable[[Any], Callable[..., dict]]] = {
     "coupler": _coupler, "crossing": lambda m: _offset(m, "crossing"), "mmi": lambda m: _offset(m, "mmi"),
     "waveguide": _waveguide, "phase_shifter": _phase_shifter, "photodetector": _photodetector,
+    "pn_phase_shifter": _pn_phase_shifter,
 }
 
 

@@ -47,6 +47,7 @@ FAMILIES: dict[str, Family] = {
     "photodetector": Family("photodetector", "devices.photodetector_model", "sweep", "PhotodetectorModel"),
     "crossing": Family("crossing", "devices.crossing_model", "sweep", "OffsetModel"),
     "mmi": Family("mmi", "devices.mmi_model", "sweep", "OffsetModel"),
+    "pn_phase_shifter": Family("pn_phase_shifter", "devices.pn_phase_shifter_model", "sweep", "PNShifterModel"),
     "phase_shifter": Family("phase_shifter", "devices.phase_shifter", "entry", "PhaseShifterModel",
                             "PhaseShifterSpec", "ThermoOpticSolverSpec", "pipeline.thermo_optic"),
     "waveguide": Family("waveguide", "devices.waveguide_model", "entry", "WaveguideModel",
