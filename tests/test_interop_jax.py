@@ -136,6 +136,7 @@ def test_jax_grad_on_ideal_die_is_the_analytic_gradient(jax, setup):
     ideal = arch.ideal_loss_and_grad(p, x, t)[1]
     assert rel(g, ideal) < 1e-10
     assert f.calls == {"forward": 1, "backward": 1} and f.last_vjp["readings"] > 0
+    assert rel(jax.jit(f)(p, x), arch.ideal_forward(p, x)) < 1e-12  # jit-able, forward = the die's infer
     broken, _ = _mse_grad(jax, FlippedDie(arch.sample_die(IDEAL, 0)), p, x, t)
     assert rel(broken, ideal) > 1.9  # the broken method fails the same check
 

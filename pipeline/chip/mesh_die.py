@@ -168,9 +168,9 @@ class MeshDie(MeshChip):
         forward pass of ``x`` with its coherent and derivative reads, the adjoint field
         g = 2 dy·z injected per layer, the Hughes tap readings; noise and readings as there):
         insitu_gradient(x, t) is this with dy = (y − t)/B of its own readings y.  ``dy``:
-        (B, n_out) output gradient.  Returns the gradient (n_params,) w.r.t. the programmed
-        phases [1/rad · units of dy·y] and ``{"y": the pass's readings (B, n_out), "readings":
-        detector readings taken}``."""
+        (B, n_out) output gradient, injected as it is (no gain: the adjoint field scales with
+        dy).  Returns dyᵀ ∂y/∂phases (n_params,), per rad of the programmed phases, and
+        ``{"y": the pass's readings (B, n_out), "readings": detector readings taken}``."""
         dy = np.asarray(dy, float)
         if dy.ndim != 2 or dy.shape[1] != self.architecture.n_out or not np.all(np.isfinite(dy)):
             raise SpecError(f"dy has shape {dy.shape} (or is not finite): need finite (batch, "

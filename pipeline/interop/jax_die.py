@@ -33,7 +33,7 @@ import numpy as np
 from pipeline.errors import SpecError
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: jax.jit(f) works
 class DieFunction:
     """``y = self(params, x)``: the die as a JAX function with its in-situ VJP (module doc).
 
