@@ -162,7 +162,9 @@ class CoSimRun:
     neff_cold: float  # ... at ambient − 5 K
     row_heat: tuple[Any, ...]  # ThermalSolutions of ``plan.row``
 
-#: Uniform temperature step [K] of the independent dn_eff/dT check (± this, re-solved).
+
+#: Uniform temperature step [K] of the independent dn_eff/dT check: TE0 re-solved at ambient ± this
+#: (the step the shipped entry was computed with).
 UNIFORM_STEP_K = 5.0
 
 
