@@ -37,8 +37,8 @@ def _synthetic(dn: float, dj: float, lam_um: np.ndarray = LAM) -> xr.Dataset:
     dneff = (2e-5 * v + 1e-6 * v**2) * scale * (1 + 3 * (lam - 1.55) + 5 * (lam - 1.55) ** 2)
     alpha = (300 + 20 * v) * (1 + dn + 0.1 * dn**2 - 2 * dj + 30 * dj**2) * (lam / 1.55) ** 2
     neff = 2.566 - 0.85 * (lam[0] - 1.55)
-    return xr.Dataset({"dneff": (("voltage", "wavelength"), dneff), "alpha_carriers": (("voltage", "wavelength"), alpha),
-                       "neff": ("wavelength", neff)},
+    vl = ("voltage", "wavelength")
+    return xr.Dataset({"dneff": (vl, dneff), "alpha_carriers": (vl, alpha), "neff": ("wavelength", neff)},
                       coords={"voltage": V, "wavelength": np.asarray(lam_um)})
 
 
