@@ -59,7 +59,7 @@ DEFAULT_LEARNING_RATE = 0.05  # rad
 class MeshNetworkSpec(Spec):
     """Sizes, activation and layout of a ``mesh`` network (module doc)."""
 
-    n_modes: int = quantity(4, "1", "modes per Clements mesh", ge=2, le=64)
+    n_modes: int = quantity(4, "1", "modes per Clements mesh", ge=2, le=128)
     n_layers: int = quantity(3, "1", "number of meshes (activations between them)", ge=1, le=8)
     n_in: int = quantity(2, "1", "input features (mode n_in is the bias mode)", ge=1)
     n_out: int = quantity(2, "1", "detected output modes", ge=1)
