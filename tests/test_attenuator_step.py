@@ -18,7 +18,8 @@ CASES = {
                           dict(phase_noise=0.01, dac_bits=8, adc_bits=10)),
     "ideal": (dict(), "ideal"),
     "ring": (dict(neuron={"kind": "ring"}), "realistic"),
-    "ring-relu-ideal": (dict(neuron={"kind": "ring", "ring": {"bias_voltage": -1.0, "drive_swing": 1.0}}), "ideal"),
+    "ring-relu-voltage-ideal": (dict(neuron={"kind": "ring", "ring": {"bias_voltage": -1.0, "drive_swing": 0.9,
+                                                                     "derivative": "voltage"}}), "ideal"),
 }
 
 

@@ -241,3 +241,37 @@ def test_nominal_activation_by_kind(ring_die, library):
     np.testing.assert_allclose(ring.activation(z), ring_die.neuron.activation(z), rtol=1e-12)
     with pytest.raises(SpecError, match="library"):
         nr.nominal(nr.NeuronSpec(kind="ring"))
+
+
+def test_voltage_pair_is_a_finite_difference_in_voltage(resp, entry, library):
+    """derivative = voltage: the pair's error is the central difference's in V — bounded by that
+    of a Lorentzian dip of the entry's Q moved by the PN model's shift (× 1.5 for the ring's
+    Airy shape), far below the detuning pair's at the same point; a pair locked 3 pm off
+    fails that bound."""
+    spec = rn.RingNeuronSpec(bias_voltage=-0.1, drive_swing=1.8, derivative="voltage")
+    op = rn.RingOperatingPoint(spec, resp, 1.0)
+    z = np.linspace(0, 1, 2001)[1:-1]
+    exact = op.activation_derivative(z)
+    err = np.max(np.abs(op.pair_derivative(z) - exact)) / exact.max()
+    fom = rm.figures_of_merit(entry)
+    g, dv = fom["resonance_um"] / (2 * fom["q_loaded"]) * 1e6, spec.derivative_voltage
+    pnf = pn.model([e for e in library.entries("pn_phase_shifter") if e.key == entry.provenance["section"]][0])
+
+    def lor(v):  # Lorentzian dip of the entry's Q at the resonance the PN model puts at v
+        x = spec.detuning - resp.wavelength * entry.device_spec.pn_fraction * (
+            pnf(v, resp.wavelength)[0] - pnf(-0.1, resp.wavelength)[0]) / fom["ng"] * 1e6
+        return 1 - 1 / (1 + (x / g) ** 2)
+
+    v = np.linspace(-1.9, -0.1, 4001)
+    h = 1e-6
+    d_exact = (lor(v + h) - lor(v - h)) / (2 * h)
+    d_pair = (lor(v + dv) - lor(v - dv)) / (2 * dv)
+    bound = 1.5 * np.max(np.abs(d_pair - d_exact)) / np.max(np.abs(d_exact))  # 1.5: Lorentzian vs the ring's Airy dip
+    print(f"voltage pair: error {err:.4f} of max f', FD bound {bound:.4f}")
+    assert err <= bound
+    detuned = rn.RingOperatingPoint(spec.model_copy(update={"derivative": "detuning"}), resp, 1.0)
+    assert err < 0.1 * np.max(np.abs(detuned.pair_derivative(z) - exact)) / exact.max()
+    wrong = op.target_theta - resp.dtheta_dpm * np.array([0.0, 3.0, 3.0])
+    assert np.max(np.abs(op.pair_derivative(z, wrong) - exact)) / exact.max() > bound
+    with pytest.raises(SpecError, match="derivative_voltage"):
+        rn.RingNeuronSpec(derivative="voltage")

@@ -41,7 +41,11 @@ over the full swing, smallest where the dip is flat), the finite difference (δ�
 and the loss modulation da²/dV the detuning pair does not see: max error 0.18 of max f' at
 the default point (bound 0.24), 0.06 at :data:`RELU` (bound 0.20) (tests/test_ring_neuron.py:
 the bound from those terms, independent closed forms).  The gain calibration's derivative
-gain (at mid drive) rescales it; the per-sample shape error stays.
+gain (at mid drive) rescales it; the per-sample shape error stays.  ``derivative =
+"voltage"`` instead locks the pair at the f ring's detuning and drives it at V ∓ δV (two
+offset outputs of the driver, switched off while locking): a finite difference in V itself,
+df/dz ≈ V_swing / (2 δV fs) · (d₊ − d₋), exact but for δV²/6 · f‴/f′ (0.009 of max f' at
+bias −0.1 V, swing 1.8 V, δV 0.1 V); it needs δV of room inside the simulated voltages.
 
 Resonance locking (:meth:`RingNeuronArray.lock`).  Every ring's fabricated resonance is
 off by the die's width/thickness field at its position, through the waveguide model's
@@ -75,7 +79,7 @@ the lock is closed-loop, so it changes the heater power needed, not where the ri
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 from pydantic import model_validator
@@ -96,8 +100,13 @@ class RingNeuronSpec(Spec):
     bias_voltage: float = quantity(0.0, "V", "junction voltage at zero drive (negative = reverse bias)",
                                    ge=-2.0, le=0.0)
     drive_swing: float = quantity(2.0, "V", "reverse-bias swing at full-scale drive", gt=0.0, le=2.0)
+    derivative: Literal["detuning", "voltage"] = quantity(
+        "detuning", "1", "derivative pair: detuning (rings locked at detuning ∓ derivative_detuning, same drive) "
+        "or voltage (rings at the f ring's detuning, driven at V ∓ derivative_voltage)")
     derivative_detuning: float = quantity(5.0, "pm", "detuning of the derivative rings from the f ring (±)",
                                           gt=0.0, le=50.0)
+    derivative_voltage: float = quantity(0.1, "V", "drive offset of the derivative rings (derivative = voltage)",
+                                         gt=0.0, le=0.5)
     ring_pitch: float = quantity(20.0, "um", "pitch of a layer's rings in their row (design choice: three 15.5 µm "
                                  "rings per neuron in the 60 µm a hidden neuron's weight rows span)", gt=16.0, le=500.0)
     lock: bool = quantity(True, "1", "lock every ring to its operating point by its heater at sampling "
@@ -117,6 +126,13 @@ class RingNeuronSpec(Spec):
             raise ValueError(f"bias_voltage - drive_swing = {self.bias_voltage} - {self.drive_swing} = {v_end:g} V is "
                             f"outside the simulated {lo:g}..{hi:g} V of the ring/PN entries. Fix: drive_swing <= "
                             f"{self.bias_voltage - lo:g} V or a bias_voltage closer to 0.")
+        if self.derivative == "voltage":
+            dv = self.derivative_voltage
+            if self.bias_voltage + dv > hi + 1e-12 or v_end - dv < lo - 1e-12:
+                raise ValueError(f"derivative_voltage = {dv} V: the derivative rings reach "
+                                 f"{v_end - dv:g}..{self.bias_voltage + dv:g} V, outside the simulated {lo:g}..{hi:g} V. "
+                                 f"Fix: bias_voltage <= {hi - dv:g} V and bias_voltage - drive_swing >= {lo + dv:g} V "
+                                 "(e.g. bias_voltage = -0.1, drive_swing = 1.8), or derivative = 'detuning'.")
         return self
 
 
@@ -262,13 +278,20 @@ class RingOperatingPoint:
         vb, sw = spec.bias_voltage, spec.drive_swing
         resp.check_voltage(np.array([vb, vb - sw]), "bias_voltage/drive_swing")
         th_res = resp.resonance_theta(vb)
-        self.detunings = np.array([spec.detuning, spec.detuning - spec.derivative_detuning,
-                                   spec.detuning + spec.derivative_detuning])  # f, d₊, d₋ [pm]
+        if spec.derivative == "voltage":  # d₊ / d₋ at the f ring's detuning, driven δV further / less
+            dv = spec.derivative_voltage
+            self.detunings, self.v_offsets = np.full(3, spec.detuning), np.array([0.0, -dv, dv])
+            resp.check_voltage(np.array([vb + dv, vb - sw - dv]), "derivative_voltage")
+        else:
+            self.detunings = np.array([spec.detuning, spec.detuning - spec.derivative_detuning,
+                                       spec.detuning + spec.derivative_detuning])  # f, d₊, d₋ [pm]
+            self.v_offsets = np.zeros(3)
         # ring state at 0 V for which the resonance sits detuning away from the laser at the bias
         self.target_theta = th_res - resp.dtheta_dpm * self.detunings
         self.t_ref = float(resp.transmission(np.array(self.target_theta[0]), np.array(vb - sw)))
         self.swing_pm = float((resp.theta_v(np.array(vb - sw)) - resp.theta_v(np.array(vb))) / resp.dtheta_dpm)
-        self.derivative_scale = abs(self.swing_pm) / (2 * spec.derivative_detuning * self.fs)
+        self.derivative_scale = (sw / (2 * spec.derivative_voltage * self.fs) if spec.derivative == "voltage"
+                                 else abs(self.swing_pm) / (2 * spec.derivative_detuning * self.fs))
         self.hwhm_pm = resp.half_width_pm(vb)
 
     def voltage(self, z: np.ndarray) -> np.ndarray:
@@ -278,7 +301,10 @@ class RingOperatingPoint:
 
     def rings(self, theta: np.ndarray, z: np.ndarray) -> np.ndarray:
         """(..., 3) transmissions / T_ref of rings in states ``theta`` (..., 3) at drive z (...)."""
-        return self.resp.transmission(theta, self.voltage(z)[..., None]) / self.t_ref
+        v = self.voltage(z)[..., None]
+        if self.spec.derivative == "voltage":
+            v = v + self.v_offsets
+        return self.resp.transmission(theta, v) / self.t_ref
 
     def activation(self, z: np.ndarray) -> np.ndarray:
         """Nominal f(z) (normalised: 1 at full drive)."""
