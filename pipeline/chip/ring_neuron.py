@@ -54,8 +54,9 @@ sit in one row at ``ring_pitch`` with the library's simulated heater-row crossta
 (:func:`pipeline.library.figures.heater_crosstalk`; the straight heater's lateral
 profile, used for the ring heaters).  The ring heater's efficiency comes from the library
 phase shifter: ΔT_ring / P = dφ/dP · λ / (2π dn_eff/dT · 2πR) (the heater's power per
-length heats its share of the ring; only the ring-averaged ΔT shifts the resonance),
-× (1 + ``heater_efficiency_sigma`` spread).  The lab's procedure, with the drive at zero:
+length heats its share of the ring; only the ring-averaged ΔT shifts the resonance):
+3.5 K/mW, 0.26 nm/mW, 47 mW per FSR, × (1 + ``heater_efficiency_sigma`` spread).  Die 0
+(realistic): resonances 971 pm (1σ) apart by fabrication, 434 mW to lock its 27 rings.  The lab's procedure, with the drive at zero:
 per ring, a coarse heater scan over the DAC range (step HWHM in nominal power units, one
 reading per point) finds the dips; a fine scan of ``lock_fine_points`` points over ±2 HWHM
 (``calibration_samples`` readings each) is fitted with a Lorentzian dip → the power P₀ of
