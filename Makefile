@@ -43,6 +43,9 @@ $(STAMP): pyproject.toml $(SSTAMP) | $(PY)
 	  rm -rf $(VENV) && /usr/bin/python3 -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -e ".[dev,interop,fast,docs]"
+	# torch for the torch die adapter (extra `torch`): 2.13.0 is the CPU build; a bare `torch` would
+	# pull a multi-GB CUDA build. Any torch >= 2.4 works with pipeline.interop.torch_die.
+	$(PY) -m pip install -q "torch==2.13.0"
 	echo "$(abspath $(SPY))" > $(VENV)/photoprop-solver-python
 	$(PY) -c "import numpy, pipeline; assert int(numpy.__version__.split('.')[0]) >= 2, numpy.__version__"
 	touch $(STAMP)
