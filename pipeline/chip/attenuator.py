@@ -6,8 +6,14 @@ Network.  ``n_in`` inputs + a bias channel → ``n_hidden`` opto-electronic neur
 the signed weights, flat: W1 (n_hidden, n_in + 1) row-major, then W2 (n_out, n_hidden + 1)
 (last column = bias).  Ideal model (normalised units, :mod:`pipeline.chip.neuron`):
 
-    z1 = W1 [x; 1],  h = σ(z1),  z2 = W2 [h; 1],  y = σ(z2),  σ(z) = sin²(π/2 clip(z/fs, 0, 1)),
-    L = mean_b Σ_o (y − t)²/2,  exact analytic gradients (numpy).
+    z1 = W1 [x; 1],  h = σ(z1),  z2 = W2 [h; 1],  y = σ(z2),
+    L = mean_b Σ_o (y − t)²/2,  gradients by the chain rule with σ′ (numpy),
+
+σ the nominal activation of the die's neuron kind (:func:`pipeline.chip.neuron.nominal`):
+``"mzm"`` σ(z) = sin²(π/2 clip(z/fs, 0, 1)), σ′ analytic; ``"ring"`` the library ring's
+through-port transmission at its operating point and design wavelength, σ′ its central
+difference (:meth:`~pipeline.chip.ring_neuron.RingOperatingPoint.activation_derivative`),
+so that the ideal and offline baselines train for the activation the die has.
 
 A die of it (:meth:`AttenuatorArchitecture.sample_die`, :class:`AttenuatorDie`), by concept:
 
@@ -47,8 +53,14 @@ class AttenuatorArchitecture:
 
     name = "attenuator"
 
-    def __init__(self, spec: AttenuatorSpec | None = None, **fields: object) -> None:
+    def __init__(self, spec: AttenuatorSpec | None = None, *, library: Library | None = None,
+                 **fields: object) -> None:
+        """``library``: the device library of the ring neuron's nominal activation (ideal model)
+        and the dies' default (None: a default ``Library()`` when first needed — the edge
+        convenience; the MZM ideal model needs none)."""
         self.spec = spec if spec is not None else AttenuatorSpec(**fields)
+        self.library = library
+        self._nominal = None
         if spec is not None and fields:
             raise SpecError(f"pass either spec or fields {sorted(fields)}, not both. Fix: spec.model_copy(update=...).")
         s = self.spec
@@ -66,7 +78,16 @@ class AttenuatorArchitecture:
         """The same network with the lab's full calibration before use: per-MZI phase offset
         and P_π (heater sweeps), thermal-crosstalk matrix and node gains.  Dies of it with the
         same seed are the same fabricated chips, calibrated."""
-        return AttenuatorArchitecture(lab_calibrated_spec(self.spec))
+        return AttenuatorArchitecture(lab_calibrated_spec(self.spec), library=self.library)
+
+    @property
+    def nominal(self):
+        """The nominal neuron of ``spec.neuron`` (``activation(z)``, ``activation_derivative(z)``;
+        :func:`pipeline.chip.neuron.nominal` at the design wavelength): the ideal model's σ."""
+        if self._nominal is None:
+            ns = self.spec.neuron
+            self._nominal = nr.nominal(ns, None if ns.kind == "mzm" else _library(self.library))
+        return self._nominal
 
     # -- validation ------------------------------------------------------------------------
     def check_params(self, params: object) -> np.ndarray:
@@ -105,9 +126,10 @@ class AttenuatorArchitecture:
         exactly s·fs over the input box [0, 1]^n_in; the bias puts the box centre at
         z1 = c·fs with c uniform in [s/2, 1 − s/2], so z1 ∈ [0, fs] for EVERY input in the
         box (the plane's zero lies outside the data).  Output weights uniform in
-        ±1/√n_hidden; each output bias sets z2 = fs/2 (the activation's steepest point) at
-        the box centre: b2 = fs/2 − Σ_j w2_j σ(c_j fs).  Without that output centring the
-        output neuron itself started flat on some seeds (moons: 2 of 20 seeds at 50 %).
+        ±1/√n_hidden; each output bias sets z2 = fs/2 (the sin²'s steepest point; mid-drive
+        for the ring) at the box centre: b2 = fs/2 − Σ_j w2_j σ(c_j fs), σ the nominal
+        activation.  Without that output centring the output neuron itself started flat on
+        some seeds (moons: 2 of 20 seeds at 50 %).
 
         Measured (``ideal``, default TrainConfig: 200 epochs, targets 0.2 / 0.8; test accuracy
         mean ± std (min) over init seeds 0–19; dead = hidden neurons dead after training,
@@ -146,7 +168,7 @@ class AttenuatorArchitecture:
         w = fs * s[:, None] * d
         w1 = np.clip(np.concatenate([w, (fs * c - 0.5 * w.sum(1))[:, None]], 1), -1, 1)
         w2 = rng.uniform(-1, 1, self.shape2) / np.sqrt(nh)
-        w2[:, -1] = np.clip(0.5 * fs - w2[:, :-1] @ nr.activation(fs * c, fs), -1, 1)
+        w2[:, -1] = np.clip(0.5 * fs - w2[:, :-1] @ self.nominal.activation(fs * c), -1, 1)
         return np.concatenate([w1.ravel(), w2.ravel()])
 
     def clip_params(self, params: np.ndarray) -> np.ndarray:
@@ -156,9 +178,10 @@ class AttenuatorArchitecture:
         w1, w2 = self.split(self.check_params(params))
         a0 = np.hstack([self.check_x(x), np.ones((len(x), 1))])
         z1 = a0 @ w1.T
-        a1 = np.hstack([nr.activation(z1, self.full_scale), np.ones((len(x), 1))])
+        sigma = self.nominal.activation
+        a1 = np.hstack([sigma(z1), np.ones((len(x), 1))])
         z2 = a1 @ w2.T
-        return {"a0": a0, "z1": z1, "a1": a1, "z2": z2, "y": nr.activation(z2, self.full_scale), "w2": w2}
+        return {"a0": a0, "z1": z1, "a1": a1, "z2": z2, "y": sigma(z2), "w2": w2}
 
     def ideal_forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
         return self._ideal(params, x)["y"]
@@ -168,8 +191,9 @@ class AttenuatorArchitecture:
         t = self.check_t(t, len(c["y"]))
         e = c["y"] - t
         loss = float(0.5 * np.mean(np.sum(e * e, axis=1)))
-        d2 = e * nr.activation_derivative(c["z2"], self.full_scale) / len(e)
-        d1 = (d2 @ c["w2"][:, :-1]) * nr.activation_derivative(c["z1"], self.full_scale)
+        ds = self.nominal.activation_derivative
+        d2 = e * ds(c["z2"]) / len(e)
+        d1 = (d2 @ c["w2"][:, :-1]) * ds(c["z1"])
         return loss, np.concatenate([(d1.T @ c["a0"]).ravel(), (d2.T @ c["a1"]).ravel()])
 
     def dead_neurons(self, params: np.ndarray, x: np.ndarray) -> int:
@@ -181,9 +205,11 @@ class AttenuatorArchitecture:
     def sample_die(self, impairments: ImpairmentSpec | str = "realistic", seed: int = 0, *,
                    library=None) -> "AttenuatorDie":
         """One die with ``impairments`` and fabrication ``seed``, its physics from ``library``
-        (a :class:`~pipeline.library.Library`).  ``library=None`` is the edge convenience
-        (CLI, notebooks): a default ``Library()`` (``$PHOTOPROP_CACHE`` or the shipped ``cache/``)."""
-        return AttenuatorDie(self, _impairments(impairments), int(seed), _library(library))
+        (a :class:`~pipeline.library.Library`).  ``library=None``: the architecture's library, else
+        the edge convenience (CLI, notebooks): a default ``Library()`` (``$PHOTOPROP_CACHE`` or the
+        shipped ``cache/``)."""
+        return AttenuatorDie(self, _impairments(impairments), int(seed),
+                             _library(library if library is not None else self.library))
 
 
 def _library(library: Library | None) -> Library:

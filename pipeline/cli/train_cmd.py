@@ -19,6 +19,9 @@ def train(
     dataset: str = typer.Option("moons", "--dataset", help="moons | circles | xor | iris | path to a .csv file "
                                 "(feature columns then a label column, header optional)."),
     architecture: str = typer.Option("attenuator", "--architecture", help="attenuator | mesh."),
+    neuron: Optional[str] = typer.Option(None, "--neuron", help="attenuator neuron: mzm (Mach-Zehnder modulator) "
+                                         "| ring (the library's microring modulator, resonance-locked); the ideal "
+                                         "model trains for the same activation (default: the architecture's, mzm)."),
     algorithm: str = typer.Option("insitu", "--algorithm", help="ideal | ideal-best (best of --ideal-restarts "
                                   "initialisations by final training loss) | offline | offline-calibrated (ideal "
                                   "weights on the lab-calibrated die) | insitu | forward-only, a comma list, or all."),
@@ -55,6 +58,9 @@ def train(
                 raise SpecError(f"{opt} = {value}: must be >= 1. Fix: e.g. {opt} 30.")
         if learning_rate is not None and not learning_rate > 0:
             raise SpecError(f"--lr = {learning_rate}: must be > 0. Fix: e.g. --lr 0.05.")
+        if neuron is not None and (architecture != "attenuator" or neuron not in ("mzm", "ring")):
+            raise SpecError(f"--neuron = {neuron!r} with --architecture {architecture}: the neuron kind is an "
+                            "attenuator option, mzm or ring. Fix: --architecture attenuator --neuron ring.")
         names = run.parse_algorithms(algorithm)
         changes = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size),
                                      ("learning_rate", learning_rate), ("ideal_restarts", ideal_restarts))
@@ -63,7 +69,8 @@ def train(
         use_cache(ctx, cache, must_exist=True)
         with epoch_progress(cfg.epochs, len(names)) as update:
             result = run.train(dataset, architecture, names, impairments, seed=seed, config=cfg, progress=update,
-                               init_seed=init_seed, split_seed=split_seed, calibration=calibration)
+                               init_seed=init_seed, split_seed=split_seed, calibration=calibration,
+                               arch_options={"neuron": {"kind": neuron}} if neuron else None)
         paths = result.save(out, plots_wanted=not no_plots)
     except PhotopropError as exc:
         fail(_name_option(exc))

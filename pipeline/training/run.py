@@ -41,8 +41,10 @@ ARCHITECTURES: dict[str, str] = {
 }
 
 
-def architecture(name: str, n_in: int, n_out: int, **options) -> object:
-    """An architecture by name, sized for ``n_in`` features and ``n_out`` outputs."""
+def architecture(name: str, n_in: int, n_out: int, library: Library | None = None, **options) -> object:
+    """An architecture by name, sized for ``n_in`` features and ``n_out`` outputs; ``library``
+    is handed to architectures whose constructor takes it (the attenuator's ideal model of a
+    ring neuron needs the device library; None: the architecture's own default)."""
     if name not in ARCHITECTURES:
         raise SpecError(f"architecture = {name!r}: unknown. Fix: use one of {sorted(ARCHITECTURES)}.")
     module, cls_name = ARCHITECTURES[name].split(":")
@@ -57,6 +59,8 @@ def architecture(name: str, n_in: int, n_out: int, **options) -> object:
     params = inspect.signature(cls).parameters
     any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     kwargs = {k: v for k, v in (("n_in", n_in), ("n_out", n_out)) if k in params or any_kw}
+    if library is not None and "library" in params:  # a named parameter, not **options
+        kwargs["library"] = library
     return cls(**kwargs, **options)
 
 
@@ -115,7 +119,7 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
     cfg = alg.TrainConfig(**{**(config or alg.TrainConfig()).model_dump(), "seed": init_seed})
     data = datasets.load(dataset, n_samples=n_samples, data_seed=data_seed, split_seed=split_seed,
                          low=cfg.target_low, high=cfg.target_high)
-    arch = architecture(architecture_name, data.n_features, data.n_outputs, **(arch_options or {}))
+    arch = architecture(architecture_name, data.n_features, data.n_outputs, library=library, **(arch_options or {}))
     if (config is None or "learning_rate" not in config.model_fields_set) and hasattr(arch, "default_learning_rate"):
         cfg = cfg.model_copy(update={"learning_rate": float(arch.default_learning_rate)})  # e.g. phases in rad
     # every hardware algorithm gets its own instance of the same die (same seed: same chip, same
