@@ -34,7 +34,7 @@ from pipeline.cache import DeviceCache  # noqa: E402
 from pipeline.fdtd import Meep2DSpec, Meep3DSpec, slab  # noqa: E402
 from pipeline.fdtd.coupling import coupling_length  # noqa: E402
 from pipeline.fdtd.material2d import model_2d, strip_modes_3d  # noqa: E402
-from pipeline.fdtd.simulate import simulate  # noqa: E402
+from pipeline.simulate import simulate  # noqa: E402
 
 GAPS = (0.20, 0.25, 0.30)
 LAM = 1.55

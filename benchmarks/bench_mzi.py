@@ -30,7 +30,7 @@ from devices.mzi import MZISpec  # noqa: E402
 from pipeline.cache import DeviceCache  # noqa: E402
 from pipeline.circuit.mzi import compose_mzi_from_cache, delta_n_for_phase, entry_indices  # noqa: E402
 from pipeline.fdtd import Meep2DSpec  # noqa: E402
-from pipeline.fdtd.simulate import simulate  # noqa: E402
+from pipeline.simulate import simulate  # noqa: E402
 
 PHASES = (0.0, 0.5, 1.0)  # in units of π
 TRANSMISSIONS = [(o, i) for i in ("o1", "o2", "o3", "o4") for o in ("o1", "o2", "o3", "o4")

@@ -16,7 +16,8 @@ import time
 
 import numpy as np
 
-from devices.phase_shifter import PhaseShifterSpec, simulate, thermal_problem
+from devices.phase_shifter import PhaseShifterSpec, thermal_problem
+from pipeline.simulate import simulate
 from pipeline.cache import DeviceCache
 from pipeline.modes import solve_modes, strip
 from pipeline.thermal import solve_steady_state
