@@ -275,3 +275,83 @@ def test_voltage_pair_is_a_finite_difference_in_voltage(resp, entry, library):
     assert np.max(np.abs(op.pair_derivative(z, wrong) - exact)) / exact.max() > bound
     with pytest.raises(SpecError, match="derivative_voltage"):
         rn.RingNeuronSpec(derivative="voltage")
+
+
+# -- the attenuator's ideal model for the ring neuron ------------------------------------------
+def _chain_gradient(arch, p, x, t, dsigma):
+    """The ideal model's chain rule (pipeline.chip.attenuator doc) with σ′ = ``dsigma``."""
+    c = arch._ideal(p, x)
+    d2 = (c["y"] - t) * dsigma(c["z2"]) / len(x)
+    d1 = (d2 @ c["w2"][:, :-1]) * dsigma(c["z1"])
+    return np.concatenate([(d1.T @ c["a0"]).ravel(), (d2.T @ c["a1"]).ravel()])
+
+
+def _cos(a, b):
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+@pytest.fixture(scope="module")
+def ring_arch(library):
+    return AttenuatorArchitecture(neuron={"kind": "ring"}, library=library)
+
+
+def test_ring_ideal_model_is_the_ring_activation_and_its_gradient(ring_arch, library):
+    """kind = ring: the ideal model's σ is the library ring's nominal activation (not sin²), and
+    ideal_loss_and_grad is the central finite difference of ideal_forward's loss (rel. 1e-4;
+    the activation's own derivative is a 1e-5 central difference); the former model's sin²
+    derivative on the ring's forward fails that check."""
+    rng = np.random.default_rng(0)
+    p = ring_arch.init_params(rng)
+    x, t = rng.uniform(0, 1, (40, 2)), rng.uniform(0.2, 0.8, (40, 1))
+    z = np.linspace(-0.2, 1.2, 29)
+    np.testing.assert_allclose(ring_arch.nominal.activation(z),
+                               nr.nominal(nr.NeuronSpec(kind="ring"), library).activation(z), rtol=1e-12)
+    assert np.max(np.abs(ring_arch.nominal.activation(z) - nr.activation(z))) > 0.05  # 0.065; f(0) = leak 0.03
+    assert ring_arch.lab_calibrated().library is library
+
+    def loss(q):
+        return 0.5 * np.mean(np.sum((ring_arch.ideal_forward(q, x) - t) ** 2, axis=1))
+
+    h = 1e-6
+    fd = np.array([(loss(p + h * e) - loss(p - h * e)) / (2 * h) for e in np.eye(ring_arch.n_params)])
+    val, g = ring_arch.ideal_loss_and_grad(p, x, t)
+    assert val == pytest.approx(loss(p), rel=1e-12)
+    assert np.linalg.norm(g - fd) <= 1e-4 * np.linalg.norm(fd)
+    wrong = _chain_gradient(ring_arch, p, x, t, nr.activation_derivative)  # sin²'s σ′ with the ring's σ
+    assert np.linalg.norm(wrong - fd) > 1e-2 * np.linalg.norm(fd)
+
+
+def test_ideal_ring_die_gradient_is_the_ideal_chain_with_the_pair_derivative(ring_arch, library):
+    """An ideal-impairment ring die's in-situ gradient is the ideal model's chain rule with σ′
+    replaced by the detuned pair's on-chip derivative (RingOperatingPoint.pair_derivative,
+    max error 0.18 of max f′): cosine > 0.9999 on init seeds 0–5 (what is left: the lock's
+    residual detuning and the mid-drive gain calibration).  Its direction against the exact
+    ideal gradient is therefore the pair's error alone — 0.90 to 1.00 on these seeds — and the
+    exact chain fails the 0.9999 check (the test can fail)."""
+    die = ring_arch.sample_die("ideal", 0, library=library)
+    op = die.neuron.op
+    exact_cos = []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        p = ring_arch.init_params(rng)
+        x, t = rng.uniform(0, 1, (40, 2)), rng.uniform(0.2, 0.8, (40, 1))
+        die.program(p)
+        _, g_die = die.insitu_gradient(x, t)
+        _, g_ideal = ring_arch.ideal_loss_and_grad(p, x, t)
+        assert _cos(g_die, _chain_gradient(ring_arch, p, x, t, op.pair_derivative)) > 0.9999
+        exact_cos.append(_cos(g_die, g_ideal))
+    print("cos(in-situ, ideal) on init seeds 0-5:", np.round(exact_cos, 4))
+    assert min(exact_cos) < 0.9999 and np.median(exact_cos) > 0.95
+
+
+@pytest.mark.xfail(strict=True, reason="target cos(in-situ, ideal) > 0.95 on every init seed 0-5 of an ideal ring die: "
+                   "measured min 0.896 (seed 3; 0.954, 0.983, 0.920, 0.896, 0.998, 1.000) — the detuned pair's "
+                   "0.18 derivative error, which the worst-case chain bound does not keep above 0.95")
+def test_ideal_ring_die_gradient_direction_target(ring_arch, library):
+    die = ring_arch.sample_die("ideal", 0, library=library)
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        p = ring_arch.init_params(rng)
+        x, t = rng.uniform(0, 1, (40, 2)), rng.uniform(0.2, 0.8, (40, 1))
+        die.program(p)
+        assert _cos(die.insitu_gradient(x, t)[1], ring_arch.ideal_loss_and_grad(p, x, t)[1]) > 0.95
