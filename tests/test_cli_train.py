@@ -94,3 +94,22 @@ def test_table_headers_keep_their_units(tmp_path):
                               "--out", str(tmp_path)], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "test [%]" in res.stdout and "wall [s]" in res.stdout
+
+
+def test_neuron_option_trains_the_ring_neuron(tmp_path):
+    """--neuron ring: the die's neurons and the ideal model's activation are the ring's (the
+    history says so); the ideal model's loss differs from the MZM run's on the same init."""
+    docs = {}
+    for kind in ("mzm", "ring"):
+        res = runner.invoke(app, ["train", "--dataset", "moons", "--algorithm", "ideal,offline", "--neuron", kind,
+                                  "--impairments", "ideal", "--epochs", "1", "--no-plots",
+                                  "--out", str(tmp_path / kind), "--json"])
+        assert res.exit_code == 0, res.output
+        docs[kind] = json.loads(res.stdout)
+        assert docs[kind]["neuron"] == kind
+        with xr.open_dataset(docs[kind]["paths"]["history"], engine="h5netcdf") as h:
+            assert h.attrs["neuron"] == kind
+    assert docs["ring"]["algorithms"]["ideal"]["train_loss"] != docs["mzm"]["algorithms"]["ideal"]["train_loss"]
+    for args in (["--neuron", "disk"], ["--architecture", "mesh", "--neuron", "ring"]):
+        res, out = _run([*args, "--epochs", "1", "--out", str(tmp_path / "bad")])
+        assert res.exit_code == 2 and "--neuron" in out and "Fix" in out

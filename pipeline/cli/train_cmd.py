@@ -76,11 +76,14 @@ def train(
         fail(_name_option(exc))
     doc = result.summary(paths)
     doc["total_wall_s"] = time.perf_counter() - t0
+    if "neuron" in result.history.attrs:
+        doc["neuron"] = str(result.history.attrs["neuron"])
     if json_out:
         emit_json(doc)
         return
     cal = result.history.attrs.get("calibration", "readout")
-    table = Table(title=escape(f"{doc['dataset']} on {doc['architecture']} die {seed} ({doc['impairments']} "
+    arch_name = doc["architecture"] + (f" ({doc['neuron']} neurons)" if "neuron" in doc else "")
+    table = Table(title=escape(f"{doc['dataset']} on {arch_name} die {seed} ({doc['impairments']} "
                                f"impairments, {cal} calibration)"))
     table.add_column("algorithm", no_wrap=True)
     for col in ("test [%]", "train [%]", "loss", "dead", "reads", "calib. reads", "wall [s]"):

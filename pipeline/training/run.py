@@ -151,6 +151,7 @@ def train(dataset: str | Path, architecture_name: str = "attenuator", algorithms
              "impairment_preset": impairments if isinstance(impairments, str) else "custom",
              "seed": seed, "init_seed": init_seed, "data_seed": data_seed, "split_seed": split_seed,
              "calibration": calibration, "config": cfg.model_dump(mode="json"),
+             **({"neuron": arch.spec.neuron.kind} if hasattr(getattr(arch, "spec", None), "neuron") else {}),
              "scale_min": json.dumps(data.scale_min.tolist()), "scale_max": json.dumps(data.scale_max.tolist())}
     hist = history.build(ordered, attrs, param_units=param_units(arch),
                          structured={"impairments": spec, "config": cfg})
