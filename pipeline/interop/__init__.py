@@ -9,6 +9,11 @@
   forward ``die.infer``, backward the die's in-situ ``die.vjp`` (extra ``interop``: ``jax``).
 * :mod:`pipeline.interop.torch_die` — the same as a torch ``autograd.Function`` and
   ``nn.Module`` (extra ``torch``).
+* :mod:`pipeline.interop.gdsfactory_layout` / ``gdsfactory_simulate`` — a gdsfactory component
+  or GDS cell as an :class:`~pipeline.interop.gdsfactory_spec.ImportedLayoutSpec` (its
+  canonical 1 nm-grid geometry, the cache key) simulated by the calibrated 2D FDTD engine;
+  :mod:`pipeline.interop.gdsfactory_export` — built-in families as gdsfactory components
+  (extra ``interop``: ``gdsfactory``).
 
 Each adapter imports its third-party library lazily (inside the functions), so importing
 this package costs nothing.
