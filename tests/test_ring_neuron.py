@@ -346,7 +346,8 @@ def test_ideal_ring_die_gradient_is_the_ideal_chain_with_the_pair_derivative(rin
 
 @pytest.mark.xfail(strict=True, reason="target cos(in-situ, ideal) > 0.95 on every init seed 0-5 of an ideal ring die: "
                    "measured min 0.896 (seed 3; 0.954, 0.983, 0.920, 0.896, 0.998, 1.000) — the detuned pair's "
-                   "0.18 derivative error, which the worst-case chain bound does not keep above 0.95")
+                   "0.18 derivative error, which the worst-case chain bound does not keep above 0.95; the "
+                   "voltage pair meets it (next test)")
 def test_ideal_ring_die_gradient_direction_target(ring_arch, library):
     die = ring_arch.sample_die("ideal", 0, library=library)
     for seed in range(6):
@@ -355,3 +356,18 @@ def test_ideal_ring_die_gradient_direction_target(ring_arch, library):
         x, t = rng.uniform(0, 1, (40, 2)), rng.uniform(0.2, 0.8, (40, 1))
         die.program(p)
         assert _cos(die.insitu_gradient(x, t)[1], ring_arch.ideal_loss_and_grad(p, x, t)[1]) > 0.95
+
+
+def test_voltage_pair_ring_die_gradient_meets_the_direction_target(library):
+    """derivative = voltage (a finite difference in V, 0.009 of max f′ at bias −0.1 V, swing
+    1.8 V): the ideal ring die's in-situ gradient is along the ideal model's, cos > 0.999 on
+    init seeds 0–5 (measured ≥ 0.9999) — the detuned pair's error is what the target above misses."""
+    arch = AttenuatorArchitecture(neuron={"kind": "ring", "ring": {"bias_voltage": -0.1, "drive_swing": 1.8,
+                                                                   "derivative": "voltage"}}, library=library)
+    die = arch.sample_die("ideal", 0, library=library)
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        p = arch.init_params(rng)
+        x, t = rng.uniform(0, 1, (40, 2)), rng.uniform(0.2, 0.8, (40, 1))
+        die.program(p)
+        assert _cos(die.insitu_gradient(x, t)[1], arch.ideal_loss_and_grad(p, x, t)[1]) > 0.999
