@@ -100,7 +100,8 @@ def test_neuron_option_trains_the_ring_neuron(tmp_path):
     """--neuron ring: the die and the ideal model are the ring neuron's, and the history says
     so; --neuron on another kind or architecture is refused naming the option."""
     res = runner.invoke(app, ["train", "--dataset", "moons", "--algorithm", "ideal,offline", "--neuron", "ring",
-                              "--impairments", "ideal", "--epochs", "1", "--no-plots", "--out", str(tmp_path), "--json"])
+                              "--impairments", "ideal", "--epochs", "1", "--no-plots", "--out", str(tmp_path),
+                              "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["neuron"] == "ring" and set(doc["algorithms"]) == {"ideal", "offline"}
