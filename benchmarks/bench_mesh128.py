@@ -56,7 +56,8 @@ QUICK = dict(epochs=2, n_samples=300, batch_size=32, sizes=(32, 64, 128), calibr
 TARGET_S = 3600.0
 #: CPU seconds of ``arch.lab_calibrated().sample_die("realistic", 0)`` minus the die sampling, 1-layer
 #: realistic dies, measured 2026-12-02 on this machine (N: s); used only to extrapolate the full
-#: run's calibration cost (power law through the two points, ~N^2.75).
+#: run's calibration cost (power law through the two points, ~N^2.75).  At 32 modes the
+#: calibration had used > 470 s CPU when stopped unfinished (> N^3.3 from 16): a lower bound.
 CALIBRATION_CPU_S = {8: 7.2, 16: 48.5}
 BATCH = 32
 
