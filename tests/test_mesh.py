@@ -78,3 +78,15 @@ def test_fast_path_matches_netlist_composition():
 def test_non_unitary_target_is_refused():
     with pytest.raises(SpecError, match="not unitary"):
         decompose(np.array([[1, 0], [0, 0.5]]))
+
+
+@pytest.mark.parametrize("kind", ["clements", "reck"])
+@pytest.mark.parametrize("n", [2, 3, 4, 7, 8, 16])
+def test_mesh_layout_is_the_order_decompose_produces(kind, n):
+    """mesh_layout builds the order from the index logic alone (O(N²)); it must equal the
+    order of a real decomposition of a random unitary, column by column."""
+    rng = np.random.default_rng(n)
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n)))
+    ref, lay = decompose(q, kind)[0], mesh_layout(n, kind)
+    assert np.array_equal(lay.modes, ref.modes) and np.array_equal(lay.column, ref.column)
+    assert lay.n_mzi == n * (n - 1) // 2

@@ -153,13 +153,24 @@ def decompose(u: np.ndarray, kind: str = "clements") -> tuple[MeshLayout, np.nda
     return layout, theta, phi, np.angle(d)
 
 
+def _mzi_modes(n: int, kind: str) -> list[int]:
+    """Upper modes of the MZIs in :func:`decompose`'s order (its index logic without the
+    nulling: the order depends on n and kind only)."""
+    if kind == "clements":
+        right = [i - 1 - j for i in range(1, n, 2) for j in range(i)]
+        left = [n + j - i - 2 for i in range(2, n, 2) for j in range(1, i + 1)]
+        return right + left[::-1]
+    if kind == "reck":
+        return [m for r in range(n - 1, 0, -1) for m in range(r)]
+    raise SpecError(f"mesh kind {kind!r} unknown. Fix: use 'clements' or 'reck'.")
+
+
 def mesh_layout(n: int, kind: str = "clements") -> MeshLayout:
-    """The MZI order of an n-mode mesh (same as :func:`decompose` produces)."""
+    """The MZI order of an n-mode mesh (the order :func:`decompose` produces), in O(N²)."""
     if n < 2:
         raise SpecError(f"mesh size n = {n}: needs n >= 2.")
-    rng = np.random.default_rng(0)
-    q, _ = np.linalg.qr(rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n)))
-    return decompose(q, kind)[0]
+    modes = _mzi_modes(n, kind)
+    return MeshLayout(n=n, modes=np.array(modes, int), column=_columns(n, modes), kind=kind)
 
 
 def mesh_matrix(layout: MeshLayout, theta: np.ndarray, phi: np.ndarray, output_phases: np.ndarray | None = None,
