@@ -167,3 +167,19 @@ def test_one_seed_study_keeps_its_seed_dim(tmp_path):
     assert dict(acc.sizes) == {"dataset": 1, "seed": 1, "optical_power": 1, "algorithm": 1}
     assert float(acc.sel(optical_power=1e-4).mean("seed").squeeze()) == float(acc.squeeze())
     assert units_attrs.missing(res) == []
+
+
+def test_neuron_kind_reaches_the_cells(tmp_path):
+    """`neuron = "ring"` in [study] reaches every cell and its die: the trained history says
+    ring; an unknown kind is refused naming the field; no neuron keeps the cells' old params."""
+    from workflows.cells import TrainCell, run_cell
+
+    text = SMALL.replace("[study]", '[study]\nneuron = "ring"', 1)
+    cfg = study.load_config(_write(tmp_path, text, "ring.toml"))
+    cells = study.cells(cfg)
+    assert all(c["neuron"] == "ring" for c in cells)
+    assert all("neuron" not in c for c in study.cells(study.load_config(_write(tmp_path, SMALL, "mzm.toml"))))
+    cell = TrainCell.from_params({**cells[0], "epochs": 1, "algorithms": "ideal", "n_samples": 40})
+    assert run_cell(cell).attrs["neuron"] == "ring"
+    with pytest.raises(SpecError, match="neuron"):
+        study.load_config(_write(tmp_path, SMALL.replace("[study]", '[study]\nneuron = "disk"', 1), "bad.toml"))

@@ -20,6 +20,8 @@ class on a grid of the scaled input plane (``boundary``, for decision-boundary p
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import xarray as xr
 
@@ -33,7 +35,7 @@ from pipeline.specs import Spec, quantity
 BOUNDARY_POINTS = 41
 #: Cell parameters that are not impairment knobs.
 TRAINING_PARAMS = ("dataset", "seed", "architecture", "algorithms", "preset", "epochs", "learning_rate",
-                   "batch_size", "n_samples", "init_seed", "split_seed", "data_seed", "calibration")
+                   "batch_size", "n_samples", "init_seed", "split_seed", "data_seed", "calibration", "neuron")
 #: A cell parameter (they enter the cell's content key and become coordinates).
 Scalar = str | int | float | bool
 
@@ -56,6 +58,8 @@ class TrainCell(Spec):
     split_seed: int | None = quantity(None, "", "train/test split (None: 0)", ge=0)
     data_seed: int | None = quantity(None, "", "generated samples (None: 0)", ge=0)
     calibration: str = quantity("readout", "", "the die's calibration: readout | lab")
+    neuron: Literal["mzm", "ring"] | None = quantity(None, "", "attenuator neuron kind (None: the architecture's "
+                                                     "default, mzm)")
     impairments: ImpairmentSpec = quantity(REALISTIC, "", "the die's impairments")
 
     @classmethod
@@ -94,7 +98,8 @@ def run_cell(cell: TrainCell) -> xr.Dataset:
     res = train(cell.dataset, cell.architecture, cell.algorithms, cell.impairments, seed=cell.seed, config=cfg,
                 n_samples=cell.n_samples, init_seed=cell.init_seed,
                 split_seed=0 if cell.split_seed is None else cell.split_seed,
-                data_seed=0 if cell.data_seed is None else cell.data_seed, calibration=cell.calibration)
+                data_seed=0 if cell.data_seed is None else cell.data_seed, calibration=cell.calibration,
+                arch_options={"neuron": {"kind": cell.neuron}} if cell.neuron else None)
     hist = res.history.drop_vars(["params", "param"], errors="ignore")
     ds = hist.copy()
     ds["final_test_accuracy"] = hist["test_accuracy"].isel(epoch=-1)
@@ -109,7 +114,7 @@ def run_cell(cell: TrainCell) -> xr.Dataset:
         ds["boundary"] = (("algorithm", "x0", "x1"), classes.astype(np.int16),
                           {"description": "predicted class on the scaled input grid (after training)"})
         ds = ds.assign_coords(x0=g, x1=g)
-    ds.attrs = {k: v for k, v in hist.attrs.items() if k in ("dataset", "architecture", "impairments", "config")
+    ds.attrs = {k: v for k, v in hist.attrs.items() if k in ("dataset", "architecture", "neuron", "impairments", "config")
                 or k.startswith(("impairments.", "config."))}  # the specs as JSON and as structured attrs
     for name, what in (("final_test_accuracy", "test"), ("final_train_accuracy", "training")):
         ds[name].attrs = {"units": "1", "long_name": f"{what} accuracy after training"}

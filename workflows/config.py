@@ -30,7 +30,8 @@ from workflows.paper_results import CALIBRATION_INDEPENDENT
 #: calibration: the hardware algorithms with and without the lab calibration, as a study axis).
 GRID_TRAINING_AXES = ("calibration",)
 #: Training parameters a [study] section may fix for every cell (when given).
-FIXED_TRAINING = ("architecture", "algorithms", "preset", "epochs", "learning_rate", "batch_size", "n_samples")
+FIXED_TRAINING = ("architecture", "algorithms", "preset", "epochs", "learning_rate", "batch_size", "n_samples",
+                  "neuron")
 
 
 def algorithm_names(algorithms: str | None) -> list[str]:
@@ -63,6 +64,7 @@ class TrainingSection(Spec):
     learning_rate: float | None = quantity(None, "", "learning rate (None: the TrainConfig default)", gt=0)
     batch_size: int | None = quantity(None, "", "batch size (None: the TrainConfig default)", ge=1)
     n_samples: int | None = quantity(None, "", "samples of a generated dataset (None: 300)", ge=1)
+    neuron: Literal["mzm", "ring"] | None = quantity(None, "", "attenuator neuron kind (None: mzm)")
 
     @field_validator("datasets", mode="before")
     @classmethod

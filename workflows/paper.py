@@ -104,7 +104,7 @@ def cells(doc: Config, dies: int | None = None) -> list[dict[str, Scalar]]:
     knob, base_value = sw.knob, cfg.base_value
     cal_algs = s.calibration_algorithms()
     common = {k: getattr(s, k) for k in ("architecture", "preset", "epochs", "learning_rate", "batch_size",
-                                         "n_samples") if k in s.model_fields_set}
+                                         "n_samples", "neuron") if k in s.model_fields_set}
 
     def cell(dataset: str, cal: str, seed: int, algorithms: str | None, point: dict[str, Scalar]
              ) -> dict[str, Scalar]:
