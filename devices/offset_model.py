@@ -80,6 +80,21 @@ def _lagrange(nodes: np.ndarray, x: np.ndarray) -> np.ndarray:
     return w
 
 
+
+def check_in_range(grids: Any, values: dict[str, Any], *, model: str, fix: Callable[[str], str],
+                   unit: str = "") -> None:
+    """ExtrapolationError naming the first value outside its axis's swept range
+    (``getattr(grids, name)``), the model, and ``fix(name)`` (what to widen)."""
+    for name, v in values.items():
+        grid = getattr(grids, name)
+        lo, hi = float(grid.min()), float(grid.max())
+        bad = (v < lo - 1e-9) | (v > hi + 1e-9)
+        if np.any(bad):
+            raise ExtrapolationError(
+                f"{name} = {np.asarray(v)[bad].ravel()[0]:.6g}{unit} is outside the swept range {lo:.6g}..{hi:.6g}"
+                f"{unit} of the {model} model. Fix: stay inside it, or {fix(name)} and rebuild.")
+
+
 @dataclass(frozen=True)
 class OffsetTable:
     """ln|S| and unwrapped phase on a (δw node, δt node, wavelength) grid (module doc)."""
@@ -134,15 +149,8 @@ class OffsetTable:
 
     def check(self, what: str, **values: np.ndarray) -> None:
         """ExtrapolationError if any of ``wavelength``, ``dw``, ``dt`` leaves the table."""
-        for name, v in values.items():
-            grid = getattr(self, name)
-            lo, hi = float(grid.min()), float(grid.max())
-            bad = (v < lo - 1e-9) | (v > hi + 1e-9)
-            if np.any(bad):
-                raise ExtrapolationError(
-                    f"{name} = {np.asarray(v)[bad].ravel()[0]:.6g} um is outside the swept range {lo:.6g}..{hi:.6g} "
-                    f"um of the {what} model. Fix: stay inside it, or widen the sweep's "
-                    f"{'band' if name == 'wavelength' else name} and rebuild.")
+        check_in_range(self, values, model=what, unit=" um",
+                       fix=lambda name: f"widen the sweep's {'band' if name == 'wavelength' else name}")
 
     def evaluate(self, wavelength: Any, dw: Any, dt: Any = 0.0) -> np.ndarray:
         """Complex S (..., port_out, port_in) at broadcast (wavelength, dw, dt)."""

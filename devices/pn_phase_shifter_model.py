@@ -55,7 +55,8 @@ import numpy as np
 import xarray as xr
 from pydantic import model_validator
 
-from pipeline.errors import CacheError, ExtrapolationError, SpecError
+from devices.offset_model import check_in_range
+from pipeline.errors import CacheError, SpecError
 from pipeline.specs import Spec, WavelengthBand, quantity
 
 #: Held-out tolerance (relative, design choice stated before the sweep was run): the model's
@@ -206,15 +207,7 @@ class PNShifterModel:
     def check(self, **values: np.ndarray) -> None:
         """ExtrapolationError if a value leaves the swept range of its axis."""
         fix = {"voltage": "bias_voltages", "wavelength": "band", "doping": "doping", "junction": "junction"}
-        for name, v in values.items():
-            grid = getattr(self, name)
-            lo, hi = float(grid.min()), float(grid.max())
-            bad = (v < lo - 1e-9) | (v > hi + 1e-9)
-            if np.any(bad):
-                raise ExtrapolationError(
-                    f"{name} = {np.asarray(v)[bad].ravel()[0]:.6g} is outside the swept range {lo:.6g}..{hi:.6g} "
-                    f"of the PN phase-shifter model. Fix: stay inside it, or widen PNShifterSweepSpec."
-                    f"{fix[name]} and rebuild.")
+        check_in_range(self, values, model="PN phase-shifter", fix=lambda name: f"widen PNShifterSweepSpec.{fix[name]}")
 
     def evaluate(self, voltage: Any, wavelength: Any, doping: Any = 0.0, junction: Any = 0.0
                  ) -> tuple[np.ndarray, np.ndarray]:

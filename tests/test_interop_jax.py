@@ -13,6 +13,7 @@ from pipeline.chip.attenuator import AttenuatorArchitecture
 from pipeline.chip.impairments import IDEAL
 from pipeline.chip.mesh_network import MeshNetwork, MeshNetworkSpec
 from pipeline.errors import SpecError
+from broken_dies import FlippedVjpDie
 
 ARCHS = {"attenuator": lambda: AttenuatorArchitecture(n_in=2, n_hidden=4, n_out=2),
          "mesh": lambda: MeshNetwork(MeshNetworkSpec(n_modes=4, n_layers=2))}
@@ -108,19 +109,6 @@ def jax():
     return jax
 
 
-class FlippedDie:
-    """A die whose backward is broken: dy enters with its sign flipped."""
-
-    def __init__(self, die):
-        self._die = die
-
-    def __getattr__(self, name):
-        return getattr(self._die, name)
-
-    def vjp(self, x, dy):
-        return self._die.vjp(x, -dy)
-
-
 def _mse_grad(jax, die, p, x, t):
     import jax.numpy as jnp
     from pipeline.interop.jax_die import die_function
@@ -137,7 +125,7 @@ def test_jax_grad_on_ideal_die_is_the_analytic_gradient(jax, setup):
     assert rel(g, ideal) < 1e-10
     assert f.calls == {"forward": 1, "backward": 1} and f.last_vjp["readings"] > 0
     assert rel(jax.jit(f)(p, x), arch.ideal_forward(p, x)) < 1e-12  # jit-able, forward = the die's infer
-    broken, _ = _mse_grad(jax, FlippedDie(arch.sample_die(IDEAL, 0)), p, x, t)
+    broken, _ = _mse_grad(jax, FlippedVjpDie(arch.sample_die(IDEAL, 0)), p, x, t)
     assert rel(broken, ideal) > 1.9  # the broken method fails the same check
 
 

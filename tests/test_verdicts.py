@@ -11,6 +11,7 @@ import xarray as xr
 
 from pipeline.errors import SpecError
 from pipeline.training import verdicts as vd
+from broken_dies import SignFlippedDie
 
 
 def _acc(per_alg: dict[str, np.ndarray]) -> xr.DataArray:
@@ -131,20 +132,6 @@ def test_errors_name_field_value_and_fix():
 
 
 # -- a deliberately broken method on real training ------------------------------------------
-
-class SignFlippedDie:
-    """A die whose in-situ gradient comes back with its sign flipped (a broken method)."""
-
-    def __init__(self, die):
-        self._die = die
-
-    def __getattr__(self, name):
-        return getattr(self._die, name)
-
-    def insitu_gradient(self, x, t):
-        loss, g = self._die.insitu_gradient(x, t)
-        return loss, -g
-
 
 def test_broken_insitu_fails_the_verdict_on_real_dies():
     """6 realistic attenuator dies, moons, 40 epochs: in-situ − ideal vs the same with the
