@@ -96,6 +96,7 @@ def test_table_headers_keep_their_units(tmp_path):
     assert "test [%]" in res.stdout and "wall [s]" in res.stdout
 
 
+@pytest.mark.slow  # 38 s; the ring die and its training are covered by tests/test_ring_neuron.py
 def test_neuron_option_trains_the_ring_neuron(tmp_path):
     """--neuron ring: the die and the ideal model are the ring neuron's, and the history says
     so; --neuron on another kind or architecture is refused naming the option."""

@@ -57,6 +57,7 @@ def test_torch_grad_is_die_vjp_on_a_realistic_die(problem):
         layer(torch.zeros((2, 2), dtype=torch.float64, requires_grad=True))
 
 
+@pytest.mark.slow  # 18 s; torch's gradient = the die's vjp is the fast test above
 def test_torch_optim_trains_a_die():
     """torch.optim (Adam) with a cross-entropy loss through a realistic die (the example's torch
     variant): the die learns moons well above chance, and the run is the optax run of the same

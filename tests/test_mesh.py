@@ -16,7 +16,7 @@ def haar(n, seed):
 
 
 @pytest.mark.parametrize("kind", ["clements", "reck"])
-@pytest.mark.parametrize("n", [2, 3, 4, 5, 8, 64])
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 8, pytest.param(64, marks=pytest.mark.slow)])  # 64: ~30 s each
 def test_decomposition_reproduces_target_unitary(kind, n):
     u = haar(n, n)
     layout, theta, phi, out = decompose(u, kind)

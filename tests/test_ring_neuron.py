@@ -358,6 +358,7 @@ def test_ideal_ring_die_gradient_direction_target(ring_arch, library):
         assert _cos(die.insitu_gradient(x, t)[1], ring_arch.ideal_loss_and_grad(p, x, t)[1]) > 0.95
 
 
+@pytest.mark.slow  # 19 s (samples and locks a realistic ring die)
 def test_voltage_pair_ring_die_gradient_meets_the_direction_target(library):
     """derivative = voltage (a finite difference in V, 0.009 of max f′ at bias −0.1 V, swing
     1.8 V): the ideal ring die's in-situ gradient is along the ideal model's, cos > 0.999 on
