@@ -69,7 +69,7 @@ def _check_group_delay(phase: np.ndarray, amp: np.ndarray, ports: tuple[str, ...
                         "beyond π alias). Fix: more band points (band.points).")
 
 
-def _lagrange(nodes: np.ndarray, x: np.ndarray) -> np.ndarray:
+def lagrange_weights(nodes: np.ndarray, x: Any) -> np.ndarray:
     """Lagrange basis weights (..., n_nodes) at ``x`` (a single node: weight 1)."""
     x = np.asarray(x, dtype=float)
     w = np.ones(x.shape + (nodes.size,))
@@ -157,7 +157,7 @@ class OffsetTable:
         lam, w, t_ = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (wavelength, dw, dt)))
         k = np.clip(np.searchsorted(self.wavelength, lam, side="right") - 1, 0, self.wavelength.size - 2)
         f = ((lam - self.wavelength[k]) / (self.wavelength[k + 1] - self.wavelength[k]))[..., None, None, None, None]
-        lw, lt = _lagrange(self.dw, w), _lagrange(self.dt, t_)
+        lw, lt = lagrange_weights(self.dw, w), lagrange_weights(self.dt, t_)
         out = []
         for tab in (self.log_amp, self.phase):
             lo = np.moveaxis(tab[:, :, k], (0, 1), (-4, -3))  # (..., n_w, n_t, P, P)

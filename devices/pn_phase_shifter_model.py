@@ -55,7 +55,7 @@ import numpy as np
 import xarray as xr
 from pydantic import model_validator
 
-from devices.offset_model import check_in_range
+from devices.offset_model import check_in_range, lagrange_weights
 from pipeline.errors import CacheError, SpecError
 from pipeline.specs import Spec, WavelengthBand, quantity
 
@@ -132,17 +132,6 @@ def library_specs(sweep: PNShifterSweepSpec | None = None) -> list[Any]:
 
 
 # -- interpolation helpers (pure numpy) ----------------------------------------------------------
-def lagrange_weights(nodes: np.ndarray, x: Any) -> np.ndarray:
-    """Lagrange basis weights (..., n_nodes) of the polynomial through ``nodes`` at ``x``."""
-    x = np.asarray(x, dtype=float)
-    w = np.ones(x.shape + (nodes.size,))
-    for j, xj in enumerate(nodes):
-        for m, xm in enumerate(nodes):
-            if m != j:
-                w[..., j] *= (x - xm) / (xj - xm)
-    return w
-
-
 def _pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Fritsch–Carlson derivatives of y (..., n) on ascending x (n,) — scipy's
     PchipInterpolator rule (weighted harmonic mean inside, shape-preserving 3-point ends)."""
